@@ -1,0 +1,698 @@
+/**
+ * Simulated Proxmox VE cluster for tests: one real sshd per node, each in its own mount + UTS
+ * namespace with private /etc, /root, /home, /tmp, /run and /usr/local, and fake PVE tools
+ * (tests/sim/fakes/*.cjs) first in PATH. The fakes share JSON state under `stateDir`.
+ *
+ *   const sim = await startSimCluster([{ name: "alpha" }, { name: "bravo" }]);
+ *   // connect with ssh/ssh2 to sim.node("alpha").host:22 as root using sim.clientPrivateKey
+ *   await sim.stop();
+ *
+ * Needs root (unshare, mount) and /usr/sbin/sshd. See tests/sim/fakes/lib.cjs for the state model
+ * and how to add a fake tool.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createRequire } from "node:module";
+
+export interface SimNodeSpec {
+  name: string;
+  /** full pve-manager version, default "8.4.14" */
+  pveVersion?: string;
+  /** reserved for later */
+  ceph?: boolean;
+}
+
+export interface SimNode {
+  name: string;
+  host: string;
+  port: number;
+  hostKeyFingerprint: string;
+  root: string;
+}
+
+export interface CommandLogEntry {
+  node: string;
+  command: string;
+  time: number;
+}
+
+export interface ToolLogEntry {
+  node: string;
+  tool: string;
+  argv: string[];
+  time: number;
+}
+
+export interface Fault {
+  node?: string;
+  match: string;
+  mode: "fail-once" | "fail" | "slow";
+  exitCode?: number;
+  stderr?: string;
+  seconds?: number;
+}
+
+export interface SimGuest {
+  name: string;
+  status: "running" | "stopped";
+  template: boolean;
+  config?: Record<string, string | number>;
+  ctime?: number;
+  startedAt?: number;
+}
+
+export interface SimNodeState {
+  name: string;
+  ip: string;
+  addresses: string[];
+  root: string;
+  online: boolean;
+  pveVersion: string;
+  kernel: string;
+  repoid: string;
+  sslFingerprint: string;
+  bootTime: number;
+  guests: Record<string, SimGuest>;
+  cluster: string | null;
+  nodeid: number | null;
+  links: Record<string, string>;
+  rootPassword?: string;
+}
+
+export interface SimClusterMember {
+  name: string;
+  nodeid: number;
+  votes: number;
+  ip: string;
+  links: Record<string, string>;
+}
+
+export interface SimClusterState {
+  name: string;
+  configVersion: number;
+  ringSeq: number;
+  expectedVotes: number | null;
+  authkey: string;
+  interfaces: Record<string, { linknumber: number; knet_link_priority?: number }>;
+  nodes: SimClusterMember[];
+}
+
+export interface SimState {
+  format: number;
+  sim: { joinDelayMs: number };
+  nodes: Record<string, SimNodeState>;
+  clusters: Record<string, SimClusterState>;
+  [section: string]: unknown;
+}
+
+export interface SimCluster {
+  nodes: SimNode[];
+  node(name: string): SimNode;
+  /** OpenSSH-format private key authorised for root on every node */
+  clientPrivateKey: string;
+  /** the same key as a file (mode 0600), for `ssh -i` */
+  clientKeyFile: string;
+  /** known_hosts file with every node's host key, for StrictHostKeyChecking=yes */
+  knownHostsFile: string;
+  /** host-side dir with the fakes' shared state */
+  stateDir: string;
+  stopNode(name: string): Promise<void>;
+  startNode(name: string): Promise<void>;
+  injectFault(f: Fault): void;
+  clearFaults(): void;
+  commandLog(): CommandLogEntry[];
+  clearLog(): void;
+  /** argv of every call of the system fakes (apt-get, systemctl, …) */
+  toolLog(): ToolLogEntry[];
+  addGuest(node: string, vmid: number, name: string, opts?: { template?: boolean; status?: "running" | "stopped" }): void;
+  /** replace the node's list of local IP addresses (default: just its loopback address) */
+  setAddresses(node: string, addresses: string[]): void;
+  /** snapshot of the fakes' state */
+  readState(): SimState;
+  /** change the fakes' state under their lock (test setup) */
+  mutateState<T>(fn: (state: SimState) => T): T;
+  exec(node: string, shellCommand: string): Promise<{ stdout: string; stderr: string; code: number }>;
+  stop(): Promise<void>;
+}
+
+export interface SimClusterOptions {
+  /** how long a successful `pvecm add` holds the cluster's corosync.conf lock (default 150 ms) */
+  joinDelayMs?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface SimContext {
+  read(): SimState;
+  write(state: SimState): void;
+  mutate<T>(fn: (state: SimState) => T): T;
+}
+
+interface SimLib {
+  context(opts: { stateDir: string; node: string | null }): SimContext;
+  newNodeState(opts: { name: string; ip: string; root: string; pveVersion?: string }): SimNodeState;
+  parseVersion(v: string): { major: number; minor: number; patch: number };
+  visibleNodes(state: SimState, node: string): SimNodeState[];
+  renderPmxcfs(state: SimState): void;
+}
+
+const SIM_DIR = __dirname;
+const FAKES_DIR = path.join(SIM_DIR, "fakes");
+const NS_SETUP = path.join(SIM_DIR, "ns-setup.sh");
+const SSH_WRAPPER = path.join(SIM_DIR, "sshwrap.sh");
+const WATCHDOG = path.join(SIM_DIR, "watchdog.sh");
+const SSHD = "/usr/sbin/sshd";
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+
+const lib = createRequire(__filename)("./fakes/lib.cjs") as SimLib;
+
+function run(cmd: string, args: string[], opts: { input?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${cmd} ${args.join(" ")} failed: ${error.message}\n${stderr}`));
+      else resolve({ stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function readNs(pid: number): string | null {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Is pid inside one of this cluster's node namespaces? Namespace inode numbers are reused quickly
+ * once a namespace dies, so the inode alone is not proof: the process's mount table must also
+ * show this cluster's directory (the bind mounts of ns-setup.sh).
+ */
+function inClusterNamespace(pid: number, ns: string, clusterDir: string): boolean {
+  if (readNs(pid) !== ns) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8").includes(`${clusterDir}/nodes/`);
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILL every process in the node namespace `ns`; returns how many were signalled. */
+function killNamespaceOnce(ns: string, clusterDir: string): number {
+  let n = 0;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    if (inClusterNamespace(pid, ns, clusterDir)) {
+      try {
+        process.kill(pid, "SIGKILL");
+        n++;
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return n;
+}
+
+function killNamespaceSync(ns: string | null, pid: number | null, clusterDir: string): void {
+  if (pid !== null && pidAlive(pid)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+  if (!ns || ns === readNs(process.pid)) return; // never touch the host's own namespace
+  for (let round = 0; round < 50; round++) {
+    if (killNamespaceOnce(ns, clusterDir) === 0) return;
+    sleepSync(20);
+  }
+}
+
+/** resolves true when something accepts TCP connections on host:port */
+function probe(host: string, port: number, timeoutMs = 300): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once("connect", () => done(true));
+    sock.once("error", () => done(false));
+  });
+}
+
+/** shell-quote for the bash-sourced faults file */
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** tool name -> fake file; a file may serve several tools via a `// @tools a b c` header line */
+function discoverTools(): Map<string, string> {
+  const tools = new Map<string, string>();
+  for (const f of fs.readdirSync(FAKES_DIR).sort()) {
+    if (!f.endsWith(".cjs")) continue;
+    const file = path.join(FAKES_DIR, f);
+    const head = fs.readFileSync(file, "utf8").split("\n").slice(0, 40);
+    const tag = head.find((l) => /^\/\/\s*@tools\b/.test(l));
+    const names = tag ? tag.replace(/^\/\/\s*@tools/, "").trim().split(/\s+/).filter(Boolean) : [f.replace(/\.cjs$/, "")];
+    if (/^pvesh-.+\.cjs$/.test(f) && !tag) continue; // pvesh route modules are not tools
+    for (const n of names) tools.set(n, file);
+  }
+  return tools;
+}
+
+interface NodeRuntime {
+  spec: Required<Pick<SimNodeSpec, "name" | "pveVersion">>;
+  info: SimNode;
+  dir: string;
+  proc: ChildProcess | null;
+  pid: number | null;
+  ns: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOptions = {}): Promise<SimCluster> {
+  if (process.getuid && process.getuid() !== 0) throw new Error("startSimCluster needs root (unshare, mount)");
+  if (specs.length === 0) throw new Error("startSimCluster: no nodes");
+  const seen = new Set<string>();
+  for (const s of specs) {
+    if (!NODE_NAME.test(s.name)) throw new Error(`invalid node name '${s.name}'`);
+    if (seen.has(s.name)) throw new Error(`duplicate node name '${s.name}'`);
+    seen.add(s.name);
+    if (s.pveVersion !== undefined) lib.parseVersion(s.pveVersion);
+  }
+  if (specs.length > 200) throw new Error("at most 200 nodes");
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-sim-"));
+  const stateDir = path.join(dir, "state");
+  const keysDir = path.join(dir, "keys");
+  const sbinDir = path.join(dir, "sbin");
+  const runtimes = new Map<string, NodeRuntime>();
+  let watchdog: ChildProcess | null = null;
+  let stopped = false;
+
+  const syncCleanup = () => {
+    if (stopped) return;
+    stopped = true;
+    if (watchdog?.pid && pidAlive(watchdog.pid)) {
+      try {
+        process.kill(watchdog.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    for (const rt of runtimes.values()) {
+      killNamespaceSync(rt.ns, rt.pid, dir);
+      rt.proc = null;
+      rt.pid = null;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("exit", syncCleanup);
+
+  try {
+    for (const d of [stateDir, keysDir, sbinDir, path.join(stateDir, "locks"), path.join(stateDir, "faults.fired")]) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(stateDir, "commands.jsonl"), "");
+    fs.writeFileSync(path.join(stateDir, "tools.jsonl"), "");
+
+    // a random 127.A.B.0/24 per cluster instance, so parallel test files never collide
+    let base = "";
+    for (let attempt = 0; attempt < 20 && !base; attempt++) {
+      const candidate = `127.${16 + Math.floor(Math.random() * 230)}.${Math.floor(Math.random() * 256)}`;
+      const busy = await Promise.all(specs.map((_, i) => probe(`${candidate}.${11 + i}`, 22, 200)));
+      if (!busy.some(Boolean)) base = candidate;
+    }
+    if (!base) throw new Error("no free loopback range found");
+
+    // shims for every fake tool, bind-mounted over /usr/local/sbin in each node
+    for (const [tool, file] of discoverTools()) {
+      const shim = path.join(sbinDir, tool);
+      fs.writeFileSync(shim, `#!/bin/sh\nexport PVE_SIM_TOOL=${tool}\nexec ${process.execPath} --no-warnings ${file} "$@"\n`, { mode: 0o755 });
+    }
+
+    // client key
+    const clientKeyFile = path.join(keysDir, "client_ed25519");
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "pve-sim-client", "-f", clientKeyFile]);
+    fs.chmodSync(clientKeyFile, 0o600);
+    const clientPub = fs.readFileSync(`${clientKeyFile}.pub`, "utf8").trim();
+
+    const allHosts = specs.map((s, i) => `${base}.${11 + i}\t${s.name}.pve-sim.internal ${s.name}`).join("\n");
+    const etcSkeleton = path.join(dir, "etc-skel");
+    fs.mkdirSync(etcSkeleton);
+    await run("cp", ["-a", "/etc/.", etcSkeleton + "/"]);
+
+    await Promise.all(
+      specs.map(async (spec, i) => {
+        const name = spec.name;
+        const host = `${base}.${11 + i}`;
+        const nd = path.join(dir, "nodes", name);
+        for (const d of ["etc", "root", "home", "tmp", "usrlocal.upper", "usrlocal.work"]) fs.mkdirSync(path.join(nd, d), { recursive: true });
+        fs.chmodSync(path.join(nd, "tmp"), 0o1777);
+        fs.chmodSync(path.join(nd, "root"), 0o700);
+        // private /etc: a copy of the host's, made the node's own
+        await run("cp", ["-a", etcSkeleton + "/.", path.join(nd, "etc") + "/"]);
+        const etc = path.join(nd, "etc");
+        fs.writeFileSync(path.join(etc, "hostname"), `${name}\n`);
+        fs.writeFileSync(
+          path.join(etc, "hosts"),
+          `127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n${allHosts}\n`,
+        );
+        fs.rmSync(path.join(etc, "pve"), { recursive: true, force: true });
+        fs.mkdirSync(path.join(etc, "pve"));
+        fs.writeFileSync(path.join(etc, "machine-id"), `${Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString("hex")}\n`);
+        const netDir = path.join(etc, "network");
+        fs.mkdirSync(netDir, { recursive: true });
+        if (!fs.existsSync(path.join(netDir, "interfaces")))
+          fs.writeFileSync(
+            path.join(netDir, "interfaces"),
+            `auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress ${host}/24\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\nsource /etc/network/interfaces.d/*\n`,
+          );
+        // host key: the node's own; drop the copies of the host machine's keys
+        const sshDir = path.join(etc, "ssh");
+        fs.mkdirSync(sshDir, { recursive: true });
+        for (const f of fs.readdirSync(sshDir)) if (f.startsWith("ssh_host_")) fs.rmSync(path.join(sshDir, f));
+        const hostKey = path.join(nd, "ssh_host_ed25519_key");
+        await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${name}`, "-f", hostKey]);
+        fs.copyFileSync(hostKey, path.join(sshDir, "ssh_host_ed25519_key"));
+        fs.copyFileSync(`${hostKey}.pub`, path.join(sshDir, "ssh_host_ed25519_key.pub"));
+        fs.chmodSync(path.join(sshDir, "ssh_host_ed25519_key"), 0o600);
+        const fp = (await run("ssh-keygen", ["-lf", `${hostKey}.pub`])).stdout.trim().split(/\s+/)[1];
+        // private /root (a fresh skeleton, not a copy of the host's) with the client key
+        if (fs.existsSync("/etc/skel")) await run("cp", ["-a", "/etc/skel/.", path.join(nd, "root") + "/"]);
+        fs.mkdirSync(path.join(nd, "root", ".ssh"), { mode: 0o700 });
+        fs.writeFileSync(path.join(nd, "root", ".ssh", "authorized_keys"), clientPub + "\n", { mode: 0o600 });
+        fs.writeFileSync(
+          path.join(nd, "sshd_config"),
+          [
+            `ListenAddress ${host}:22`,
+            `HostKey ${hostKey}`,
+            `PidFile ${path.join(nd, "sshd.pid")}`,
+            "UsePAM no",
+            "PermitRootLogin prohibit-password",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PubkeyAuthentication yes",
+            "AuthorizedKeysFile .ssh/authorized_keys",
+            "StrictModes no",
+            "UseDNS no",
+            "PrintMotd no",
+            "PrintLastLog no",
+            "MaxStartups 200:30:400",
+            "MaxSessions 100",
+            `SetEnv PVE_SIM_NODE=${name} PVE_SIM_STATE=${stateDir}`,
+            `ForceCommand /bin/bash ${SSH_WRAPPER}`,
+            "Subsystem sftp /usr/lib/openssh/sftp-server",
+            "",
+          ].join("\n"),
+        );
+        runtimes.set(name, {
+          spec: { name, pveVersion: spec.pveVersion ?? "8.4.14" },
+          info: { name, host, port: 22, hostKeyFingerprint: fp, root: nd },
+          dir: nd,
+          proc: null,
+          pid: null,
+          ns: null,
+        });
+      }),
+    );
+    fs.rmSync(etcSkeleton, { recursive: true, force: true });
+
+    const knownHostsFile = path.join(keysDir, "known_hosts");
+    fs.writeFileSync(
+      knownHostsFile,
+      specs
+        .map((s) => {
+          const rt = runtimes.get(s.name)!;
+          const pub = fs.readFileSync(path.join(rt.dir, "ssh_host_ed25519_key.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+          return `${rt.info.host} ${pub}\n`;
+        })
+        .join(""),
+    );
+
+    const ctx = lib.context({ stateDir, node: null });
+    const initial: SimState = { format: 1, sim: { joinDelayMs: opts.joinDelayMs ?? 150 }, nodes: {}, clusters: {} };
+    for (const s of specs) {
+      const rt = runtimes.get(s.name)!;
+      initial.nodes[s.name] = lib.newNodeState({ name: s.name, ip: rt.info.host, root: rt.dir, pveVersion: rt.spec.pveVersion });
+    }
+    ctx.write(initial);
+
+    // safety net for a SIGKILLed test process (the 'exit' handler covers normal exits and crashes)
+    watchdog = spawn("/bin/bash", [WATCHDOG, String(process.pid), dir], { detached: true, stdio: "ignore" });
+    watchdog.unref();
+
+    const launch = async (rt: NodeRuntime) => {
+      const log = path.join(rt.dir, "sshd.log");
+      const child = spawn(
+        "unshare",
+        ["--mount", "--uts", "--propagation", "private", "/bin/bash", NS_SETUP, dir, rt.info.name, SSHD, "-D", "-f", path.join(rt.dir, "sshd_config"), "-E", log],
+        { stdio: ["ignore", "ignore", "pipe"], env: { PATH: DEFAULT_PATH } },
+      );
+      let stderr = "";
+      child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.unref();
+      (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+      let exited = false;
+      child.once("exit", () => (exited = true));
+      rt.proc = child;
+      rt.pid = child.pid ?? null;
+      const deadline = Date.now() + 15000;
+      for (;;) {
+        if (exited) {
+          const sshdLog = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+          throw new Error(`sshd of node ${rt.info.name} exited during start: ${stderr}${sshdLog}`);
+        }
+        if (await probe(rt.info.host, 22)) break;
+        if (Date.now() > deadline) throw new Error(`sshd of node ${rt.info.name} did not start listening on ${rt.info.host}:22`);
+        await sleep(25);
+      }
+      rt.ns = rt.pid ? readNs(rt.pid) : null;
+      if (rt.ns) fs.writeFileSync(path.join(rt.dir, "mntns"), rt.ns);
+    };
+
+    const halt = async (rt: NodeRuntime) => {
+      const { pid, ns, proc } = rt;
+      rt.proc = null;
+      rt.pid = null;
+      rt.ns = null;
+      fs.rmSync(path.join(rt.dir, "mntns"), { force: true });
+      if (pid === null) return;
+      if (proc && proc.exitCode === null && proc.signalCode === null) {
+        const gone = new Promise<void>((r) => proc.once("exit", () => r()));
+        killNamespaceSync(ns, pid, dir);
+        await Promise.race([gone, sleep(5000)]);
+      } else {
+        killNamespaceSync(ns, pid, dir);
+      }
+      for (let i = 0; i < 100 && (await probe(rt.info.host, 22, 100)); i++) await sleep(20);
+    };
+
+    await Promise.all([...runtimes.values()].map(launch));
+
+    const get = (name: string): NodeRuntime => {
+      const rt = runtimes.get(name);
+      if (!rt) throw new Error(`no simulated node '${name}'`);
+      return rt;
+    };
+
+    const faults: (Fault & { id: number })[] = [];
+    let faultSeq = 0;
+    const writeFaults = () => {
+      const file = path.join(stateDir, "faults.sh");
+      if (faults.length === 0) {
+        fs.rmSync(file, { force: true });
+        return;
+      }
+      const arr = (name: string, vals: string[]) => `${name}=(${vals.map(shq).join(" ")})\n`;
+      const text =
+        arr("F_ID", faults.map((f) => String(f.id))) +
+        arr("F_NODE", faults.map((f) => f.node ?? "")) +
+        arr("F_MODE", faults.map((f) => f.mode)) +
+        arr("F_CODE", faults.map((f) => String(f.exitCode ?? 255))) +
+        arr("F_SEC", faults.map((f) => String(f.seconds ?? 0))) +
+        arr("F_MATCH", faults.map((f) => f.match)) +
+        arr("F_ERR", faults.map((f) => f.stderr ?? ""));
+      const tmp = `${file}.tmp`;
+      fs.writeFileSync(tmp, text);
+      fs.renameSync(tmp, file);
+    };
+
+    const readJsonl = <T>(file: string): T[] =>
+      fs
+        .readFileSync(path.join(stateDir, file), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as T);
+
+    let stopPromise: Promise<void> | null = null;
+
+    const sim: SimCluster = {
+      nodes: specs.map((s) => get(s.name).info),
+      node: (name) => get(name).info,
+      clientPrivateKey: fs.readFileSync(clientKeyFile, "utf8"),
+      clientKeyFile,
+      knownHostsFile,
+      stateDir,
+
+      async stopNode(name) {
+        const rt = get(name);
+        await halt(rt);
+        ctx.mutate((s) => {
+          s.nodes[name].online = false;
+          const c = s.nodes[name].cluster;
+          if (c && s.clusters[c]) s.clusters[c].ringSeq += 4;
+        });
+      },
+
+      async startNode(name) {
+        const rt = get(name);
+        if (rt.pid !== null && pidAlive(rt.pid)) return;
+        ctx.mutate((s) => {
+          const n = s.nodes[name];
+          n.online = true;
+          n.bootTime = Math.floor(Date.now() / 1000);
+          const c = n.cluster;
+          if (c && s.clusters[c]) {
+            s.clusters[c].ringSeq += 4;
+            s.clusters[c].expectedVotes = null; // the rejoining node brings the configured expected votes back
+          }
+        });
+        await launch(rt);
+      },
+
+      injectFault(f) {
+        if (stopped) throw new Error("injectFault: the simulated cluster is stopped");
+        if (!f.match) throw new Error("injectFault: match must be a non-empty string");
+        if (f.node !== undefined) get(f.node);
+        if (!["fail-once", "fail", "slow"].includes(f.mode)) throw new Error(`injectFault: bad mode '${f.mode}'`);
+        let stderr = f.stderr ?? (f.mode === "slow" ? "" : `pve-sim: injected fault for '${f.match}'`);
+        if (stderr && !stderr.endsWith("\n")) stderr += "\n";
+        faults.push({ ...f, stderr, id: ++faultSeq });
+        writeFaults();
+      },
+
+      clearFaults() {
+        if (stopped) return;
+        faults.length = 0;
+        writeFaults();
+        const fired = path.join(stateDir, "faults.fired");
+        fs.rmSync(fired, { recursive: true, force: true });
+        fs.mkdirSync(fired);
+      },
+
+      commandLog: () => readJsonl<CommandLogEntry>("commands.jsonl"),
+      clearLog: () => fs.writeFileSync(path.join(stateDir, "commands.jsonl"), ""),
+      toolLog: () => readJsonl<ToolLogEntry>("tools.jsonl"),
+
+      addGuest(node, vmid, name, o = {}) {
+        get(node);
+        if (!Number.isInteger(vmid) || vmid < 100) throw new Error(`addGuest: invalid vmid ${vmid}`);
+        const template = !!o.template;
+        const status = o.status ?? "stopped";
+        if (template && status === "running") throw new Error("addGuest: a template cannot be running");
+        ctx.mutate((s) => {
+          for (const n of lib.visibleNodes(s, node)) {
+            if (n.guests[String(vmid)]) throw new Error(`addGuest: VM ${vmid} already exists on node '${n.name}'`);
+          }
+          const now = Math.floor(Date.now() / 1000);
+          s.nodes[node].guests[String(vmid)] = { name, status, template, ctime: now, ...(status === "running" ? { startedAt: now } : {}) };
+        });
+      },
+
+      setAddresses(node, addresses) {
+        get(node);
+        ctx.mutate((s) => {
+          s.nodes[node].addresses = [...new Set(addresses)];
+        });
+      },
+
+      readState: () => ctx.read(),
+      mutateState: (fn) => ctx.mutate(fn),
+
+      exec(node, shellCommand) {
+        const rt = get(node);
+        const inner = [
+          "/usr/bin/env",
+          "-i",
+          `PATH=${DEFAULT_PATH}`,
+          "HOME=/root",
+          "USER=root",
+          "LOGNAME=root",
+          "SHELL=/bin/bash",
+          `PVE_SIM_NODE=${node}`,
+          `PVE_SIM_STATE=${stateDir}`,
+          "/bin/bash",
+          "-c",
+          'cd /root 2>/dev/null || cd /; exec /bin/bash -c "$1"',
+          "bash",
+          shellCommand,
+        ];
+        const running = rt.pid !== null && pidAlive(rt.pid) && rt.ns !== null && readNs(rt.pid) === rt.ns;
+        const [cmd, args] = running
+          ? ["nsenter", ["-t", String(rt.pid), "-m", "-u", "--", ...inner]]
+          : ["unshare", ["--mount", "--uts", "--propagation", "private", "/bin/bash", NS_SETUP, dir, node, ...inner]];
+        return new Promise((resolve, reject) => {
+          const child = spawn(cmd as string, args as string[], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: DEFAULT_PATH } });
+          const out: Buffer[] = [];
+          const err: Buffer[] = [];
+          child.stdout.on("data", (d: Buffer) => out.push(d));
+          child.stderr.on("data", (d: Buffer) => err.push(d));
+          child.once("error", reject);
+          child.once("close", (code, signal) => {
+            const sig = signal ? (os.constants.signals as Record<string, number>)[signal] ?? 0 : 0;
+            resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: code ?? 128 + sig });
+          });
+        });
+      },
+
+      stop() {
+        if (!stopPromise) {
+          stopPromise = (async () => {
+            if (stopped) return;
+            if (watchdog?.pid && pidAlive(watchdog.pid)) {
+              try {
+                process.kill(watchdog.pid, "SIGKILL");
+              } catch {
+                /* gone */
+              }
+            }
+            await Promise.all([...runtimes.values()].map(halt));
+            syncCleanup();
+            process.off("exit", syncCleanup);
+          })();
+        }
+        return stopPromise;
+      },
+    };
+    return sim;
+  } catch (e) {
+    syncCleanup();
+    process.off("exit", syncCleanup);
+    throw e;
+  }
+}

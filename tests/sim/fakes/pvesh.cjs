@@ -1,0 +1,273 @@
+"use strict";
+// Fake `pvesh` (proxmox/pve-manager PVE/CLI/pvesh.pm): `pvesh <get|create|set|delete> <path> [OPTIONS]
+// [FORMAT_OPTIONS]`. Endpoints live in the ROUTES table below; another fake file can add endpoints
+// by exporting `pveshRoutes` (an array like ROUTES) from a file named pvesh-*.cjs in this directory.
+// Unknown path -> "No '<verb>' handler defined for '<path>'" on stderr, exit 1.
+const fs = require("node:fs");
+const path = require("node:path");
+const lib = require("./lib.cjs");
+
+const FORMAT_OPTIONS = { "output-format": "string", noborder: "boolean", noheader: "boolean", quiet: "boolean", "human-readable": "boolean" };
+
+function notFound(verb, p) {
+  lib.die(`No '${verb}' handler defined for '${p}'\n`, 1);
+}
+
+function configMissing(node, vmid) {
+  lib.die(`Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist\n`);
+}
+
+/** A node addressed in /nodes/{node}/…: must be visible from here and online. */
+function targetNode(state, self, name) {
+  const visible = lib.visibleNodes(state, self.name);
+  const n = visible.find((x) => x.name === name);
+  if (!n) lib.die(`hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known\n`);
+  if (!n.online) lib.die(`proxy handler failed: ssh: connect to host ${n.ip} port 22: Connection refused\n`);
+  return n;
+}
+
+function nodeRow(state, n, online) {
+  const base = {
+    id: `node/${n.name}`,
+    node: n.name,
+    type: "node",
+    level: "",
+    ssl_fingerprint: n.sslFingerprint,
+    status: online ? "online" : "offline",
+    maxcpu: 8,
+    maxmem: 33537990656,
+    maxdisk: 100861726720,
+    disk: 4240621568,
+  };
+  if (online) Object.assign(base, { cpu: 0.0123, mem: 2401239040, uptime: Math.max(1, Math.floor(Date.now() / 1000) - (n.bootTime || 0)) });
+  return base;
+}
+
+function guestRow(ownerNode, vmid, g, online) {
+  const conf = lib.guestConfig(ownerNode.name, vmid, g);
+  const maxmem = Number(conf.memory || 2048) * 1024 * 1024;
+  const row = {
+    id: `qemu/${vmid}`,
+    maxcpu: Number(conf.cores || 1) * Number(conf.sockets || 1),
+    maxdisk: lib.guestBootDiskBytes(conf),
+    maxmem,
+    name: conf.name,
+    node: ownerNode.name,
+    status: online ? g.status : "unknown",
+    template: g.template ? 1 : 0,
+    type: "qemu",
+    vmid: Number(vmid),
+  };
+  if (online) {
+    const running = g.status === "running";
+    Object.assign(row, {
+      cpu: running ? 0.01 : 0,
+      disk: 0,
+      diskread: running ? 32633856 : 0,
+      diskwrite: running ? 328233472 : 0,
+      mem: running ? Math.floor(maxmem / 4) : 0,
+      netin: running ? 190 : 0,
+      netout: running ? 0 : 0,
+      uptime: running ? Math.max(1, Math.floor(Date.now() / 1000) - (g.startedAt || ownerNode.bootTime || 0)) : 0,
+    });
+  }
+  return row;
+}
+
+const ROUTES = [
+  {
+    get: "/version",
+    handler: ({ self }) => {
+      const { major, minor } = lib.parseVersion(self.pveVersion);
+      return { release: `${major}.${minor}`, repoid: self.repoid, version: self.pveVersion };
+    },
+  },
+  {
+    get: "/cluster/status",
+    handler: ({ state, self }) => {
+      const cluster = lib.clusterOf(state, self.name);
+      if (!cluster) {
+        return [{ id: `node/${self.name}`, ip: self.ip, level: "", local: 1, name: self.name, nodeid: 0, online: 1, type: "node" }];
+      }
+      const q = lib.quorumInfo(state, cluster);
+      const rows = [{ id: "cluster", name: cluster.name, nodes: cluster.nodes.length, quorate: q.quorate ? 1 : 0, type: "cluster", version: cluster.configVersion }];
+      for (const m of [...cluster.nodes].sort((a, b) => a.nodeid - b.nodeid)) {
+        const n = state.nodes[m.name];
+        const online = !!(n && n.online && n.cluster === cluster.name); // a separated node stays listed, offline
+        const row = { id: `node/${m.name}`, ip: (m.links && m.links.link0) || m.ip, local: m.name === self.name ? 1 : 0, name: m.name, nodeid: m.nodeid, online: online ? 1 : 0, type: "node" };
+        if (online) row.level = "";
+        rows.push(row);
+      }
+      return rows;
+    },
+  },
+  {
+    get: "/cluster/config/join",
+    options: { node: "string" },
+    handler: ({ state, self, opts }) => {
+      const cluster = lib.clusterOf(state, self.name);
+      if (!cluster) lib.die("424 node is not in a cluster, no join info available! at /usr/share/perl5/PVE/API2/ClusterConfig.pm line 585\n");
+      const name = opts.node || self.name;
+      if (!cluster.nodes.some((m) => m.name === name)) lib.die(`unknown node '${name}'\n`);
+      return lib.joinInfo(state, cluster, name);
+    },
+  },
+  {
+    get: "/cluster/resources",
+    options: { type: "string" },
+    handler: ({ state, self, opts }) => {
+      const type = opts.type;
+      if (type !== undefined && !["vm", "storage", "node", "sdn"].includes(type))
+        lib.paramError({ type: `value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn'` }, "pvesh get /cluster/resources [OPTIONS] [FORMAT_OPTIONS]");
+      const rows = [];
+      for (const n of lib.visibleNodes(state, self.name)) {
+        const online = n.name === self.name || n.online;
+        if (!type || type === "node") rows.push(nodeRow(state, n, online));
+        if (!type || type === "vm") for (const [vmid, g] of Object.entries(n.guests)) rows.push(guestRow(n, vmid, g, online));
+      }
+      return rows;
+    },
+  },
+  {
+    get: "/cluster/nextid",
+    options: { vmid: "integer" },
+    handler: ({ state, self, opts }) => {
+      const used = new Set(lib.visibleNodes(state, self.name).flatMap((n) => Object.keys(n.guests).map(Number)));
+      if (opts.vmid !== undefined) {
+        if (used.has(opts.vmid)) lib.paramError({ vmid: `VM ${opts.vmid} already exists` }, "pvesh get /cluster/nextid [OPTIONS] [FORMAT_OPTIONS]");
+        return String(opts.vmid);
+      }
+      let id = 100;
+      while (used.has(id)) id++;
+      return String(id);
+    },
+  },
+  {
+    get: "/nodes",
+    handler: ({ state, self }) => lib.visibleNodes(state, self.name).map((n) => nodeRow(state, n, n.name === self.name || n.online)),
+  },
+  {
+    get: "/nodes/{node}/status",
+    handler: ({ state, self, params }) => {
+      const n = targetNode(state, self, params.node);
+      return {
+        cpu: 0.0123,
+        kversion: `Linux ${n.kernel} #1 SMP PREEMPT_DYNAMIC PMX ${n.kernel.replace(/-pve$/, "")} x86_64`,
+        loadavg: ["0.05", "0.10", "0.08"],
+        memory: { free: 31136751616, total: 33537990656, used: 2401239040 },
+        pveversion: `pve-manager/${n.pveVersion}/${n.repoid}`,
+        uptime: Math.max(1, Math.floor(Date.now() / 1000) - (n.bootTime || 0)),
+      };
+    },
+  },
+  {
+    get: "/nodes/{node}/qemu",
+    handler: ({ state, self, params }) => {
+      const n = targetNode(state, self, params.node);
+      return Object.entries(n.guests).map(([vmid, g]) => {
+        const r = guestRow(n, vmid, g, true);
+        delete r.id;
+        delete r.node;
+        delete r.type;
+        if (!r.template) delete r.template;
+        return r;
+      });
+    },
+  },
+  {
+    get: "/nodes/{node}/qemu/{vmid}/status/current",
+    handler: ({ state, self, params }) => {
+      const n = targetNode(state, self, params.node);
+      const g = n.guests[params.vmid];
+      if (!g) configMissing(n.name, params.vmid);
+      const r = guestRow(n, params.vmid, g, true);
+      delete r.id;
+      delete r.node;
+      delete r.type;
+      r.qmpstatus = g.status;
+      r.ha = { managed: 0 };
+      return r;
+    },
+  },
+  {
+    get: "/nodes/{node}/qemu/{vmid}/config",
+    handler: ({ state, self, params }) => {
+      const n = targetNode(state, self, params.node);
+      const g = n.guests[params.vmid];
+      if (!g) configMissing(n.name, params.vmid);
+      const conf = lib.guestConfig(n.name, params.vmid, g);
+      conf.digest = require("node:crypto").createHash("sha1").update(JSON.stringify(conf)).digest("hex");
+      return conf;
+    },
+  },
+];
+
+function loadExtraRoutes() {
+  const extra = [];
+  for (const f of fs.readdirSync(__dirname).sort()) {
+    if (/^pvesh-.+\.cjs$/.test(f)) extra.push(...(require(path.join(__dirname, f)).pveshRoutes || []));
+  }
+  return extra;
+}
+
+function matchRoute(routes, verb, p) {
+  for (const r of routes) {
+    const pattern = r[verb];
+    if (!pattern) continue;
+    const names = [];
+    const re = new RegExp("^" + pattern.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, (_, n) => (names.push(n), "([^/]+)")) + "$");
+    const m = re.exec(p);
+    if (m) return { route: r, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+  }
+  return null;
+}
+
+lib.main(() => {
+  const sim = lib.context();
+  const argv = process.argv.slice(2);
+  const verb = argv[0];
+  const verbs = { get: "get", ls: "get", create: "create", set: "set", delete: "delete", usage: "usage" };
+  if (!verbs[verb])
+    lib.unknownCommand("pvesh", verb, [
+      "pvesh create <api_path> [OPTIONS] [FORMAT_OPTIONS]",
+      "pvesh delete <api_path> [OPTIONS] [FORMAT_OPTIONS]",
+      "pvesh get <api_path> [OPTIONS] [FORMAT_OPTIONS]",
+      "pvesh ls <api_path> [OPTIONS] [FORMAT_OPTIONS]",
+      "pvesh set <api_path> [OPTIONS] [FORMAT_OPTIONS]",
+      "pvesh usage <api_path> [OPTIONS]",
+      "",
+      "pvesh help [<extra-args>] [OPTIONS]",
+    ]);
+  const rest = argv.slice(1);
+  // the api path is the first word that is neither an option nor an option's value
+  let rawPath;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (/^--?[A-Za-z]/.test(a)) {
+      const flag = a.replace(/^--?/, "");
+      if (!flag.includes("=") && !/^(n|no|nob|nobo|nobor|nobord|noborde|noborder|noh|nohe|nohea|nohead|noheade|noheader|q|qu|qui|quie|quiet|h|hu|hum|huma|human|human-.*)$/.test(flag)) i++;
+      continue;
+    }
+    rawPath = a;
+    break;
+  }
+  const usage = `pvesh ${verb} <api_path> [OPTIONS] [FORMAT_OPTIONS]`;
+  if (rawPath === undefined) lib.usageError("not enough arguments", usage);
+  const p = ("/" + rawPath).replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+  const found = matchRoute([...ROUTES, ...loadExtraRoutes()], verbs[verb], p);
+  if (!found) notFound(verbs[verb], p);
+  const { route, params } = found;
+  const { opts } = lib.parseCli(rest, {
+    usage: `pvesh ${verb} ${p} [OPTIONS] [FORMAT_OPTIONS]`,
+    args: ["api_path"],
+    options: { ...(route.options || {}), ...FORMAT_OPTIONS },
+    aliases: { output: "output-format" },
+  });
+  const format = opts["output-format"] || "text";
+  if (!["json", "json-pretty", "text", "yaml"].includes(format))
+    lib.paramError({ "output-format": `value '${format}' does not have a value in the enumeration 'text, json, json-pretty, yaml'` }, usage);
+  const { state, node: self } = sim.self();
+  const result = route.handler({ sim, state, self, opts, params, path: p, verb: verbs[verb] });
+  lib.printApiResult(result, format, { quiet: opts.quiet, noborder: opts.noborder, noheader: opts.noheader });
+  return 0;
+});
