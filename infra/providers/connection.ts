@@ -1,0 +1,55 @@
+/**
+ * How a dynamic provider reaches its node. Every SSH-backed resource carries
+ * these inputs and echoes them into its outputs, because `read` and `delete`
+ * only receive the stored outputs. The private key travels as its own secret
+ * input and is listed in `additionalSecretOutputs` by every resource class.
+ */
+import type { SshOptions, SshTarget } from "../ssh";
+
+/** Non-secret connection details of one node. */
+export interface NodeConnection {
+  /** Node name (used in every error message). */
+  node: string;
+  /** Management address. */
+  host: string;
+  /** SSH port. */
+  port: number;
+  /** Login user (root on Proxmox). */
+  user: string;
+  /** Pinned `SHA256:` host key fingerprint. */
+  hostKey?: string;
+  /** Host key pinning disabled for this node. */
+  insecureIgnoreHostKey?: boolean;
+  /** Connect timeout, retries and default command timeout. */
+  options?: SshOptions;
+  /** Use the SSH agent at this socket instead of a private key. */
+  agentSocket?: string;
+}
+
+/** The inputs (and echoed outputs) every SSH-backed resource has. */
+export interface ConnectionArgs {
+  connection: NodeConnection;
+  /** Secret. Absent when `connection.agentSocket` is used. */
+  sshPrivateKey?: string;
+}
+
+/** Output names that must stay secret on every SSH-backed resource. */
+export const CONNECTION_SECRET_OUTPUTS = ["sshPrivateKey"];
+
+export function sshTarget(args: ConnectionArgs): SshTarget {
+  const c = args.connection;
+  return {
+    node: c.node,
+    host: c.host,
+    port: c.port,
+    username: c.user,
+    privateKey: args.sshPrivateKey,
+    agent: c.agentSocket,
+    hostKey: c.hostKey,
+    insecureIgnoreHostKey: c.insecureIgnoreHostKey,
+  };
+}
+
+export function sshOptions(args: ConnectionArgs): SshOptions {
+  return args.connection.options ?? {};
+}
