@@ -58,56 +58,72 @@ export interface CommandResult {
   code: number;
 }
 
+/*
+ * Error classes set `message` and `name` explicitly: when Pulumi serializes a
+ * provider, classes become functions and `super(message)` turns into
+ * `Error.call(this, message)`, which sets neither (nor is `new.target` kept).
+ */
+
 /** Base of all SSH layer errors: always carries the node name. */
 export class NodeError extends Error {
-  constructor(
-    readonly node: string,
-    message: string,
-  ) {
+  readonly node: string;
+  constructor(node: string, message: string) {
     super(`${node}: ${message}`);
-    this.name = new.target.name;
+    this.node = node;
+    this.message = `${node}: ${message}`;
+    this.name = "NodeError";
+    Error.captureStackTrace?.(this, NodeError);
   }
 }
 
-export class NodeUnreachableError extends NodeError {}
+export class NodeUnreachableError extends NodeError {
+  constructor(node: string, message: string) {
+    super(node, message);
+    this.name = "NodeUnreachableError";
+  }
+}
 
 export class HostKeyMismatchError extends NodeError {
-  constructor(
-    node: string,
-    readonly expected: string,
-    readonly presented: string,
-    where: string,
-  ) {
+  readonly expected: string;
+  readonly presented: string;
+  constructor(node: string, expected: string, presented: string, where: string) {
     super(
       node,
       `host key mismatch for ${where}: config pins ${expected} but the host presented ${presented}; ` +
         `refusing to connect. If the node was reinstalled, put the new fingerprint in its hostKey.`,
     );
+    this.expected = expected;
+    this.presented = presented;
+    this.name = "HostKeyMismatchError";
   }
 }
 
-export class AuthenticationError extends NodeError {}
+export class AuthenticationError extends NodeError {
+  constructor(node: string, message: string) {
+    super(node, message);
+    this.name = "AuthenticationError";
+  }
+}
 
 export class CommandFailedError extends NodeError {
-  constructor(
-    node: string,
-    /** Redacted command line. */
-    readonly command: string,
-    readonly result: CommandResult,
-    secrets: readonly string[] = [],
-  ) {
+  /** Redacted command line. */
+  readonly command: string;
+  readonly result: CommandResult;
+  constructor(node: string, command: string, result: CommandResult, secrets: readonly string[] = []) {
     const detail = redact(lastLines(result.stderr.trim() || result.stdout.trim(), 20), secrets);
     super(node, `${summarize(command)} failed (exit ${result.code}): ${detail || "(no output)"}\n  command: ${command}`);
+    this.command = command;
+    this.result = result;
+    this.name = "CommandFailedError";
   }
 }
 
 export class CommandTimeoutError extends NodeError {
-  constructor(
-    node: string,
-    readonly command: string,
-    timeoutMs: number,
-  ) {
+  readonly command: string;
+  constructor(node: string, command: string, timeoutMs: number) {
     super(node, `${summarize(command)} timed out after ${Math.round(timeoutMs / 1000)} s\n  command: ${command}`);
+    this.command = command;
+    this.name = "CommandTimeoutError";
   }
 }
 
@@ -274,10 +290,19 @@ export async function withSession<T>(
   }
 }
 
-class RetryableConnectError extends Error {}
+class RetryableConnectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.message = message;
+    this.name = "RetryableConnectError";
+  }
+}
 
 async function connectOnce(target: SshTarget, connectTimeoutMs: number): Promise<Client> {
-  const { Client } = await import("ssh2");
+  // require, not import(): vitest rewrites dynamic import() into a helper the
+  // closure serializer cannot capture; require serializes the same everywhere.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Client } = require("ssh2") as typeof import("ssh2");
   const where = `${target.host}:${target.port ?? 22}`;
   return new Promise<Client>((resolve, reject) => {
     const client = new Client();

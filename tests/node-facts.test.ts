@@ -66,3 +66,15 @@ describe("parsePveversion", () => {
     expect(parsePveversion("bash: pveversion: command not found")).toBeUndefined();
   });
 });
+
+describe("NodeFacts errors under the engine", () => {
+  it("keeps the node name and message when the serialized provider fails to connect", async () => {
+    const provider = serializeProvider("infra/providers/node-facts.ts", "nodeFactsProvider").load();
+    const args = inputs("foxtrot");
+    const unreachable = { ...args, connection: { ...args.connection, port: 1, options: { retries: 0, connectTimeoutMs: 1000 } } };
+    const err = await provider.create(unreachable).catch((e: Error) => e);
+    // The engine reports only `e.message` (cmd/dynamic-provider grpcResponseFromError).
+    expect((err as Error).message).toMatch(/^foxtrot: cannot connect to .+:1 after 1 attempt\(s\)/);
+    expect((err as Error).name).toBe("NodeUnreachableError");
+  });
+});
