@@ -1,0 +1,1213 @@
+/**
+ * The environment schema: one stack file = one environment, the whole of it
+ * under the config key `homelab:environment`, validated here before any
+ * resource is registered.
+ *
+ * Every value that can reach a shell (names, devices, addresses, paths) is
+ * constrained to a narrow character set by this schema; `infra/shell.ts`
+ * quotes them anyway.
+ *
+ * Validation collects every issue: field checks are zod's, cross-field checks
+ * run in one superRefine that also runs when some fields failed, and only
+ * looks at values that passed their own field check (so one mistake gives one
+ * message, not a cascade).
+ *
+ * Messages name the bad value; `stacks/errors.ts` prefixes them with the path.
+ */
+import { z } from "zod";
+
+// ---------------------------------------------------------------------------
+// Value rendering for messages
+// ---------------------------------------------------------------------------
+
+const SHOW_MAX = 60;
+
+/** Render a user value for a message: strings quoted (escaped), others by kind. */
+export function show(value: unknown): string {
+  if (typeof value === "string") {
+    const text = value.length > SHOW_MAX ? `${value.slice(0, SHOW_MAX)}…` : value;
+    return JSON.stringify(text);
+  }
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return String(value);
+}
+
+/** `"x" is not <what>`, or `missing; expected <what>` when there is no value. */
+function notA(input: unknown, what: string): string {
+  return input === undefined ? `missing; expected ${what}` : `${show(input)} is not ${what}`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+// ---------------------------------------------------------------------------
+// Pure predicates (shared by the zod schemas and the cross-field checks)
+// ---------------------------------------------------------------------------
+
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const LINUX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const IFNAME = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]{0,14}$/;
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/;
+const HOST_KEY = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const PCI_PATH = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
+const VLAN_RANGE = /^(\d{1,4})-(\d{1,4})$/;
+const IPV4_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])";
+const IPV4 = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
+const CIDR = new RegExp(`^(${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3})/(3[0-2]|[12][0-9]|[0-9])$`);
+/** Printable text on one line: no control, format or line/paragraph separator characters. */
+const SAFE_TEXT = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
+const SAFE_TEXT_MAX = 128;
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const isInt = (v: unknown, min: number, max: number): v is number =>
+  typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+
+/** RFC 1123 label: lowercase letters, digits and hyphens, 1–63, no leading/trailing hyphen. */
+export const isLabel = (v: unknown): v is string => isString(v) && LABEL.test(v);
+/** Dotted-quad IPv4 address, no leading zeros. */
+export const isIPv4 = (v: unknown): v is string => isString(v) && IPV4.test(v);
+/** Syntactically valid IPv4 CIDR (host bits not checked). */
+export const isCidrSyntax = (v: unknown): v is string => isString(v) && CIDR.test(v);
+/** Valid IPv4 CIDR whose address is the network address. */
+export const isCidr = (v: unknown): v is string =>
+  isCidrSyntax(v) && cidrNetworkAddress(v) === v.split("/")[0];
+/** Linux interface name (IFNAMSIZ 16 with NUL), not "." or "..", no leading hyphen. */
+export const isIfName = (v: unknown): v is string => isString(v) && IFNAME.test(v) && v !== "." && v !== "..";
+export const isLinuxUser = (v: unknown): v is string => isString(v) && LINUX_USER.test(v);
+export const isClusterName = (v: unknown): v is string => isString(v) && CLUSTER_NAME.test(v);
+export const isHostKey = (v: unknown): v is string => isString(v) && HOST_KEY.test(v);
+export const isPciPath = (v: unknown): v is string => isString(v) && PCI_PATH.test(v);
+export const isSafeText = (v: unknown): v is string =>
+  isString(v) && v.length <= SAFE_TEXT_MAX && SAFE_TEXT.test(v);
+export const isMtu = (v: unknown): v is number => isInt(v, MTU_MIN, MTU_MAX);
+export const isVlanId = (v: unknown): v is number => isInt(v, 1, 4094);
+/** One `bridge-vids` entry: a VLAN id 2–4094 or a range string "a-b" with 2 ≤ a ≤ b ≤ 4094. */
+export const isVlanIdsEntry = (v: unknown): v is number | string => {
+  if (typeof v === "number") return isInt(v, 2, 4094);
+  if (!isString(v)) return false;
+  const m = VLAN_RANGE.exec(v);
+  if (!m || /^0\d/.test(m[1]) || /^0\d/.test(m[2])) return false;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  return from >= 2 && to <= 4094 && from <= to;
+};
+
+export const MTU_MIN = 576;
+export const MTU_MAX = 65520;
+
+// ---------------------------------------------------------------------------
+// IPv4 arithmetic
+// ---------------------------------------------------------------------------
+
+/** IPv4 address to an unsigned 32-bit integer. */
+export function ipv4ToInt(ip: string): number {
+  return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+/** Unsigned 32-bit integer to a dotted-quad IPv4 address. */
+export function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+}
+
+/** The prefix length of an IPv4 CIDR: `prefixLength("192.168.3.0/24") === 24`. */
+export function prefixLength(cidr: string): number {
+  return Number(cidr.split("/")[1]);
+}
+
+function cidrRange(cidr: string): { first: number; last: number; prefix: number } {
+  const [ip, prefixText] = cidr.split("/");
+  const prefix = Number(prefixText);
+  const size = 2 ** (32 - prefix);
+  const first = Math.floor(ipv4ToInt(ip) / size) * size;
+  return { first, last: first + size - 1, prefix };
+}
+
+function cidrNetworkAddress(cidr: string): string {
+  return intToIpv4(cidrRange(cidr).first);
+}
+
+/** Whether `ip` lies inside `cidr` (network and broadcast addresses included). */
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const n = ipv4ToInt(ip);
+  const { first, last } = cidrRange(cidr);
+  return n >= first && n <= last;
+}
+
+/** Whether two CIDRs share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const ra = cidrRange(a);
+  const rb = cidrRange(b);
+  return ra.first <= rb.last && rb.first <= ra.last;
+}
+
+/**
+ * Why `ip` can't be a host address in `cidr`, or undefined if it can.
+ * /31 and /32 have no network or broadcast address (RFC 3021).
+ */
+function hostAddressProblem(ip: string, cidr: string): string | undefined {
+  if (!ipInCidr(ip, cidr)) return `is not inside`;
+  const { first, last, prefix } = cidrRange(cidr);
+  if (prefix >= 31) return undefined;
+  const n = ipv4ToInt(ip);
+  if (n === first) return "is the network address of";
+  if (n === last) return "is the broadcast address of";
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Field schemas
+// ---------------------------------------------------------------------------
+
+/** A string field checked by `ok`; every failure reads `"<value>" is not <what>`. */
+function text(what: string, ok: (s: string) => boolean) {
+  return z
+    .string({ error: (iss) => notA(iss.input, what) })
+    .refine(ok, { error: (iss) => notA(iss.input, what) });
+}
+
+/** An integer field in [min, max]; every failure reads `<value> is not <what> (an integer min–max)`. */
+function integer(what: string, min: number, max: number) {
+  const full = `${what} (an integer ${min}–${max})`;
+  return z
+    .number({ error: (iss) => notA(iss.input, full) })
+    .refine((n) => isInt(n, min, max), { error: (iss) => notA(iss.input, full) });
+}
+
+function bool() {
+  return z.boolean({ error: (iss) => notA(iss.input, "true or false") });
+}
+
+function list<T extends z.ZodType>(item: T, what: string) {
+  return z.array(item, { error: (iss) => notA(iss.input, what) });
+}
+
+function mapping<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === "invalid_type" ? notA(iss.input, what) : undefined),
+  });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
+  return z.enum(values, { error: (iss) => notA(iss.input, `${what} (${values.join(", ")})`) });
+}
+
+const LABEL_RULE = "lowercase letters, digits and hyphens, 1–63 characters";
+const hostName = () => text(`a valid host name (${LABEL_RULE})`, isLabel);
+const networkName = () => text(`a valid network name (${LABEL_RULE})`, isLabel);
+const envName = () => text(`a valid environment name (${LABEL_RULE})`, isLabel);
+const ifName = () =>
+  text("a valid interface name (letters, digits, _ . -, 1–15 characters, not starting with -)", isIfName);
+const ipv4 = () => text("an IPv4 address", isIPv4);
+const mtu = () => integer("a valid MTU", MTU_MIN, MTU_MAX);
+const safeText = () =>
+  text(`a safe comment (printable characters on one line, at most ${SAFE_TEXT_MAX})`, isSafeText);
+
+const cidr = () =>
+  z
+    .string({ error: (iss) => notA(iss.input, "an IPv4 CIDR (e.g. 192.168.3.0/24)") })
+    .superRefine((value, ctx) => {
+      if (!isCidrSyntax(value)) {
+        ctx.addIssue({ code: "custom", message: notA(value, "an IPv4 CIDR (e.g. 192.168.3.0/24)") });
+      } else if (!isCidr(value)) {
+        const fixed = `${cidrNetworkAddress(value)}/${prefixLength(value)}`;
+        ctx.addIssue({
+          code: "custom",
+          message: `${show(value)} has host bits set; the network address is ${fixed}`,
+        });
+      }
+    });
+
+// ---------------------------------------------------------------------------
+// Object schemas
+// ---------------------------------------------------------------------------
+
+export const SshSchema = mapping(
+  {
+    /** Remote user. Defaults to root. */
+    user: text("a Linux user name ([a-z_][a-z0-9_-], at most 32 characters)", isLinuxUser).default("root"),
+    /** SSH port of every node unless a node overrides it. Defaults to 22. */
+    port: integer("a TCP port", 1, 65535).default(22),
+    /** Seconds to wait for the TCP/SSH handshake. Defaults to 10. */
+    connectTimeoutSeconds: integer("a connect timeout in seconds", 1, 300).default(10),
+    /** Seconds one remote command may run. Defaults to 900. */
+    commandTimeoutSeconds: integer("a command timeout in seconds", 1, 86400).default(900),
+    /** Connect retries, exponential backoff. Defaults to 3. */
+    retries: integer("a retry count", 0, 10).default(3),
+    /** Use the SSH agent (SSH_AUTH_SOCK) instead of secrets.sshPrivateKey. Defaults to false. */
+    useAgent: bool().default(false),
+  },
+  "a mapping of SSH settings",
+);
+
+export const NetworkSchema = mapping(
+  {
+    name: networkName(),
+    cidr: cidr(),
+    gateway: ipv4().optional(),
+    mtu: mtu().optional(),
+    comment: safeText().optional(),
+  },
+  "a network (a mapping with name and cidr)",
+);
+
+/** Fields every interface type may carry. */
+const interfaceCommon = {
+  name: ifName(),
+  mtu: mtu().optional(),
+  /** Name of the network this interface is on. Required with `address`. */
+  network: networkName().optional(),
+  /** Bare IPv4 address; the prefix comes from the network. */
+  address: ipv4().optional(),
+  comment: safeText().optional(),
+};
+
+export const BOND_MODES = [
+  "active-backup",
+  "802.3ad",
+  "balance-xor",
+  "broadcast",
+  "balance-tlb",
+  "balance-alb",
+  "balance-rr",
+] as const;
+export const HASH_POLICIES = ["layer2", "layer2+3", "layer3+4"] as const;
+/** Bond modes in which `primary` means something. */
+const PRIMARY_MODES: readonly string[] = ["active-backup", "balance-tlb", "balance-alb"];
+/** Bond modes in which `hashPolicy` (xmit_hash_policy) means something. */
+const HASH_MODES: readonly string[] = ["802.3ad", "balance-xor"];
+
+const NicSchema = mapping({ type: z.literal("nic"), ...interfaceCommon }, "an interface");
+
+const BondSchema = mapping(
+  {
+    type: z.literal("bond"),
+    ...interfaceCommon,
+    slaves: list(ifName(), "a list of interface names").min(1, {
+      error: "empty; a bond needs at least one slave",
+    }),
+    mode: oneOf(BOND_MODES, "a bond mode"),
+    primary: ifName().optional(),
+    hashPolicy: oneOf(HASH_POLICIES, "a hash policy").optional(),
+    miimon: integer("a miimon interval in milliseconds", 0, 10000).optional(),
+  },
+  "an interface",
+);
+
+const BridgeSchema = mapping(
+  {
+    type: z.literal("bridge"),
+    ...interfaceCommon,
+    /** Bridge ports (nics or bonds of this node). Defaults to none. */
+    ports: list(ifName(), "a list of interface names").default([]),
+    /** Defaults to false. */
+    vlanAware: bool().default(false),
+    /** `bridge-vids`: VLAN ids 2–4094 or range strings "a-b"; only with vlanAware. */
+    vlanIds: list(
+      z.custom<number | string>(isVlanIdsEntry, {
+        error: (iss) => notA(iss.input, `a VLAN id or range (2–4094, e.g. 9 or "100-200")`),
+      }),
+      "a list of VLAN ids",
+    )
+      .min(1, { error: "empty; leave vlanIds out to allow all VLANs" })
+      .optional(),
+  },
+  "an interface",
+);
+
+const VlanSchema = mapping(
+  {
+    type: z.literal("vlan"),
+    ...interfaceCommon,
+    /** The interface the VLAN is on (nic, bond or bridge of this node). */
+    device: ifName(),
+    vlanId: integer("a VLAN id", 1, 4094),
+  },
+  "an interface",
+);
+
+export const INTERFACE_TYPES = ["nic", "bond", "bridge", "vlan"] as const;
+
+export const InterfaceSchema = z.discriminatedUnion("type", [NicSchema, BondSchema, BridgeSchema, VlanSchema], {
+  error: (iss) => {
+    const what = `an interface type (${INTERFACE_TYPES.join(", ")})`;
+    if (iss.code === "invalid_union") {
+      const input = iss.input as Record<string, unknown> | undefined;
+      return notA(input?.type, what);
+    }
+    return notA(iss.input, `an interface (a mapping with type: ${INTERFACE_TYPES.join(" | ")})`);
+  },
+});
+
+export const ThunderboltPortSchema = mapping(
+  {
+    /** Interface name the port is renamed to (systemd .link), e.g. en05. */
+    name: ifName(),
+    /** PCI path of the Thunderbolt/USB4 controller port, e.g. 0000:00:0d.2. */
+    pciPath: text('a PCI path (e.g. "0000:00:0d.2")', isPciPath),
+    /** The node at the other end of the cable. */
+    peer: hostName(),
+  },
+  "a thunderbolt port (a mapping with name, pciPath and peer)",
+);
+
+export const NodeThunderboltSchema = mapping(
+  {
+    /** This node's ring loopback (/32), inside thunderbolt.network. */
+    loopback: ipv4(),
+    ports: list(ThunderboltPortSchema, "a list of thunderbolt ports")
+      .min(1, { error: "empty; a ring node needs at least one port" })
+      .max(4, { error: "more than 4 thunderbolt ports" }),
+  },
+  "a mapping with loopback and ports",
+);
+
+export const NodeSchema = mapping(
+  {
+    name: hostName(),
+    /** Management IPv4 used for SSH; the address of one of the node's interfaces. */
+    address: ipv4(),
+    /** Overrides ssh.port for this node. */
+    sshPort: integer("a TCP port", 1, 65535).optional(),
+    /** SHA256 fingerprint of the node's SSH host key (`ssh-keygen -lf`). */
+    hostKey: text(
+      "an SSH host key fingerprint (SHA256: and 43 base64 characters, as ssh-keygen -lf prints it)",
+      isHostKey,
+    ).optional(),
+    /** Explicit opt-out of host key pinning. Defaults to false. */
+    insecureIgnoreHostKey: bool().default(false),
+    interfaces: list(InterfaceSchema, "a list of interfaces"),
+    thunderbolt: NodeThunderboltSchema.optional(),
+  },
+  "a node (a mapping with name, address, hostKey and interfaces)",
+);
+
+export const ThunderboltSchema = mapping(
+  {
+    /** The network holding the nodes' ring loopbacks. */
+    network: networkName(),
+    /** MTU of the ring ports (both ends must agree). Defaults to 65520. */
+    mtu: mtu().default(MTU_MAX),
+  },
+  "a mapping with the ring network",
+);
+
+export const ClusterSchema = mapping(
+  {
+    /** Corosync cluster name (Proxmox: at most 15 characters; cannot change later). */
+    name: text("a valid cluster name (letters, digits and hyphens, 1–15 characters, not starting with -)", isClusterName),
+    /** Networks for corosync link0, link1, …; every node needs an address on each. */
+    links: list(networkName(), "a list of network names")
+      .min(1, { error: "empty; a cluster needs at least one link network" })
+      .max(8, { error: "more than 8 links; corosync supports link0–link7" }),
+    /** Allow fewer than 3 nodes (no quorum when one fails). Defaults to false. */
+    allowSmallCluster: bool().default(false),
+  },
+  "a mapping with the cluster name and links",
+);
+
+const EnvironmentObject = mapping(
+  {
+    name: envName(),
+    ssh: SshSchema.prefault({}),
+    networks: list(NetworkSchema, "a list of networks"),
+    nodes: list(NodeSchema, "a list of nodes").min(1, { error: "empty; at least one node is required" }),
+    thunderbolt: ThunderboltSchema.optional(),
+    cluster: ClusterSchema.optional(),
+  },
+  "an environment (a mapping with name, networks and nodes)",
+);
+
+export const EnvironmentSchema = EnvironmentObject.superRefine(
+  (value, ctx) => {
+    for (const issue of crossCheck(value)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+  },
+  // Also when some fields failed: the cross checks only use values that passed.
+  { when: (payload) => isRecord(payload.value) },
+);
+
+export type Environment = z.output<typeof EnvironmentSchema>;
+export type EnvironmentInput = z.input<typeof EnvironmentSchema>;
+export type Ssh = Environment["ssh"];
+export type Network = Environment["networks"][number];
+export type Node = Environment["nodes"][number];
+export type Interface = Node["interfaces"][number];
+export type InterfaceType = Interface["type"];
+export type NicInterface = Extract<Interface, { type: "nic" }>;
+export type BondInterface = Extract<Interface, { type: "bond" }>;
+export type BridgeInterface = Extract<Interface, { type: "bridge" }>;
+export type VlanInterface = Extract<Interface, { type: "vlan" }>;
+export type BondMode = BondInterface["mode"];
+export type NodeThunderbolt = NonNullable<Node["thunderbolt"]>;
+export type ThunderboltPort = NodeThunderbolt["ports"][number];
+export type Thunderbolt = NonNullable<Environment["thunderbolt"]>;
+export type Cluster = NonNullable<Environment["cluster"]>;
+
+// ---------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------
+
+/** `homelab:secrets`. Messages never echo a secret value. */
+export const SecretsSchema = z.strictObject(
+  {
+    /** Private key (OpenSSH/PEM text) for ssh.user on every node; not needed with ssh.useAgent. */
+    sshPrivateKey: z.string({ error: "expected the private key text (a string)" }).min(1, { error: "empty" }).optional(),
+    /** Root password per node name (pvecm add asks the joined node's root password). */
+    rootPasswords: z
+      .record(z.string(), z.string({ error: "expected a password (a string)" }).min(1, { error: "empty" }), {
+        error: "expected a mapping of node name to password",
+      })
+      .optional(),
+  },
+  { error: (iss) => (iss.code === "invalid_type" ? "expected a mapping of secrets" : undefined) },
+);
+
+export type Secrets = z.output<typeof SecretsSchema>;
+
+/** A problem found by a cross-field check: path relative to the checked object. */
+export interface PathIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Cross-check secrets against the environment (both possibly partly invalid):
+ * the SSH key is required unless ssh.useAgent; rootPasswords keys are node names.
+ * Paths are relative to the secrets object.
+ */
+export function crossCheckSecrets(secrets: unknown, environment: unknown): PathIssue[] {
+  const issues: PathIssue[] = [];
+  if (!isRecord(secrets)) return issues;
+  const env = isRecord(environment) ? environment : {};
+  const ssh = isRecord(env.ssh) ? env.ssh : {};
+  const useAgent = ssh.useAgent === undefined ? false : ssh.useAgent === true ? true : null;
+  if (secrets.sshPrivateKey === undefined && useAgent === false) {
+    issues.push({
+      path: ["sshPrivateKey"],
+      message:
+        "missing; set it with `pulumi config set --secret --path secrets.sshPrivateKey < ~/.ssh/id_ed25519`, or set ssh.useAgent: true",
+    });
+  }
+  const nodes = Array.isArray(env.nodes) ? env.nodes : null;
+  if (isRecord(secrets.rootPasswords) && nodes) {
+    const names = nodes.map((n) => (isRecord(n) ? n.name : undefined));
+    if (names.every(isLabel)) {
+      for (const key of Object.keys(secrets.rootPasswords)) {
+        if (!names.includes(key)) issues.push({ path: ["rootPasswords", key], message: `no node named ${show(key)}` });
+      }
+    }
+  }
+  return issues;
+}
+
+// ---------------------------------------------------------------------------
+// Cross-field checks
+// ---------------------------------------------------------------------------
+
+/**
+ * A field as the cross checks see it: the value if it passed its own check,
+ * `undefined` if absent, `null` if present but invalid (already reported).
+ */
+type Field<T> = T | undefined | null;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function field<T>(raw: unknown, ok: (v: unknown) => v is T): Field<T> {
+  if (raw === undefined) return undefined;
+  return ok(raw) ? raw : null;
+}
+
+function fieldList<T>(raw: unknown, ok: (v: unknown) => v is T): Field<Field<T>[]> {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw)) return null;
+  return raw.map((v) => field(v, ok));
+}
+
+const isBool = (v: unknown): v is boolean => typeof v === "boolean";
+const isInterfaceType = (v: unknown): v is InterfaceType =>
+  isString(v) && (INTERFACE_TYPES as readonly string[]).includes(v);
+const isBondMode = (v: unknown): v is string => isString(v) && (BOND_MODES as readonly string[]).includes(v);
+const isHashPolicy = (v: unknown): v is string => isString(v) && (HASH_POLICIES as readonly string[]).includes(v);
+
+interface NetworkView {
+  index: number;
+  name: Field<string>;
+  cidr: Field<string>;
+  gateway: Field<string>;
+  mtu: Field<number>;
+}
+
+interface InterfaceView {
+  index: number;
+  type: Field<InterfaceType>;
+  name: Field<string>;
+  network: Field<string>;
+  address: Field<string>;
+  mtu: Field<number>;
+  /** bond */
+  slaves: Field<Field<string>[]>;
+  mode: Field<string>;
+  primary: Field<string>;
+  hashPolicy: Field<string>;
+  /** bridge */
+  ports: Field<Field<string>[]>;
+  vlanAware: Field<boolean>;
+  vlanIds: Field<Field<number | string>[]>;
+  /** vlan */
+  device: Field<string>;
+  vlanId: Field<number>;
+}
+
+interface PortView {
+  index: number;
+  name: Field<string>;
+  pciPath: Field<string>;
+  peer: Field<string>;
+}
+
+interface NodeView {
+  index: number;
+  name: Field<string>;
+  address: Field<string>;
+  hostKey: Field<string>;
+  insecure: Field<boolean>;
+  /** null: not a list. */
+  interfaces: InterfaceView[] | null;
+  /** undefined: no thunderbolt; null: not a mapping. */
+  thunderbolt: { loopback: Field<string>; ports: PortView[] | null } | undefined | null;
+}
+
+function networkView(raw: unknown, index: number): NetworkView {
+  const r = isRecord(raw) ? raw : {};
+  const bad = !isRecord(raw);
+  return {
+    index,
+    name: bad ? null : field(r.name, isLabel),
+    cidr: bad ? null : field(r.cidr, isCidr),
+    gateway: bad ? null : field(r.gateway, isIPv4),
+    mtu: bad ? null : field(r.mtu, isMtu),
+  };
+}
+
+function interfaceView(raw: unknown, index: number): InterfaceView {
+  const bad = !isRecord(raw);
+  const r = isRecord(raw) ? raw : {};
+  const f = <T>(v: unknown, ok: (x: unknown) => x is T): Field<T> => (bad ? null : field(v, ok));
+  return {
+    index,
+    type: f(r.type, isInterfaceType),
+    name: f(r.name, isIfName),
+    network: f(r.network, isLabel),
+    address: f(r.address, isIPv4),
+    mtu: f(r.mtu, isMtu),
+    slaves: bad ? null : fieldList(r.slaves, isIfName),
+    mode: f(r.mode, isBondMode),
+    primary: f(r.primary, isIfName),
+    hashPolicy: f(r.hashPolicy, isHashPolicy),
+    ports: bad ? null : fieldList(r.ports, isIfName),
+    vlanAware: f(r.vlanAware, isBool),
+    vlanIds: bad ? null : fieldList(r.vlanIds, isVlanIdsEntry),
+    device: f(r.device, isIfName),
+    vlanId: f(r.vlanId, isVlanId),
+  };
+}
+
+function nodeView(raw: unknown, index: number): NodeView {
+  const bad = !isRecord(raw);
+  const r = isRecord(raw) ? raw : {};
+  const f = <T>(v: unknown, ok: (x: unknown) => x is T): Field<T> => (bad ? null : field(v, ok));
+  let thunderbolt: NodeView["thunderbolt"];
+  if (bad) thunderbolt = null;
+  else if (r.thunderbolt === undefined) thunderbolt = undefined;
+  else if (!isRecord(r.thunderbolt)) thunderbolt = null;
+  else {
+    const tb = r.thunderbolt;
+    thunderbolt = {
+      loopback: field(tb.loopback, isIPv4),
+      ports: Array.isArray(tb.ports)
+        ? tb.ports.map((p, i) => {
+            const pr = isRecord(p) ? p : {};
+            const pbad = !isRecord(p);
+            return {
+              index: i,
+              name: pbad ? null : field(pr.name, isIfName),
+              pciPath: pbad ? null : field(pr.pciPath, isPciPath),
+              peer: pbad ? null : field(pr.peer, isLabel),
+            };
+          })
+        : null,
+    };
+  }
+  return {
+    index,
+    name: f(r.name, isLabel),
+    address: f(r.address, isIPv4),
+    hostKey: f(r.hostKey, isHostKey),
+    insecure: f(r.insecureIgnoreHostKey, isBool),
+    interfaces: bad || !Array.isArray(r.interfaces) ? null : r.interfaces.map(interfaceView),
+    thunderbolt,
+  };
+}
+
+type Path = (string | number)[];
+
+function pathText(path: Path): string {
+  let out = "";
+  for (const seg of path) out += typeof seg === "number" ? `[${seg}]` : out === "" ? seg : `.${seg}`;
+  return out;
+}
+
+/** A named network usable by the checks (valid name and cidr). */
+interface KnownNetwork {
+  name: string;
+  cidr: string;
+  gateway: string | undefined;
+  mtu: number | undefined;
+  index: number;
+}
+
+/**
+ * The cross-field checks, on a possibly partly invalid environment value.
+ * Each check only uses fields that passed their own validation, and a check
+ * that needs a complete picture (e.g. "some interface has this address") is
+ * skipped when a field it depends on is invalid.
+ */
+export function crossCheck(value: unknown): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const add = (path: Path, message: string) => issues.push({ path, message });
+  if (!isRecord(value)) return issues;
+
+  // --- networks -----------------------------------------------------------
+  const networkViews = Array.isArray(value.networks) ? value.networks.map(networkView) : null;
+  const networks = new Map<string, KnownNetwork>();
+  /** Names that exist, even if their cidr is invalid (so references to them aren't "unknown"). */
+  const networkNames = new Set<string>();
+  const networksComplete = networkViews !== null && networkViews.every((n) => isString(n.name));
+  for (const n of networkViews ?? []) {
+    if (!isString(n.name)) continue;
+    if (networkNames.has(n.name)) {
+      const first = networkViews!.find((o) => o.name === n.name)!;
+      add(["networks", n.index, "name"], `${show(n.name)} is already the name of networks[${first.index}]`);
+      continue;
+    }
+    networkNames.add(n.name);
+    if (isString(n.cidr)) {
+      for (const other of networks.values()) {
+        if (cidrsOverlap(n.cidr, other.cidr)) {
+          add(["networks", n.index, "cidr"], `${n.cidr} overlaps network ${show(other.name)} (${other.cidr})`);
+        }
+      }
+      if (isString(n.gateway)) {
+        const problem = hostAddressProblem(n.gateway, n.cidr);
+        if (problem) add(["networks", n.index, "gateway"], `${show(n.gateway)} ${problem} ${n.cidr}`);
+      }
+      networks.set(n.name, {
+        name: n.name,
+        cidr: n.cidr,
+        gateway: isString(n.gateway) ? n.gateway : undefined,
+        mtu: isMtu(n.mtu) ? n.mtu : undefined,
+        index: n.index,
+      });
+    }
+  }
+  /** Reference check: unknown only if the list of names is complete. */
+  const checkNetworkRef = (path: Path, name: Field<string>): boolean => {
+    if (!isString(name)) return false;
+    if (networkNames.has(name)) return true;
+    if (networksComplete) add(path, `no network named ${show(name)}`);
+    return false;
+  };
+
+  // --- thunderbolt ring settings ------------------------------------------
+  const tbRaw = value.thunderbolt;
+  const tbNetworkName: Field<string> = isRecord(tbRaw) ? field(tbRaw.network, isLabel) : tbRaw === undefined ? undefined : null;
+  if (tbNetworkName !== undefined) checkNetworkRef(["thunderbolt", "network"], tbNetworkName);
+  const tbNetwork = isString(tbNetworkName) ? networks.get(tbNetworkName) : undefined;
+
+  // --- nodes ---------------------------------------------------------------
+  const nodes = Array.isArray(value.nodes) ? value.nodes.map(nodeView) : [];
+  const nodeNamesComplete = Array.isArray(value.nodes) && nodes.every((n) => isString(n.name));
+  const nodeByName = new Map<string, NodeView>();
+  for (const node of nodes) {
+    if (!isString(node.name)) continue;
+    const first = nodeByName.get(node.name);
+    if (first) add(["nodes", node.index, "name"], `${show(node.name)} is already the name of nodes[${first.index}]`);
+    else nodeByName.set(node.name, node);
+  }
+
+  /** Every IPv4 used by a node, first owner wins: ip -> path text. */
+  const ipOwners = new Map<string, string>();
+
+  for (const node of nodes) {
+    const at = (...rest: Path): Path => ["nodes", node.index, ...rest];
+
+    // host key pinning
+    if ((node.insecure === false || node.insecure === undefined) && node.hostKey === undefined) {
+      const addr = isString(node.address) ? node.address : "<address>";
+      add(
+        at("hostKey"),
+        `missing; pin the node's SSH host key (ssh-keyscan -t ed25519 ${addr} | ssh-keygen -lf -) or set insecureIgnoreHostKey: true`,
+      );
+    }
+    if (node.insecure === true && node.hostKey !== undefined) {
+      add(at("insecureIgnoreHostKey"), "true, but hostKey is set too; keep one of them");
+    }
+
+    const ifaces = node.interfaces ?? [];
+    const ifacesOk = node.interfaces !== null;
+    const byName = new Map<string, InterfaceView>();
+    const namesComplete = ifacesOk && ifaces.every((i) => isString(i.name) && isInterfaceType(i.type));
+    for (const iface of ifaces) {
+      if (!isString(iface.name)) continue;
+      const first = byName.get(iface.name);
+      if (first) {
+        add(at("interfaces", iface.index, "name"), `${show(iface.name)} is already declared (nodes[${node.index}].interfaces[${first.index}])`);
+      } else byName.set(iface.name, iface);
+    }
+    const ifPath = (i: InterfaceView, ...rest: Path): Path => at("interfaces", i.index, ...rest);
+    const ifRef = (i: InterfaceView) => `nodes[${node.index}].interfaces[${i.index}]`;
+
+    // who encloses whom: slave/port name -> the bond/bridge that takes it
+    const enclosedBy = new Map<string, InterfaceView>();
+    const effectiveMtu = (i: InterfaceView): number | undefined => {
+      if (isMtu(i.mtu)) return i.mtu;
+      if (i.mtu === null) return undefined;
+      if (i.network === null) return undefined;
+      const net = isString(i.network) ? networks.get(i.network) : undefined;
+      return net?.mtu ?? 1500;
+    };
+
+    // bonds and bridges first: membership decides what else is allowed
+    for (const iface of ifaces) {
+      if (iface.type === "bond" && Array.isArray(iface.slaves)) {
+        const seen = new Set<string>();
+        for (const [k, slave] of iface.slaves.entries()) {
+          if (!isString(slave)) continue;
+          const p = ifPath(iface, "slaves", k);
+          if (seen.has(slave)) {
+            add(p, `${show(slave)} is listed twice`);
+            continue;
+          }
+          seen.add(slave);
+          if (slave === iface.name) {
+            add(p, `${show(slave)} is this bond itself`);
+            continue;
+          }
+          const member = byName.get(slave);
+          if (!member) {
+            if (namesComplete) {
+              add(p, `${show(slave)} is not declared as an interface of this node (add { type: nic, name: ${slave} })`);
+            }
+            continue;
+          }
+          if (member.type !== "nic" && isInterfaceType(member.type)) {
+            add(p, `${show(slave)} is a ${member.type}; bond slaves must be nics`);
+            continue;
+          }
+          const taken = enclosedBy.get(slave);
+          if (taken) {
+            add(p, `${show(slave)} is already taken by ${describeEncloser(taken)}`);
+            continue;
+          }
+          enclosedBy.set(slave, iface);
+          const bondMtu = effectiveMtu(iface);
+          const slaveMtu = effectiveMtu(member);
+          if (bondMtu !== undefined && slaveMtu !== undefined && slaveMtu < bondMtu) {
+            add(p, `${show(slave)} has MTU ${slaveMtu}, below the bond's MTU ${bondMtu}; set mtu: ${bondMtu} on it`);
+          }
+        }
+        if (isString(iface.primary) && iface.slaves.every(isString) && !iface.slaves.includes(iface.primary)) {
+          add(ifPath(iface, "primary"), `${show(iface.primary)} is not one of the bond's slaves (${iface.slaves.join(", ")})`);
+        }
+        if (isString(iface.mode)) {
+          if (iface.primary !== undefined && !PRIMARY_MODES.includes(iface.mode)) {
+            add(ifPath(iface, "primary"), `has no effect in mode ${iface.mode} (only in ${PRIMARY_MODES.join(", ")})`);
+          }
+          if (iface.hashPolicy !== undefined && !HASH_MODES.includes(iface.mode)) {
+            add(ifPath(iface, "hashPolicy"), `has no effect in mode ${iface.mode} (only in ${HASH_MODES.join(", ")})`);
+          }
+        }
+      }
+    }
+    for (const iface of ifaces) {
+      if (iface.type !== "bridge") continue;
+      if (iface.vlanIds !== undefined && (iface.vlanAware === false || iface.vlanAware === undefined)) {
+        add(ifPath(iface, "vlanIds"), "set on a bridge that is not VLAN-aware (set vlanAware: true)");
+      }
+      if (!Array.isArray(iface.ports)) continue;
+      const seen = new Set<string>();
+      for (const [k, port] of iface.ports.entries()) {
+        if (!isString(port)) continue;
+        const p = ifPath(iface, "ports", k);
+        if (seen.has(port)) {
+          add(p, `${show(port)} is listed twice`);
+          continue;
+        }
+        seen.add(port);
+        if (port === iface.name) {
+          add(p, `${show(port)} is this bridge itself`);
+          continue;
+        }
+        const member = byName.get(port);
+        if (!member) {
+          if (namesComplete) {
+            add(p, `${show(port)} is not declared as an interface of this node (add { type: nic, name: ${port} } or a bond)`);
+          }
+          continue;
+        }
+        if (member.type !== "nic" && member.type !== "bond" && isInterfaceType(member.type)) {
+          add(p, `${show(port)} is a ${member.type}; bridge ports must be nics or bonds`);
+          continue;
+        }
+        const taken = enclosedBy.get(port);
+        if (taken) {
+          add(p, `${show(port)} is already taken by ${describeEncloser(taken)}`);
+          continue;
+        }
+        enclosedBy.set(port, iface);
+        const bridgeMtu = effectiveMtu(iface);
+        const portMtu = effectiveMtu(member);
+        if (bridgeMtu !== undefined && portMtu !== undefined && portMtu < bridgeMtu) {
+          add(p, `${show(port)} has MTU ${portMtu}, below the bridge's MTU ${bridgeMtu}; set mtu: ${bridgeMtu} on it`);
+        }
+      }
+    }
+
+    // vlans
+    const vlanKeys = new Map<string, InterfaceView>();
+    for (const iface of ifaces) {
+      if (iface.type !== "vlan" || !isString(iface.device)) continue;
+      const p = ifPath(iface, "device");
+      if (iface.device === iface.name) {
+        add(p, `${show(iface.device)} is this VLAN interface itself`);
+        continue;
+      }
+      const device = byName.get(iface.device);
+      if (!device) {
+        if (namesComplete) add(p, `${show(iface.device)} is not declared as an interface of this node`);
+        continue;
+      }
+      const encloser = enclosedBy.get(iface.device);
+      if (encloser) {
+        add(p, `${show(iface.device)} is taken by ${describeEncloser(encloser)}; put the VLAN on ${show(encloser.name)} instead`);
+        continue;
+      }
+      if (isVlanId(iface.vlanId)) {
+        const key = `${iface.device}.${iface.vlanId}`;
+        const other = vlanKeys.get(key);
+        if (other) {
+          add(ifPath(iface, "vlanId"), `VLAN ${iface.vlanId} on ${show(iface.device)} is already interface ${show(other.name)}`);
+        } else vlanKeys.set(key, iface);
+        if (device.type === "bridge" && device.vlanAware === true && Array.isArray(device.vlanIds) && device.vlanIds.every((v) => v !== null)) {
+          const allowed = device.vlanIds as (number | string)[];
+          if (!allowed.some((entry) => vlanEntryContains(entry, iface.vlanId as number))) {
+            add(
+              ifPath(iface, "vlanId"),
+              `${iface.vlanId} is not among the VLANs of bridge ${show(device.name)} (vlanIds: ${allowed.join(", ")})`,
+            );
+          }
+        }
+      }
+      const vlanMtu = effectiveMtu(iface);
+      const deviceMtu = effectiveMtu(device);
+      if (vlanMtu !== undefined && deviceMtu !== undefined && deviceMtu < vlanMtu) {
+        add(p, `${show(iface.device)} has MTU ${deviceMtu}, below this VLAN's MTU ${vlanMtu}; set mtu: ${vlanMtu} on it`);
+      }
+    }
+
+    // networks and addresses
+    const onNetwork = new Map<string, InterfaceView>();
+    let gatewayIface: { iface: InterfaceView; net: KnownNetwork } | undefined;
+    for (const iface of ifaces) {
+      const encloser = isString(iface.name) ? enclosedBy.get(iface.name) : undefined;
+      if (encloser && (iface.network !== undefined || iface.address !== undefined)) {
+        const key = iface.network !== undefined ? "network" : "address";
+        add(
+          ifPath(iface, key),
+          `${show(iface.name)} is taken by ${describeEncloser(encloser)}; put network and address on ${show(encloser.name)} instead`,
+        );
+        continue;
+      }
+      if (iface.address !== undefined && iface.network === undefined) {
+        add(
+          ifPath(iface, "address"),
+          `${show(iface.address)} needs a network (set network: to the name of the network it belongs to)`,
+        );
+      }
+      if (!checkNetworkRef(ifPath(iface, "network"), iface.network)) continue;
+      const netName = iface.network as string;
+      if (netName === tbNetworkName) {
+        add(
+          ifPath(iface, "network"),
+          `${show(netName)} is the thunderbolt ring network; its addresses are the nodes' thunderbolt loopbacks`,
+        );
+        continue;
+      }
+      const other = onNetwork.get(netName);
+      if (other) {
+        add(
+          ifPath(iface, "network"),
+          `${show(netName)} is already the network of interface ${show(other.name)} (${ifRef(other)}); a node has one interface per network`,
+        );
+        continue;
+      }
+      onNetwork.set(netName, iface);
+      const net = networks.get(netName);
+      if (!net) continue;
+      if (isString(iface.address)) {
+        const problem = hostAddressProblem(iface.address, net.cidr);
+        if (problem) {
+          add(ifPath(iface, "address"), `${show(iface.address)} ${problem} network ${show(net.name)} (${net.cidr})`);
+        } else if (iface.address === net.gateway) {
+          add(ifPath(iface, "address"), `${show(iface.address)} is the gateway of network ${show(net.name)}`);
+        }
+      }
+      if (isMtu(iface.mtu) && net.mtu !== undefined && iface.mtu !== net.mtu) {
+        add(ifPath(iface, "mtu"), `${iface.mtu} differs from the MTU ${net.mtu} of network ${show(net.name)}`);
+      }
+      if (net.gateway !== undefined) {
+        if (gatewayIface) {
+          add(
+            ifPath(iface, "network"),
+            `${show(net.name)} has a gateway (${net.gateway}), but interface ${show(gatewayIface.iface.name)} is already on ` +
+              `network ${show(gatewayIface.net.name)} with gateway ${gatewayIface.net.gateway}; a node has one default gateway`,
+          );
+        } else gatewayIface = { iface, net };
+      }
+    }
+
+    // node.address is the address of one of its interfaces
+    if (isString(node.address) && ifacesOk && ifaces.every((i) => i.address !== null)) {
+      const addressed = ifaces.filter((i) => isString(i.address));
+      if (!addressed.some((i) => i.address === node.address)) {
+        const list = addressed.length
+          ? `its interfaces have ${addressed.map((i) => `${i.name ?? "?"} ${i.address}`).join(", ")}`
+          : "none of its interfaces has an address";
+        add(at("address"), `${show(node.address)} is not the address of any of its interfaces (${list})`);
+      }
+    }
+
+    // thunderbolt
+    const tb = node.thunderbolt;
+    if (tb) {
+      if (isString(tb.loopback) && tbNetwork) {
+        const problem = hostAddressProblem(tb.loopback, tbNetwork.cidr);
+        if (problem) {
+          add(at("thunderbolt", "loopback"), `${show(tb.loopback)} ${problem} network ${show(tbNetwork.name)} (${tbNetwork.cidr})`);
+        }
+      }
+      const portNames = new Map<string, PortView>();
+      const pciPaths = new Map<string, PortView>();
+      const peers = new Map<string, PortView>();
+      for (const port of tb.ports ?? []) {
+        const pp = (...rest: Path): Path => at("thunderbolt", "ports", port.index, ...rest);
+        if (isString(port.name)) {
+          const firstPort = portNames.get(port.name);
+          const iface = byName.get(port.name);
+          if (firstPort) add(pp("name"), `${show(port.name)} is already the name of thunderbolt.ports[${firstPort.index}]`);
+          else if (iface) add(pp("name"), `${show(port.name)} is already declared as ${ifRef(iface)}`);
+          else portNames.set(port.name, port);
+        }
+        if (isString(port.pciPath)) {
+          const first = pciPaths.get(port.pciPath);
+          if (first) add(pp("pciPath"), `${show(port.pciPath)} is already the PCI path of thunderbolt.ports[${first.index}]`);
+          else pciPaths.set(port.pciPath, port);
+        }
+        if (isString(port.peer)) {
+          const first = peers.get(port.peer);
+          if (port.peer === node.name) {
+            add(pp("peer"), `${show(port.peer)} is this node itself`);
+          } else if (first) {
+            add(pp("peer"), `${show(port.peer)} is already the peer of thunderbolt.ports[${first.index}]`);
+          } else {
+            peers.set(port.peer, port);
+            const peer = nodeByName.get(port.peer);
+            if (!peer) {
+              if (nodeNamesComplete) add(pp("peer"), `no node named ${show(port.peer)}`);
+            } else if (peer.thunderbolt === undefined) {
+              add(pp("peer"), `node ${show(port.peer)} has no thunderbolt ports`);
+            } else if (
+              peer.thunderbolt &&
+              Array.isArray(peer.thunderbolt.ports) &&
+              peer.thunderbolt.ports.every((p) => isString(p.peer)) &&
+              isString(node.name) &&
+              !peer.thunderbolt.ports.some((p) => p.peer === node.name)
+            ) {
+              add(
+                pp("peer"),
+                `${show(port.peer)} does not list ${show(node.name)} as a peer (nodes[${peer.index}].thunderbolt.ports); a cable has two ends`,
+              );
+            }
+          }
+        }
+      }
+    }
+
+    // every IPv4 unique across the environment; node.address repeats one interface address by design
+    const mine: { ip: string; path: Path; kind: "node" | "interface" | "loopback" }[] = [];
+    if (isString(node.address)) mine.push({ ip: node.address, path: at("address"), kind: "node" });
+    for (const iface of ifaces) {
+      if (isString(iface.address)) mine.push({ ip: iface.address, path: ifPath(iface, "address"), kind: "interface" });
+    }
+    if (tb && isString(tb.loopback)) mine.push({ ip: tb.loopback, path: at("thunderbolt", "loopback"), kind: "loopback" });
+    const local = new Map<string, { path: Path; kind: string; repeated: boolean }>();
+    for (const { ip, path, kind } of mine) {
+      const here = local.get(ip);
+      if (here) {
+        if (here.kind === "node" && !here.repeated && kind === "interface") {
+          here.repeated = true;
+          here.path = path;
+        } else {
+          add(path, `${show(ip)} is already used by ${pathText(here.path)}`);
+        }
+        continue;
+      }
+      local.set(ip, { path, kind, repeated: false });
+      const owner = ipOwners.get(ip);
+      if (owner) add(path, `${show(ip)} is already used by ${owner}`);
+      else ipOwners.set(ip, pathText(path));
+    }
+  }
+
+  // thunderbolt settings required when a node has ports
+  const firstTbNode = nodes.find((n) => n.thunderbolt !== undefined);
+  if (firstTbNode && tbRaw === undefined) {
+    add(
+      ["thunderbolt"],
+      `missing; nodes[${firstTbNode.index}]${isString(firstTbNode.name) ? ` (${firstTbNode.name})` : ""} has thunderbolt ports, ` +
+        "so the ring settings (thunderbolt.network) are required",
+    );
+  }
+
+  // --- cluster -------------------------------------------------------------
+  const cluster = value.cluster;
+  if (isRecord(cluster)) {
+    const allowSmall = cluster.allowSmallCluster === undefined ? false : cluster.allowSmallCluster;
+    if (Array.isArray(value.nodes) && value.nodes.length >= 1 && value.nodes.length < 3 && allowSmall === false) {
+      const n = value.nodes.length;
+      add(
+        ["cluster"],
+        `${plural(n, "node")} cannot keep quorum when one fails; a cluster needs at least 3 nodes ` +
+          "(set cluster.allowSmallCluster: true to allow this)",
+      );
+    }
+    const links = fieldList(cluster.links, isLabel);
+    if (Array.isArray(links)) {
+      const seen = new Set<string>();
+      for (const [k, link] of links.entries()) {
+        if (!isString(link)) continue;
+        if (seen.has(link)) {
+          add(["cluster", "links", k], `${show(link)} is listed twice`);
+          continue;
+        }
+        seen.add(link);
+        if (!checkNetworkRef(["cluster", "links", k], link)) continue;
+        for (const node of nodes) {
+          if (link === tbNetworkName) {
+            if (node.thunderbolt === undefined) {
+              add(
+                ["nodes", node.index, "thunderbolt"],
+                `missing; cluster.links[${k}] is the thunderbolt ring network ${show(link)}, which needs a thunderbolt loopback on every node`,
+              );
+            }
+            continue;
+          }
+          // an invalid or unknown network reference is reported already; don't guess what it meant
+          const unsure = (i: InterfaceView) =>
+            i.network === null || i.address === null || (isString(i.network) && !networkNames.has(i.network));
+          if (node.interfaces === null || node.interfaces.some(unsure)) continue;
+          const iface = node.interfaces.find((i) => i.network === link);
+          if (!iface) {
+            add(
+              ["nodes", node.index, "interfaces"],
+              `no interface on network ${show(link)}, which cluster.links[${k}] needs on every node`,
+            );
+          } else if (iface.address === undefined) {
+            add(
+              ["nodes", node.index, "interfaces", iface.index, "address"],
+              `missing; cluster.links[${k}] (${show(link)}) needs an address on every node`,
+            );
+          }
+        }
+      }
+    }
+  }
+
+  return issues;
+}
+
+function describeEncloser(i: InterfaceView): string {
+  return `${i.type === "bond" ? "bond" : "bridge"} ${show(i.name)}`;
+}
+
+function vlanEntryContains(entry: number | string, id: number): boolean {
+  if (typeof entry === "number") return entry === id;
+  const [from, to] = entry.split("-").map(Number);
+  return id >= from && id <= to;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for code that uses a parsed Environment
+// ---------------------------------------------------------------------------
+
+/** The network named `name`. */
+export function networkByName(env: Environment, name: string): Network | undefined {
+  return env.networks.find((n) => n.name === name);
+}
+
+/** The node named `name`. */
+export function nodeByName(env: Environment, name: string): Node | undefined {
+  return env.nodes.find((n) => n.name === name);
+}
+
+/** The node's interface on network `networkName` (a node has at most one). */
+export function interfaceOnNetwork(node: Node, networkName: string): Interface | undefined {
+  return node.interfaces.find((i) => i.network === networkName);
+}
+
+/**
+ * The node's address on a network: its interface's address there, or its
+ * thunderbolt loopback when `networkName` is the ring network.
+ */
+export function nodeAddressOn(env: Environment, node: Node, networkName: string): string | undefined {
+  if (env.thunderbolt?.network === networkName) return node.thunderbolt?.loopback;
+  return interfaceOnNetwork(node, networkName)?.address;
+}
+
+/** `address/prefix` of an interface, the prefix taken from its network. */
+export function interfaceCidrAddress(env: Environment, iface: Interface): string | undefined {
+  if (iface.address === undefined || iface.network === undefined) return undefined;
+  const net = networkByName(env, iface.network);
+  return net ? `${iface.address}/${prefixLength(net.cidr)}` : undefined;
+}
+
+/** The MTU an interface ends up with: its own, else its network's, else 1500. */
+export function interfaceMtu(env: Environment, iface: Interface): number {
+  if (iface.mtu !== undefined) return iface.mtu;
+  const net = iface.network === undefined ? undefined : networkByName(env, iface.network);
+  return net?.mtu ?? 1500;
+}
+
+/** SSH port for a node: its override, else ssh.port. */
+export function nodeSshPort(env: Environment, node: Node): number {
+  return node.sshPort ?? env.ssh.port;
+}
+
+/** Corosync link addresses of a node, in link order (link0, link1, …). */
+export function clusterLinkAddresses(env: Environment, node: Node): string[] {
+  return (env.cluster?.links ?? []).map((link) => {
+    const address = nodeAddressOn(env, node, link);
+    if (address === undefined) throw new Error(`node ${node.name} has no address on cluster link network ${link}`);
+    return address;
+  });
+}
+
+/** The `bridge-vids` text of a VLAN-aware bridge ("2-4094" when unset). */
+export function bridgeVids(bridge: BridgeInterface): string {
+  return (bridge.vlanIds ?? ["2-4094"]).map(String).join(" ");
+}

@@ -1,0 +1,144 @@
+/**
+ * Reading a Pulumi stack file (`Pulumi.<stack>.yaml`) without the Pulumi CLI,
+ * for `npm run validate`: the same parse the program runs, on the file as
+ * written, with secure values (`{ secure: "v1:..." }`) taken as present.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseDocument } from "yaml";
+import { environmentIssues, formatPath, secretsIssues } from "./errors";
+import { EnvironmentSchema, type Environment } from "./schema";
+
+export const ENVIRONMENT_KEY = "homelab:environment";
+export const SECRETS_KEY = "homelab:secrets";
+/** The config keys of this project's namespace; anything else under `homelab:` is a mistake. */
+export const KNOWN_CONFIG_KEYS: readonly string[] = [ENVIRONMENT_KEY, SECRETS_KEY];
+
+/** Stands in for a secure value the validator cannot (and need not) decrypt. */
+export const SECURE_PLACEHOLDER = "[secure]";
+
+/** The repository root (where Pulumi.yaml and the stack files live). */
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * Where the stack file is: a stack name (`matrix`) means `Pulumi.matrix.yaml`
+ * in `root`; anything with a slash or a .yaml/.yml ending is a path (relative
+ * to `cwd`).
+ */
+export function resolveStackFile(arg: string, root = REPO_ROOT, cwd = process.cwd()): string {
+  const isPath = arg.includes("/") || arg.includes(path.sep) || /\.ya?ml$/i.test(arg) || !STACK_NAME.test(arg);
+  return isPath ? path.resolve(cwd, arg) : path.join(root, `Pulumi.${arg}.yaml`);
+}
+
+export interface StackFileResult {
+  /** Absolute path of the stack file read. */
+  file: string;
+  /** Every issue, one line each (`<path>: <message>`); empty when valid. */
+  issues: string[];
+  environment?: Environment;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** `{ secure: "<ciphertext>" }`, as `pulumi config set --secret` writes it. */
+export function isSecureValue(v: unknown): v is { secure: string } {
+  return isRecord(v) && Object.keys(v).length === 1 && typeof v.secure === "string";
+}
+
+/**
+ * Replace secure values under `homelab:secrets` with a placeholder, and
+ * report every plain-text leaf (a secret stored in clear in the stack file).
+ * Paths are relative to the secrets object.
+ */
+export function unwrapSecrets(raw: unknown): { value: unknown; issues: { path: (string | number)[]; message: string }[] } {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const walk = (v: unknown, at: (string | number)[]): unknown => {
+    if (isSecureValue(v)) return SECURE_PLACEHOLDER;
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
+      issues.push({ path: at, message: "must be set with pulumi config set --secret (it is stored in plain text)" });
+      return typeof v === "string" ? v : String(v);
+    }
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...at, i]));
+    if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, [...at, k])]));
+    return v;
+  };
+  return { value: walk(raw, []), issues };
+}
+
+/** Validate the YAML text of a stack file; `file` is only used in messages. */
+export function validateStackText(text: string, file: string): StackFileResult {
+  const name = path.basename(file);
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return { file, issues: doc.errors.map((e) => `${name}: ${e.message.split("\n")[0]}`) };
+  }
+  const top: unknown = doc.toJS();
+  if (!isRecord(top) || !isRecord(top.config)) {
+    return { file, issues: [`${name}: no config: mapping (a stack file has a top-level config: with ${ENVIRONMENT_KEY} in it)`] };
+  }
+  const config = top.config;
+  const issues: string[] = [];
+  for (const key of Object.keys(config)) {
+    if (key.startsWith("homelab:") && !KNOWN_CONFIG_KEYS.includes(key)) {
+      issues.push(`${key}: unknown config key; the whole environment sits under ${ENVIRONMENT_KEY} (secrets under ${SECRETS_KEY})`);
+    }
+  }
+  if (isSecureValue(config[ENVIRONMENT_KEY])) {
+    issues.push(`${ENVIRONMENT_KEY}: is a secret; keep the environment in plain text and secrets under ${SECRETS_KEY}`);
+    return { file, issues };
+  }
+
+  const rawEnvironment = config[ENVIRONMENT_KEY];
+  issues.push(...environmentIssues(rawEnvironment));
+
+  const rawSecrets = config[SECRETS_KEY];
+  if (!isSecureValue(rawSecrets)) {
+    // (one opaque secure blob: present, its contents unknowable here)
+    const unwrapped = unwrapSecrets(rawSecrets ?? {});
+    for (const issue of unwrapped.issues) issues.push(`${formatPath(["secrets", ...issue.path])}: ${issue.message}`);
+    issues.push(...secretsIssues(unwrapped.value, rawEnvironment));
+  }
+
+  if (issues.length > 0) return { file, issues };
+  return { file, issues, environment: EnvironmentSchema.parse(rawEnvironment) };
+}
+
+/** Read and validate a stack file given as a stack name or a path. */
+export function validateStackFile(arg: string, root = REPO_ROOT, cwd = process.cwd()): StackFileResult {
+  const file = resolveStackFile(arg, root, cwd);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
+    const known = code === "ENOENT" && path.dirname(file) === root ? knownStacks(root) : [];
+    const hint = known.length > 0 ? `; stacks here: ${known.join(", ")}` : "";
+    return { file, issues: [`${file}: cannot read the stack file (${why}${hint})`] };
+  }
+  return validateStackText(text, file);
+}
+
+/** Stack names that have a `Pulumi.<stack>.yaml` in `root`. */
+export function knownStacks(root = REPO_ROOT): string[] {
+  try {
+    return fs
+      .readdirSync(root)
+      .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The one-line success summary: `matrix: OK — 3 nodes, 4 networks, cluster "matrix"`. */
+export function summary(env: Environment): string {
+  const count = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+  const cluster = env.cluster ? `cluster ${JSON.stringify(env.cluster.name)}` : "no cluster";
+  return `${env.name}: OK — ${count(env.nodes.length, "node")}, ${count(env.networks.length, "network")}, ${cluster}`;
+}
