@@ -1,0 +1,23 @@
+import type { NodeConnection } from "../infra/providers/connection";
+import type { Environment } from "./schema";
+
+type EnvNode = Environment["nodes"][number];
+
+/** SSH connection details of one node, from the validated environment. */
+export function nodeConnection(env: Environment, node: EnvNode): NodeConnection {
+  const ssh = env.ssh;
+  return {
+    node: node.name,
+    host: node.address,
+    port: node.sshPort ?? ssh.port,
+    user: ssh.user,
+    hostKey: node.hostKey,
+    insecureIgnoreHostKey: node.insecureIgnoreHostKey || undefined,
+    agentSocket: ssh.useAgent ? process.env.SSH_AUTH_SOCK : undefined,
+    options: {
+      connectTimeoutMs: ssh.connectTimeoutSeconds * 1000,
+      retries: ssh.retries,
+      commandTimeoutMs: ssh.commandTimeoutSeconds * 1000,
+    },
+  };
+}

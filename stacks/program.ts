@@ -1,0 +1,29 @@
+import * as pulumi from "@pulumi/pulumi";
+import { buildEnvironment, EnvironmentOutputs } from "./environment";
+import { parseEnvironment } from "./errors";
+import type { Secrets } from "./schema";
+
+/**
+ * Validate the stack's config, then register the environment. Validation
+ * runs before any resource exists, so a bad stack file changes nothing.
+ */
+export function runProgram(): EnvironmentOutputs {
+  const config = new pulumi.Config("homelab");
+  const raw = config.requireObject<unknown>("environment");
+  // Read raw (not via getSecretObject) only to validate shape and presence;
+  // the values used by resources come from requireSecretObject below.
+  const rawSecrets = readRawSecrets();
+  const env = parseEnvironment(raw, rawSecrets);
+  const secrets = config.getSecretObject<Secrets>("secrets") ?? pulumi.secret({} as Secrets);
+  return buildEnvironment(env, secrets);
+}
+
+function readRawSecrets(): unknown {
+  const text = pulumi.runtime.getConfig("homelab:secrets");
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * Runs the real program for a stack file under `pulumi.runtime.setMocks` and
+ * records every registration with what the engine would see: type, name,
+ * parent, dependsOn, inputs (secret markers kept) and additionalSecretOutputs.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+
+/**
+ * Under vitest, modules are transformed by vite and their imports become
+ * wrapper objects the closure serializer cannot capture, so registering any
+ * dynamic resource would fail. Mock runs assert the resource graph; the real
+ * serialization (ts-node, as the CLI loads the program) is tested per
+ * provider in tests/serialization.test.ts.
+ */
+export function stubProviderSerialization(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
+    serializeFunction: (...args: unknown[]) => Promise<{ text: string; exportName: string; containsSecrets: boolean }>;
+  };
+  closure.serializeFunction = async () => ({
+    text: "exports.handler = () => ({});",
+    exportName: "handler",
+    containsSecrets: false,
+  });
+}
+
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export interface Registration {
+  type: string;
+  name: string;
+  urn: string;
+  parent: string;
+  dependsOn: string[];
+  /** Inputs as serialized for the engine; secrets appear as `{[SECRET_SIG]: ..., value}`. */
+  rawInputs: Record<string, unknown>;
+  additionalSecretOutputs: string[];
+  custom: boolean;
+}
+
+export interface StackRun {
+  registrations: Registration[];
+  outputs: Record<string, unknown>;
+  /** Output name → whether the engine would store it as a secret. */
+  secretOutputs: Record<string, boolean>;
+  byType(type: string): Registration[];
+  byName(name: string): Registration;
+}
+
+/** Values the mocks return for read-only facts, per resource type. */
+export type StateFor = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
+
+const defaultState: StateFor = (type, _name, inputs) => {
+  if (type === "pulumi-nodejs:dynamic/proxmox:NodeFacts") {
+    const conn = inputs.connection as { node: string };
+    return { ...inputs, hostname: conn.node, pveVersion: "8.4.14", pveRelease: "8.4", kernel: "6.8.12-15-pve" };
+  }
+  return inputs;
+};
+
+/**
+ * Read a Pulumi.<stack>.yaml into the flat config map the engine passes a
+ * program. Secure values become recognisable dummy plaintexts, and their
+ * keys are marked secret, as the CLI does after decrypting.
+ */
+export function stackConfig(stackFile: string): { config: Record<string, string>; secretKeys: string[] } {
+  const doc = YAML.parse(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    let secret = false;
+    const decrypt = (v: unknown, at: string): unknown => {
+      if (v && typeof v === "object" && !Array.isArray(v)) {
+        const obj = v as Record<string, unknown>;
+        if (Object.keys(obj).length === 1 && typeof obj.secure === "string") {
+          secret = true;
+          return `mock-secret:${at}`;
+        }
+        return Object.fromEntries(Object.entries(obj).map(([k, x]) => [k, decrypt(x, `${at}.${k}`)]));
+      }
+      if (Array.isArray(v)) return v.map((x, i) => decrypt(x, `${at}[${i}]`));
+      return v;
+    };
+    const plain = decrypt(value, key);
+    config[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
+    if (secret) secretKeys.push(key);
+  }
+  return { config, secretKeys };
+}
+
+/**
+ * Load a stack file's config and install mocks that record registrations.
+ * Returns the stack name.
+ */
+export async function prepareStack(
+  stackFile: string,
+  registrations: Registration[],
+  stateFor: StateFor = defaultState,
+): Promise<string> {
+  stubProviderSerialization();
+  const stack = path.basename(stackFile).replace(/^Pulumi\.|\.yaml$/g, "");
+  const { config, secretKeys } = stackConfig(stackFile);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({
+        id: args.custom ? `${args.name}-id` : undefined,
+        state: stateFor(args.type, args.name, args.inputs as Record<string, unknown>),
+      }),
+      call: (args) => {
+        throw new Error(`unexpected provider function call ${args.token} in a mock run`);
+      },
+    },
+    "homelab",
+    stack,
+    false,
+  );
+
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource: (req: RegisterRequest, cb: unknown) => unknown;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    const registration: Registration = {
+      type: req.getType(),
+      name: req.getName(),
+      urn: "",
+      parent: req.getParent(),
+      dependsOn: req.getDependenciesList(),
+      rawInputs: (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      custom: req.getCustom(),
+    };
+    registrations.push(registration);
+    // The URN comes from the mock monitor's answer, so parents match exactly.
+    return original(req, (err: unknown, resp?: { getUrn(): string }) => {
+      if (resp) registration.urn = resp.getUrn();
+      return (cb as (e: unknown, r: unknown) => void)(err, resp);
+    });
+  };
+  return stack;
+}
+
+export async function runStack(
+  stackFile: string,
+  program: () => Record<string, unknown> | object,
+  stateFor: StateFor = defaultState,
+): Promise<StackRun> {
+  const registrations: Registration[] = [];
+  await prepareStack(stackFile, registrations, stateFor);
+  // Keep the program's own Output objects: what runInPulumiStack returns has
+  // been through serialization and no longer says which values are secret.
+  let programOutputs: Record<string, unknown> = {};
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs: Record<string, boolean> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    programOutputs = program() as Record<string, unknown>;
+    return programOutputs;
+  });
+  for (const [k, v] of Object.entries(programOutputs)) {
+    const out = pulumi.output(v as pulumi.Input<unknown>) as pulumi.Output<unknown>;
+    secretOutputs[k] = await pulumi.isSecret(out);
+    outputs[k] = await new Promise((resolve) => out.apply((x) => resolve(x)));
+  }
+
+  return {
+    registrations,
+    outputs,
+    secretOutputs,
+    byType: (type) => registrations.filter((r) => r.type === type),
+    byName: (name) => {
+      const r = registrations.find((x) => x.name === name);
+      if (!r) throw new Error(`no resource named ${name}; have: ${registrations.map((x) => x.name).join(", ")}`);
+      return r;
+    },
+  };
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getObject(): { toJavaScript(): unknown } | undefined;
+  getAdditionalsecretoutputsList(): string[];
+  getCustom(): boolean;
+}
+
+/** Every string anywhere in a value (to look for leaked secrets). */
+export function allStrings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => allStrings(v, out));
+  else if (value && typeof value === "object") Object.values(value).forEach((v) => allStrings(v, out));
+  return out;
+}
+
+/** Whether a raw serialized input value is wrapped as a secret. */
+export function isSecretValue(v: unknown): boolean {
+  return !!v && typeof v === "object" && SECRET_SIG in (v as Record<string, unknown>);
+}
