@@ -1,0 +1,180 @@
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import type { NodeConnection } from "../infra/providers/connection";
+import { validateTokenName, validateUserid } from "../infra/providers/api-pveum";
+import { PveApiToken } from "../infra/providers/api-token";
+import { PveRole } from "../infra/providers/api-role";
+import { PveUser } from "../infra/providers/api-user";
+import { validatePrivileges, validateRoleName } from "../infra/pve-privileges";
+
+/** One node the native provider may SSH into (some native resources need SSH, e.g. snippets, disk imports). */
+export interface ApiAccessSshNode {
+  /** Proxmox node name. */
+  name: string;
+  /** Address the native provider connects to. */
+  address: string;
+  /** SSH port. Defaults to 22. */
+  port?: number;
+}
+
+/** Arguments of the API access of one cluster (or standalone node). */
+export interface ApiAccessArgs {
+  /**
+   * The node pveum runs on. The cluster shares one user database, so any one
+   * member will do; order this component after cluster formation (`dependsOn`).
+   */
+  connection: NodeConnection;
+  /** Root SSH private key; a secret. Defaults to none: the SSH agent at `connection.agentSocket` is used. */
+  sshPrivateKey?: pulumi.Input<string>;
+  /** The automation user, `name@realm`. Defaults to "automation@pve" (`@pve` needs no Linux account). */
+  userid?: string;
+  /** Token name (after the `!`). Defaults to "pulumi". */
+  tokenName?: string;
+  /** Custom role granted to the user (and token) on `/`. Defaults to "Automation". */
+  roleName?: string;
+  /**
+   * Privileges of the role. Defaults to the automation list of the node's
+   * Proxmox VE major version (infra/pve-privileges.ts), detected on the node.
+   */
+  privileges?: string[];
+  /**
+   * The cluster's Proxmox VE major version when known at preview time; used only
+   * to reject invalid `privileges` before anything runs. The provider always
+   * re-checks against the version it detects. Defaults to no early check.
+   */
+  pveMajor?: number;
+  /**
+   * Privilege separation: the token gets its own ACL (same role, on `/`) instead
+   * of inheriting the user's rights, so it can later be narrowed without touching
+   * the user. Defaults to true (Proxmox's own default).
+   */
+  privsep?: boolean;
+  /**
+   * Rotation marker. Change it (e.g. "2026-11" → "2027-05") to regenerate the
+   * token secret on the next `pulumi up`; also the way to recover a token whose
+   * secret was lost with the state. Defaults to "" (never rotated).
+   */
+  rotation?: string;
+  /** Address of the Proxmox API (endpoint `https://<address>:<apiPort>/`). Defaults to `connection.host`. */
+  apiAddress?: string;
+  /** Port of the Proxmox API. Defaults to 8006. */
+  apiPort?: number;
+  /**
+   * Skip TLS certificate verification of the API. Exists because a fresh Proxmox
+   * node serves a self-signed certificate (pve-ssl.pem, signed by the cluster's
+   * own CA), which no client trusts. Turning it on lets anyone on the path
+   * impersonate the API and steal the token; prefer a trusted certificate
+   * (ACME, or your CA). Defaults to false (verify).
+   */
+  insecureTls?: boolean;
+  /** Nodes the native provider may SSH into (as root). Defaults to the `connection` node. */
+  sshNodes?: ApiAccessSshNode[];
+}
+
+/**
+ * API access for the native provider: an automation role whose privileges match
+ * the running Proxmox VE major version, a user granted that role on `/`, an API
+ * token (its secret kept only in the state, as a secret), and a
+ * `proxmoxve.Provider` authenticated with it. Every native resource takes
+ * `provider` from here, so none runs before API access exists.
+ */
+export class ApiAccess extends pulumi.ComponentResource {
+  /** `user@realm!name` (not secret). */
+  readonly tokenId: pulumi.Output<string>;
+  /** `user@realm!name=<secret>`, as the provider's `apiToken` expects. Secret. */
+  readonly tokenSecret: pulumi.Output<string>;
+  /** The native provider; pass it as `{ provider }` to every proxmoxve resource. */
+  readonly provider: proxmoxve.Provider;
+  /** The API endpoint URL. */
+  readonly endpoint: string;
+  readonly role: PveRole;
+  readonly user: PveUser;
+  readonly token: PveApiToken;
+
+  constructor(name: string, args: ApiAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    const userid = args.userid ?? "automation@pve";
+    const tokenName = args.tokenName ?? "pulumi";
+    const roleName = args.roleName ?? "Automation";
+    // Only non-secret identity goes into the component's stored inputs.
+    super("homelab:proxmox:ApiAccess", name, { node: args.connection.node, userid, tokenName, roleName }, opts);
+
+    const problems = apiAccessProblems({ ...args, userid, tokenName, roleName });
+    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
+
+    const conn = { connection: args.connection, sshPrivateKey: args.sshPrivateKey };
+    this.role = new PveRole(`${name}-role`, { ...conn, roleName, privileges: args.privileges }, { parent: this });
+    this.user = new PveUser(
+      `${name}-user`,
+      { ...conn, userid, roleName: this.role.roleName, aclPath: "/" },
+      { parent: this, dependsOn: [this.role] },
+    );
+    this.token = new PveApiToken(
+      `${name}-token`,
+      {
+        ...conn,
+        userid: this.user.userid,
+        tokenName,
+        privsep: args.privsep ?? true,
+        roleName: this.role.roleName,
+        aclPath: "/",
+        rotation: args.rotation ?? "",
+      },
+      { parent: this, dependsOn: [this.user] },
+    );
+
+    this.tokenId = this.token.tokenId;
+    this.tokenSecret = pulumi.secret(pulumi.interpolate`${this.token.tokenId}=${this.token.tokenValue}`);
+    this.endpoint = apiEndpoint(args.apiAddress ?? args.connection.host, args.apiPort ?? 8006);
+
+    const sshNodes = args.sshNodes ?? [{ name: args.connection.node, address: args.connection.host, port: args.connection.port }];
+    this.provider = new proxmoxve.Provider(
+      `${name}-provider`,
+      {
+        endpoint: this.endpoint,
+        apiToken: this.tokenSecret,
+        insecure: args.insecureTls ?? false,
+        ssh: {
+          // API tokens carry no PAM user: the SSH user must be given.
+          username: "root",
+          ...(args.sshPrivateKey !== undefined
+            ? { privateKey: pulumi.secret(args.sshPrivateKey) }
+            : { agent: true, agentSocket: args.connection.agentSocket }),
+          nodes: sshNodes.map((n) => ({ name: n.name, address: n.address, port: n.port ?? 22 })),
+        },
+      },
+      // Nothing native may run before the role, the user's grant and the token exist.
+      { parent: this, dependsOn: [this.role, this.user, this.token] },
+    );
+
+    this.registerOutputs({ tokenId: this.tokenId, tokenSecret: this.tokenSecret, endpoint: this.endpoint });
+  }
+}
+
+/** `https://<address>:<port>/`, with IPv6 literals bracketed. */
+export function apiEndpoint(address: string, port: number): string {
+  const host = address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
+  return `https://${host}:${port}/`;
+}
+
+/**
+ * Every problem with the arguments, as sentences naming the field (empty when
+ * valid). The constructor raises them as one ResourceError; the stack schema
+ * can call this too.
+ */
+export function apiAccessProblems(args: ApiAccessArgs): string[] {
+  const roleName = args.roleName ?? "Automation";
+  return [
+    validateUserid(args.userid ?? "automation@pve"),
+    validateTokenName(args.tokenName ?? "pulumi"),
+    validateRoleName(roleName),
+    args.apiPort !== undefined && !(Number.isInteger(args.apiPort) && args.apiPort > 0 && args.apiPort < 65536)
+      ? `apiPort ${args.apiPort} is not a TCP port (1-65535)`
+      : undefined,
+    ...(args.privileges !== undefined && args.pveMajor !== undefined
+      ? validatePrivileges(args.privileges, args.pveMajor).map((p) => `role ${roleName}: ${p}`)
+      : []),
+    ...(args.rotation !== undefined && !/^[A-Za-z0-9._:-]{0,64}$/.test(args.rotation)
+      ? [`rotation ${JSON.stringify(args.rotation)} may only hold letters, digits, ".", "_", ":", "-" (at most 64)`]
+      : []),
+  ].filter((p): p is string => p !== undefined);
+}
