@@ -1,26 +1,174 @@
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { ApiAccess } from "../components/api-access";
+import { NodeBaseline } from "../components/node-baseline";
+import { NodeNetwork } from "../components/node-network";
+import { ProxmoxCluster } from "../components/proxmox-cluster";
 import { ProxmoxNode } from "../components/proxmox-node";
+import { ThunderboltRing } from "../components/thunderbolt-ring";
+import type { HostEntry } from "../infra/baseline";
 import { nodeConnection } from "./connections";
-import type { Environment, Secrets } from "./schema";
+import { clusterLinkAddresses, networkByName, nodeAddressOn, type Environment, type Node, type Secrets } from "./schema";
 
 /** What a stack exports. */
 export interface EnvironmentOutputs {
   nodes: Record<string, { address: string; pveVersion: pulumi.Output<string> }>;
+  cluster?: { name: pulumi.Output<string>; members: pulumi.Output<unknown>; quorate: pulumi.Output<boolean> };
+  api?: { endpoint: string; tokenId: pulumi.Output<string>; tokenSecret: pulumi.Output<string> };
+  ring?: { reachability?: pulumi.Output<unknown>; links?: pulumi.Output<unknown> };
+}
+
+/** Per-node pieces, for ordering later steps. */
+interface NodeParts {
+  node: Node;
+  facts: ProxmoxNode;
+  baseline: NodeBaseline;
+  network: NodeNetwork;
 }
 
 /**
- * Compose one environment from its validated config. Secrets arrive as a
- * secret Output and stay one all the way down.
+ * Compose one environment from its validated config, in the order the
+ * people who run these clusters follow: node facts → baseline → networks →
+ * (Thunderbolt ring) → cluster → API access → datacenter options. Secrets
+ * arrive as a secret Output and stay one all the way down.
  */
 export function buildEnvironment(env: Environment, secrets: pulumi.Output<Secrets>): EnvironmentOutputs {
   const sshPrivateKey = env.ssh.useAgent ? undefined : secrets.apply((s) => s.sshPrivateKey ?? "");
-  const nodes: EnvironmentOutputs["nodes"] = {};
-  for (const node of env.nodes) {
-    const proxmoxNode = new ProxmoxNode(`${env.name}-${node.name}`, {
-      connection: nodeConnection(env, node),
+  const hosts = hostEntries(env);
+  const parts: NodeParts[] = env.nodes.map((node) => buildNode(env, node, hosts, sshPrivateKey));
+
+  const outputs: EnvironmentOutputs = { nodes: {} };
+  for (const p of parts) outputs.nodes[p.node.name] = { address: p.node.address, pveVersion: p.facts.pveVersion };
+
+  const ring = buildRing(env, parts, sshPrivateKey);
+  if (ring) outputs.ring = { reachability: ring.reachability, links: ring.links };
+  if (!env.cluster) return outputs;
+
+  const cluster = new ProxmoxCluster(
+    `${env.name}-cluster`,
+    {
+      clusterName: env.cluster.name,
+      nodes: parts.map((p) => {
+        const [link0, link1] = clusterLinkAddresses(env, p.node);
+        return { connection: nodeConnection(env, p.node), links: link1 === undefined ? { link0 } : { link0, link1 } };
+      }),
       sshPrivateKey,
-    });
-    nodes[node.name] = { address: node.address, pveVersion: proxmoxNode.pveVersion };
+      rootPassword: secrets.apply((s) => s.rootPasswords?.[env.nodes[0].name] ?? ""),
+      allowSmallCluster: env.cluster.allowSmallCluster,
+      allowNodeRemoval: env.cluster.allowNodeRemoval,
+      quorumTimeoutSeconds: env.cluster.quorumTimeoutSeconds,
+      dissolveOnDelete: env.cluster.dissolveOnDelete,
+    },
+    // Cluster first needs every node's baseline and networks (corosync links must exist),
+    // and the ring's routing when a link runs over it.
+    { dependsOn: [...parts.flatMap((p) => [p.baseline, p.network]), ...(ring?.ready ?? [])] },
+  );
+  outputs.cluster = { name: cluster.clusterName, members: cluster.members, quorate: cluster.quorate };
+
+  if (!env.apiAccess) return outputs;
+  const founder = env.nodes[0];
+  const api = new ApiAccess(
+    `${env.name}-api`,
+    {
+      connection: nodeConnection(env, founder),
+      sshPrivateKey,
+      userid: env.apiAccess.userid,
+      tokenName: env.apiAccess.tokenName,
+      roleName: env.apiAccess.roleName,
+      privileges: env.apiAccess.privileges,
+      privsep: env.apiAccess.privsep,
+      rotation: env.apiAccess.rotation,
+      insecureTls: env.apiAccess.insecureTls,
+      apiAddress: founder.address,
+      sshNodes: env.nodes.map((n) => ({ name: n.name, address: n.address, port: n.sshPort ?? env.ssh.port })),
+    },
+    { dependsOn: [cluster] },
+  );
+  outputs.api = { endpoint: api.endpoint, tokenId: api.tokenId, tokenSecret: api.tokenSecret };
+
+  if (env.cluster.migration) {
+    const network = networkByName(env, env.cluster.migration.network);
+    // Native resource: datacenter.cfg is exactly what cluster.Options manages through the API.
+    new proxmoxve.cluster.Options(
+      `${env.name}-datacenter`,
+      { migrationType: env.cluster.migration.type, migrationCidr: network?.cidr },
+      { provider: api.provider, dependsOn: [cluster] },
+    );
   }
-  return { nodes };
+  return outputs;
+}
+
+function buildNode(
+  env: Environment,
+  node: Node,
+  hosts: HostEntry[],
+  sshPrivateKey: pulumi.Input<string> | undefined,
+): NodeParts {
+  const connection = nodeConnection(env, node);
+  const prefix = `${env.name}-${node.name}`;
+  const facts = new ProxmoxNode(prefix, { connection, sshPrivateKey });
+  const baseline = new NodeBaseline(
+    `${prefix}-baseline`,
+    {
+      connection,
+      sshPrivateKey,
+      pveMajor: facts.pveRelease.apply((release) => Number(release.split(".")[0])),
+      cephRelease: env.baseline.cephRelease,
+      packages: env.baseline.packages,
+      removeSubscriptionNag: env.baseline.removeSubscriptionNag,
+      hosts,
+      users: env.baseline.users,
+    },
+    { dependsOn: [facts] },
+  );
+  const network = new NodeNetwork(
+    `${prefix}-network`,
+    {
+      connection,
+      sshPrivateKey,
+      networks: env.networks,
+      interfaces: node.interfaces,
+      managementAddress: node.address,
+      allowManagementChange: node.allowManagementChange,
+      thunderbolt:
+        node.thunderbolt && env.thunderbolt
+          ? { loopback: node.thunderbolt.loopback, ports: node.thunderbolt.ports, mtu: env.thunderbolt.mtu }
+          : undefined,
+    },
+    { dependsOn: [baseline] },
+  );
+  return { node, facts, baseline, network };
+}
+
+function buildRing(
+  env: Environment,
+  parts: NodeParts[],
+  sshPrivateKey: pulumi.Input<string> | undefined,
+): ThunderboltRing | undefined {
+  const ringParts = parts.filter((p) => p.node.thunderbolt);
+  if (!env.thunderbolt || ringParts.length === 0) return undefined;
+  const verify = env.thunderbolt.verify;
+  return new ThunderboltRing(`${env.name}-ring`, {
+    nodes: ringParts.map((p) => ({
+      connection: nodeConnection(env, p.node),
+      thunderbolt: p.node.thunderbolt!,
+      dependsOn: [p.network, p.baseline],
+    })),
+    sshPrivateKey,
+    mtu: env.thunderbolt.mtu,
+    verify: verify.enabled ? { iperfSeconds: verify.iperfSeconds, minGbps: verify.minGbps, trigger: verify.trigger } : false,
+  });
+}
+
+/** /etc/hosts: every node by its name on the management address, and `<name>-<network>` on each cluster link. */
+export function hostEntries(env: Environment): HostEntry[] {
+  const entries: HostEntry[] = [];
+  for (const node of env.nodes) {
+    entries.push({ address: node.address, names: [node.name] });
+    for (const link of env.cluster?.links ?? []) {
+      const address = nodeAddressOn(env, node, link);
+      if (address && address !== node.address) entries.push({ address, names: [`${node.name}-${link}`] });
+    }
+  }
+  return entries;
 }

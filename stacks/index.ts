@@ -6,4 +6,11 @@ import { runProgram } from "./program";
 
 const outputs = runProgram();
 
+/** Per node: management address and Proxmox version. */
 export const nodes = outputs.nodes;
+/** Cluster name, members with their corosync links, quorum. */
+export const cluster = outputs.cluster;
+/** API endpoint, token id, and the token secret (a Pulumi secret). */
+export const api = outputs.api;
+/** Thunderbolt ring verification: reachability per pair, bandwidth per cable. */
+export const ring = outputs.ring;

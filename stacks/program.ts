@@ -13,7 +13,8 @@ export function runProgram(): EnvironmentOutputs {
   // Read raw (not via getSecretObject) only to validate shape and presence;
   // the values used by resources come from requireSecretObject below.
   const rawSecrets = readRawSecrets();
-  const env = parseEnvironment(raw, rawSecrets);
+  // An absent homelab:secrets is checked like an empty one, so a missing key is reported here.
+  const env = parseEnvironment(raw, rawSecrets ?? {});
   const secrets = config.getSecretObject<Secrets>("secrets") ?? pulumi.secret({} as Secrets);
   return buildEnvironment(env, secrets);
 }

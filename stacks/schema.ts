@@ -15,6 +15,7 @@
  * Messages name the bad value; `stacks/errors.ts` prefixes them with the path.
  */
 import { z } from "zod";
+import { validatePrivileges } from "../infra/pve-privileges";
 
 // ---------------------------------------------------------------------------
 // Value rendering for messages
@@ -381,6 +382,12 @@ export const NodeSchema = mapping(
     insecureIgnoreHostKey: bool().default(false),
     interfaces: list(InterfaceSchema, "a list of interfaces"),
     thunderbolt: NodeThunderboltSchema.optional(),
+    /**
+     * Allow a network change that touches the management path (the stanza
+     * holding `address`, what is under it, the gateway). Defaults to false:
+     * such a change is refused because it can cut the connection mid-apply.
+     */
+    allowManagementChange: bool().default(false),
   },
   "a node (a mapping with name, address, hostKey and interfaces)",
 );
@@ -391,6 +398,20 @@ export const ThunderboltSchema = mapping(
     network: networkName(),
     /** MTU of the ring ports (both ends must agree). Defaults to 65520. */
     mtu: mtu().default(MTU_MAX),
+    /** Ring verification after every change: ping every pair, iperf3 every cable. */
+    verify: mapping(
+      {
+        /** Run the verification. Defaults to true. */
+        enabled: bool().default(true),
+        /** Seconds of iperf3 per cable. Defaults to 3. */
+        iperfSeconds: integer("a duration in seconds", 1, 60).default(3),
+        /** Fail when a cable measures less than this many Gbit/s. Defaults to no minimum. */
+        minGbps: integer("a bandwidth in Gbit/s", 1, 100).optional(),
+        /** Change this text to run the verification again on the next `pulumi up`. */
+        trigger: safeText().optional(),
+      },
+      "a mapping of verification settings",
+    ).prefault({}),
   },
   "a mapping with the ring network",
 );
@@ -405,8 +426,87 @@ export const ClusterSchema = mapping(
       .max(8, { error: "more than 8 links; corosync supports link0–link7" }),
     /** Allow fewer than 3 nodes (no quorum when one fails). Defaults to false. */
     allowSmallCluster: bool().default(false),
+    /** Seconds to wait for quorum after each join. Defaults to 120. */
+    quorumTimeoutSeconds: integer("a timeout in seconds", 10, 3600).default(120),
+    /** Separate an online node that is dropped from `nodes` (offline ones are just removed). Defaults to false. */
+    allowNodeRemoval: bool().default(false),
+    /** `pulumi destroy` dissolves the cluster (all but the first node separated). Defaults to false: the cluster stays. */
+    dissolveOnDelete: bool().default(false),
+    /** Datacenter migration settings: live migration over this network. */
+    migration: mapping(
+      {
+        /** Name of the network live migration uses (every cluster node needs an address on it). */
+        network: networkName(),
+        /** "secure" tunnels migration through SSH; "insecure" is faster on a trusted, dedicated network. Defaults to secure. */
+        type: oneOf(["secure", "insecure"] as const, "a migration type").default("secure"),
+      },
+      "a mapping with the migration network",
+    ).optional(),
   },
   "a mapping with the cluster name and links",
+);
+
+const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\p{Cc}]{0,200})?$/u;
+const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]{1,100}$/;
+const SHELL_PATH = /^\/[A-Za-z0-9_./-]{1,100}$/;
+export const isSshPublicKey = (v: unknown): v is string => isString(v) && SSH_PUBLIC_KEY.test(v);
+
+export const SUDO_MODES = ["none", "password", "nopasswd"] as const;
+
+export const UserSchema = mapping(
+  {
+    /** Login name; not root (root's keys belong to the Proxmox cluster). */
+    name: text("a Linux user name ([a-z_][a-z0-9_-], at most 32 characters)", (v) => isLinuxUser(v) && v !== "root"),
+    /** Public keys allowed to log in (~/.ssh/authorized_keys holds exactly these). */
+    sshKeys: list(text("an SSH public key (type, base64 key, optional comment, on one line)", isSshPublicKey), "a list of SSH public keys").min(1, {
+      error: "empty; a user needs at least one SSH key",
+    }),
+    /** Login shell. Defaults to /bin/bash. */
+    shell: text("an absolute shell path", (v) => SHELL_PATH.test(v) && !v.includes("..")).default("/bin/bash"),
+    /** Supplementary groups (must exist). Defaults to none. */
+    groups: list(text("a group name", isLinuxUser), "a list of group names").default([]),
+    /** sudo rights: none, password (full sudo after the user's password) or nopasswd. Defaults to none. */
+    sudo: oneOf(SUDO_MODES, "a sudo mode").default("none"),
+    /** Allow password logins. Defaults to false (SSH keys only; the password is locked). */
+    passwordLogin: bool().default(false),
+  },
+  "a user (a mapping with name and sshKeys)",
+);
+
+export const BaselineSchema = mapping(
+  {
+    /** Debian packages every node gets. Defaults to none. */
+    packages: list(text("a Debian package name", (v) => DEBIAN_PACKAGE.test(v)), "a list of package names").default([]),
+    /** Remove the "No valid subscription" dialog (an apt hook). Defaults to false. */
+    removeSubscriptionNag: bool().default(false),
+    /** Ceph release whose no-subscription repository is configured. Defaults to squid. */
+    cephRelease: oneOf(["quincy", "reef", "squid", "tentacle"] as const, "a Ceph release").default("squid"),
+    /** Login accounts on every node. Defaults to none. */
+    users: list(UserSchema, "a list of users").default([]),
+  },
+  "a mapping of baseline settings",
+);
+
+const PRIVILEGE = /^[A-Z][A-Za-z]*(\.[A-Z][A-Za-z]*)+$/;
+
+export const ApiAccessSchema = mapping(
+  {
+    /** Automation user. Defaults to automation@pve. */
+    userid: text("a Proxmox user id (name@pve or name@pam)", (v) => /^[A-Za-z0-9._-]{1,64}@(pve|pam)$/.test(v)).default("automation@pve"),
+    /** API token name. Defaults to pulumi. */
+    tokenName: text("a token name (a letter, then letters, digits, . _ -)", (v) => /^[A-Za-z][A-Za-z0-9._-]{0,63}$/.test(v)).default("pulumi"),
+    /** Role granted on /. Defaults to Automation. */
+    roleName: text("a role name (letters, digits, . _ -; not starting with PVE)", (v) => /^[A-Za-z][A-Za-z0-9._-]{0,63}$/.test(v) && !/^pve/i.test(v)).default("Automation"),
+    /** Privileges of the role. Defaults to the list for the cluster's Proxmox major version. */
+    privileges: list(text("a privilege name (e.g. VM.Allocate)", (v) => PRIVILEGE.test(v)), "a list of privileges").optional(),
+    /** Token with its own ACL (privilege separation). Defaults to true. */
+    privsep: bool().default(true),
+    /** Change this text to rotate the token secret on the next `pulumi up`. Defaults to "" (never). */
+    rotation: safeText().default(""),
+    /** Skip TLS verification of the API (self-signed certificates). Defaults to false. */
+    insecureTls: bool().default(false),
+  },
+  "a mapping of API access settings",
 );
 
 const EnvironmentObject = mapping(
@@ -417,13 +517,22 @@ const EnvironmentObject = mapping(
     nodes: list(NodeSchema, "a list of nodes").min(1, { error: "empty; at least one node is required" }),
     thunderbolt: ThunderboltSchema.optional(),
     cluster: ClusterSchema.optional(),
+    /** Repositories, packages and login accounts of every node. */
+    baseline: BaselineSchema.prefault({}),
+    /** Automation user and API token (created once the cluster exists). Needs `cluster`. */
+    apiAccess: ApiAccessSchema.optional(),
   },
   "an environment (a mapping with name, networks and nodes)",
 );
 
 export const EnvironmentSchema = EnvironmentObject.superRefine(
   (value, ctx) => {
-    for (const issue of crossCheck(value)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    const layout = crossCheck(value);
+    // Operation checks look at addresses per network; with a broken layout they would only echo it.
+    const operations = crossCheckOperations(value, layout.length === 0);
+    for (const issue of [...layout, ...operations]) {
+      ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    }
   },
   // Also when some fields failed: the cross checks only use values that passed.
   { when: (payload) => isRecord(payload.value) },
@@ -445,6 +554,8 @@ export type NodeThunderbolt = NonNullable<Node["thunderbolt"]>;
 export type ThunderboltPort = NodeThunderbolt["ports"][number];
 export type Thunderbolt = NonNullable<Environment["thunderbolt"]>;
 export type Cluster = NonNullable<Environment["cluster"]>;
+export type User = Environment["baseline"]["users"][number];
+export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
 
 // ---------------------------------------------------------------------------
 // Secrets
@@ -492,6 +603,18 @@ export function crossCheckSecrets(secrets: unknown, environment: unknown): PathI
     });
   }
   const nodes = Array.isArray(env.nodes) ? env.nodes : null;
+  const founder = nodes && isRecord(nodes[0]) && isLabel(nodes[0].name) ? nodes[0].name : undefined;
+  if (isRecord(env.cluster) && nodes && nodes.length > 1 && founder !== undefined) {
+    const passwords = isRecord(secrets.rootPasswords) ? secrets.rootPasswords : {};
+    if (passwords[founder] === undefined) {
+      issues.push({
+        path: ["rootPasswords", founder],
+        message:
+          `missing; pvecm add needs the root password of ${founder}, the node that founds the cluster ` +
+          `(pulumi config set --secret --path secrets.rootPasswords.${founder})`,
+      });
+    }
+  }
   if (isRecord(secrets.rootPasswords) && nodes) {
     const names = nodes.map((n) => (isRecord(n) ? n.name : undefined));
     if (names.every(isLabel)) {
@@ -1210,4 +1333,65 @@ export function clusterLinkAddresses(env: Environment, node: Node): string[] {
 /** The `bridge-vids` text of a VLAN-aware bridge ("2-4094" when unset). */
 export function bridgeVids(bridge: BridgeInterface): string {
   return (bridge.vlanIds ?? ["2-4094"]).map(String).join(" ");
+}
+
+// ---------------------------------------------------------------------------
+// Cross-field checks of cluster operations, baseline and API access
+// ---------------------------------------------------------------------------
+
+/** Checks of the fields that drive operations rather than the network layout. */
+export function crossCheckOperations(value: unknown, layoutIsValid: boolean): PathIssue[] {
+  const issues: PathIssue[] = [];
+  if (!isRecord(value)) return issues;
+  const nodes = Array.isArray(value.nodes) ? value.nodes.filter(isRecord) : [];
+  const cluster = isRecord(value.cluster) ? value.cluster : undefined;
+
+  const migration = cluster && isRecord(cluster.migration) ? cluster.migration : undefined;
+  if (migration && isLabel(migration.network) && layoutIsValid) {
+    const network = migration.network;
+    const ring = isRecord(value.thunderbolt) ? value.thunderbolt.network : undefined;
+    const known = Array.isArray(value.networks) && value.networks.some((n) => isRecord(n) && n.name === network);
+    if (!known) {
+      issues.push({ path: ["cluster", "migration", "network"], message: `no network named ${show(network)}` });
+    } else {
+      for (const node of nodes) {
+        if (!Array.isArray(node.interfaces)) continue; // already reported as a wrong type
+        const onIt =
+          (network === ring && isRecord(node.thunderbolt)) ||
+          (Array.isArray(node.interfaces) &&
+            node.interfaces.some((i) => isRecord(i) && i.network === network && isIPv4(i.address)));
+        if (!onIt && isLabel(node.name)) {
+          issues.push({
+            path: ["cluster", "migration", "network"],
+            message: `node ${show(node.name)} has no address on network ${show(network)}, so it could not migrate over it`,
+          });
+        }
+      }
+    }
+  }
+
+  if (isRecord(value.apiAccess) && !cluster) {
+    issues.push({
+      path: ["apiAccess"],
+      message: "needs cluster: the API user and token are created once the cluster exists (its user database is shared)",
+    });
+  }
+  const privileges = isRecord(value.apiAccess) && Array.isArray(value.apiAccess.privileges) ? value.apiAccess.privileges : [];
+  privileges.forEach((priv, i) => {
+    // The running major version is only known on the node; here a privilege must exist in some supported version.
+    if (isString(priv) && validatePrivileges([priv], 8).length > 0 && validatePrivileges([priv], 9).length > 0) {
+      issues.push({ path: ["apiAccess", "privileges", i], message: validatePrivileges([priv], 9)[0] });
+    }
+  });
+
+  const users = isRecord(value.baseline) && Array.isArray(value.baseline.users) ? value.baseline.users : [];
+  const seen = new Map<string, number>();
+  users.forEach((u, i) => {
+    if (!isRecord(u) || !isLinuxUser(u.name)) return;
+    const first = seen.get(u.name);
+    if (first !== undefined) {
+      issues.push({ path: ["baseline", "users", i, "name"], message: `${show(u.name)} is already baseline.users[${first}]` });
+    } else seen.set(u.name, i);
+  });
+  return issues;
 }

@@ -60,7 +60,15 @@ describe("reference stack files", () => {
       ["ceph-public", "192.168.5.0/24", undefined, 9000],
       ["ceph-private", "192.168.7.0/24", undefined, 9000],
     ]);
-    expect(env.cluster).toEqual({ name: "matrix", links: ["corosync", "management"], allowSmallCluster: false });
+    expect(env.cluster).toEqual({
+      name: "matrix",
+      links: ["corosync", "management"],
+      allowSmallCluster: false,
+      quorumTimeoutSeconds: 120,
+      allowNodeRemoval: false,
+      dissolveOnDelete: false,
+      migration: { network: "ceph-private", type: "secure" },
+    });
     // defaults
     expect(env.ssh).toEqual({
       user: "root",
@@ -104,8 +112,16 @@ describe("reference stack files", () => {
       ["russell", "10.203.3.12", "10.100.0.12"],
       ["wittgenstein", "10.203.3.13", "10.100.0.13"],
     ]);
-    expect(env.thunderbolt).toEqual({ network: "ring", mtu: 65520 });
-    expect(env.cluster).toEqual({ name: "ms01", links: ["ring", "management"], allowSmallCluster: false });
+    expect(env.thunderbolt).toEqual({ network: "ring", mtu: 65520, verify: { enabled: true, iperfSeconds: 3 } });
+    expect(env.cluster).toEqual({
+      name: "ms01",
+      links: ["management", "ring"],
+      allowSmallCluster: false,
+      quorumTimeoutSeconds: 120,
+      allowNodeRemoval: false,
+      dissolveOnDelete: false,
+      migration: { network: "ring", type: "insecure" },
+    });
     const frege = env.nodes[0];
     expect(frege.interfaces.find((i) => i.type === "bond")).toEqual({
       type: "bond",
@@ -158,7 +174,7 @@ describe("helpers", () => {
     expect(nodeAddressOn(env, russell, "management")).toBe("10.203.3.12");
     expect(nodeAddressOn(env, russell, "ring")).toBe("10.100.0.12");
     expect(nodeAddressOn(env, russell, "nope")).toBeUndefined();
-    expect(clusterLinkAddresses(env, russell)).toEqual(["10.100.0.12", "10.203.3.12"]);
+    expect(clusterLinkAddresses(env, russell)).toEqual(["10.203.3.12", "10.100.0.12"]);
     expect(clusterLinkAddresses(m, m.nodes[2])).toEqual(["192.168.8.7", "192.168.3.7"]);
   });
 
@@ -695,7 +711,7 @@ const bad: BadCase[] = [
       return e;
     },
     issues: [
-      "nodes[2].thunderbolt: missing; cluster.links[0] is the thunderbolt ring network \"ring\", which needs a thunderbolt loopback on every node",
+      "nodes[2].thunderbolt: missing; cluster.links[1] is the thunderbolt ring network \"ring\", which needs a thunderbolt loopback on every node",
     ],
   },
   {
@@ -793,11 +809,24 @@ describe("several mistakes at once", () => {
 describe("secrets", () => {
   it("the SSH private key is required unless ssh.useAgent", () => {
     const env = matrix();
-    expect(checkEnvironment(env, {}).issues).toEqual([
+    const founderPassword = { rootPasswords: { foxtrot: "x" } };
+    expect(checkEnvironment(env, founderPassword).issues).toEqual([
       "secrets.sshPrivateKey: missing; set it with `pulumi config set --secret --path secrets.sshPrivateKey < ~/.ssh/id_ed25519`, " +
         "or set ssh.useAgent: true",
     ]);
     env.ssh.useAgent = true;
+    expect(checkEnvironment(env, founderPassword).ok).toBe(true);
+  });
+
+  it("a cluster needs the founder's root password, which pvecm add asks for", () => {
+    const env = matrix();
+    env.ssh.useAgent = true;
+    expect(checkEnvironment(env, { rootPasswords: { golf: "x" } }).issues).toEqual([
+      "secrets.rootPasswords.foxtrot: missing; pvecm add needs the root password of foxtrot, the node that founds the cluster " +
+        "(pulumi config set --secret --path secrets.rootPasswords.foxtrot)",
+    ]);
+    delete env.cluster;
+    delete env.apiAccess;
     expect(checkEnvironment(env, {}).ok).toBe(true);
   });
 
@@ -825,5 +854,66 @@ describe("secrets", () => {
     expect(() => parseEnvironment(matrix(), {})).toThrow(
       /^invalid environment:\n {2}secrets\.sshPrivateKey: missing; /,
     );
+  });
+});
+
+describe("baseline, users, migration and API access", () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkzq3n2y6kVb0n3z7Q9yYbW8a8nT3m5P2rW3s9qgQ3Z kellen@laptop";
+
+  it("accepts users with keys and sudo modes, defaulting shell, groups and password login", () => {
+    const env = matrix();
+    env.baseline.users = [{ name: "kellen", sshKeys: [key], sudo: "password" }];
+    const parsed = parseEnvironment(env);
+    expect(parsed.baseline.users).toEqual([
+      { name: "kellen", sshKeys: [key], shell: "/bin/bash", groups: [], sudo: "password", passwordLogin: false },
+    ]);
+  });
+
+  it.each([
+    ["root is refused", { name: "root", sshKeys: [key] }, 'baseline.users[0].name: "root" is not a Linux user name'],
+    ["a private key pasted as a key", { name: "kellen", sshKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] }, "baseline.users[0].sshKeys[0]: "],
+    ["a hostile shell", { name: "kellen", sshKeys: [key], shell: "/bin/sh; rm -rf /" }, 'baseline.users[0].shell: "/bin/sh; rm -rf /" is not an absolute shell path'],
+    ["an unknown sudo mode", { name: "kellen", sshKeys: [key], sudo: "always" }, 'baseline.users[0].sudo: "always" is not a sudo mode (none, password, nopasswd)'],
+    ["no keys", { name: "kellen", sshKeys: [] }, "baseline.users[0].sshKeys: empty; a user needs at least one SSH key"],
+  ])("%s", (_name, user, message) => {
+    const env = matrix();
+    env.baseline.users = [user];
+    const issues = issuesOf(env);
+    expect(issues).toHaveLength(1);
+    expect(issues[0].startsWith(message)).toBe(true);
+  });
+
+  it("refuses the same user twice, and a hostile package name", () => {
+    const env = matrix();
+    env.baseline.users = [{ name: "kellen", sshKeys: [key] }, { name: "kellen", sshKeys: [key] }];
+    env.baseline.packages = ["htop", "curl; reboot"];
+    expect(issuesOf(env)).toEqual([
+      'baseline.packages[1]: "curl; reboot" is not a Debian package name',
+      'baseline.users[1].name: "kellen" is already baseline.users[0]',
+    ]);
+  });
+
+  it("the migration network must exist and reach every node", () => {
+    const env = matrix();
+    env.cluster.migration = { network: "ceph-public" };
+    env.nodes[2].interfaces = env.nodes[2].interfaces.filter((i: { name: string }) => i.name !== "vmbr1" && i.name !== "enp5s0f0np0");
+    expect(issuesOf(env)).toEqual([
+      'cluster.migration.network: node "hotel" has no address on network "ceph-public", so it could not migrate over it',
+    ]);
+    env.cluster.migration = { network: "storage" };
+    expect(issuesOf(env)).toEqual(['cluster.migration.network: no network named "storage"']);
+  });
+
+  it("API access needs a cluster, and privileges must exist in some Proxmox VE version", () => {
+    const env = matrix();
+    env.apiAccess.privileges = ["VM.Allocate", "VM.Monitor", "VM.Teleport"];
+    const issues = issuesOf(env);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^apiAccess\.privileges\[2\]: privilege "VM.Teleport" does not exist on Proxmox VE 9/);
+    delete env.cluster;
+    delete env.apiAccess.privileges;
+    expect(issuesOf(env)).toEqual([
+      "apiAccess: needs cluster: the API user and token are created once the cluster exists (its user database is shared)",
+    ]);
   });
 });

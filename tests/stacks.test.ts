@@ -87,3 +87,81 @@ describe("validation before registration", () => {
     expect(registered).toEqual([]);
   });
 });
+
+describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster as code", (stack) => {
+  const urnsOf = (r: StackRun, type: string) => r.byType(type).map((x) => x.urn);
+
+  it("gives every node a baseline and a network, in that order, after its facts", async () => {
+    const r = await run(stack);
+    for (const name of STACKS[stack]) {
+      const facts = r.byName(`${stack}-${name}-facts`);
+      const baseline = r.byName(`${stack}-${name}-baseline`);
+      const network = r.byName(`${stack}-${name}-network`);
+      expect(baseline.type).toBe("homelab:node:Baseline");
+      expect(network.type).toBe("homelab:network:NodeNetwork");
+      expect(baseline.dependsOn).toContain(facts.urn);
+      const interfaces = r.registrations.find(
+        (x) => x.type === "pulumi-nodejs:dynamic/network:Interfaces" && x.parent === network.urn,
+      )!;
+      expect(interfaces, `${name} interfaces`).toBeDefined();
+      // Networks wait for the baseline's resources (packages, users, files).
+      const baselineChildren = r.registrations.filter((x) => x.parent === baseline.urn && x.custom).map((x) => x.urn);
+      expect(baselineChildren.length).toBeGreaterThan(0);
+      expect(network.dependsOn).toEqual(expect.arrayContaining(baselineChildren));
+    }
+  });
+
+  it("forms the cluster only after every node's baseline and network, with the founder's root password secret", async () => {
+    const r = await run(stack);
+    const [membership] = r.byType("pulumi-nodejs:dynamic/proxmox:Cluster");
+    expect(membership).toBeDefined();
+    const clusterComponent = r.byType("homelab:proxmox:Cluster")[0];
+    expect(membership.parent).toBe(clusterComponent.urn);
+    const interfaces = urnsOf(r, "pulumi-nodejs:dynamic/network:Interfaces");
+    expect(interfaces).toHaveLength(3);
+    expect(clusterComponent.dependsOn).toEqual(expect.arrayContaining(interfaces));
+    expect(clusterComponent.dependsOn).toEqual(expect.arrayContaining(urnsOf(r, "pulumi-nodejs:dynamic/node:Packages")));
+    expect(isSecretValue(membership.rawInputs.rootPassword)).toBe(true);
+    const nodes = membership.rawInputs.nodes as { connection: { node: string }; links: Record<string, string> }[];
+    expect(nodes.map((n) => n.connection.node)).toEqual([...STACKS[stack]]);
+    for (const n of nodes) expect(Object.keys(n.links).sort()).toEqual(["link0", "link1"]);
+  });
+
+  it("creates API access after the cluster and serves native resources with the token provider", async () => {
+    const r = await run(stack);
+    const api = r.byType("homelab:proxmox:ApiAccess")[0];
+    const membership = r.byType("pulumi-nodejs:dynamic/proxmox:Cluster")[0];
+    expect(api.dependsOn).toContain(membership.urn);
+    const [provider] = r.byType("pulumi:providers:proxmoxve");
+    expect(isSecretValue(provider.rawInputs.apiToken)).toBe(true);
+    const [options] = r.byType("proxmoxve:cluster/options:Options");
+    expect(options.dependsOn).toContain(membership.urn);
+    expect(options.rawInputs.migrationCidr).toBe(stack === "ms01" ? "10.100.0.0/24" : "192.168.7.0/24");
+    expect(r.secretOutputs.api).toBe(true);
+  });
+});
+
+describe("stack ms01: Thunderbolt ring and users", () => {
+  it("builds the ring after the nodes' networks and forms the cluster after the ring is verified", async () => {
+    const r = await run("ms01");
+    const [ring] = r.byType("homelab:network:ThunderboltRing");
+    expect(ring).toBeDefined();
+    const [verify] = r.byType("pulumi-nodejs:dynamic/network:RingVerify");
+    expect(r.byType("homelab:proxmox:Cluster")[0].dependsOn).toContain(verify.urn);
+    const interfaces = r.byType("pulumi-nodejs:dynamic/network:Interfaces").map((x) => x.urn);
+    const ringChildren = r.registrations.filter((x) => x.parent === ring.urn && x.custom);
+    expect(ringChildren.length).toBeGreaterThan(0);
+    expect(ringChildren.some((c) => interfaces.some((i) => c.dependsOn.includes(i)))).toBe(true);
+  });
+
+  it("creates kellen (sudo with password) and ansible (passwordless sudo) on every node, key login only", async () => {
+    const r = await run("ms01");
+    const users = r.byType("pulumi-nodejs:dynamic/node:LinuxUser");
+    expect(users.map((u) => u.rawInputs.name).sort()).toEqual(["ansible", "ansible", "ansible", "kellen", "kellen", "kellen"]);
+    for (const u of users) expect(u.rawInputs.passwordLogin).toBe(false);
+    const sudoers = r.byType("pulumi-nodejs:dynamic/node:RemoteFile").filter((f) => String(f.rawInputs.path).startsWith("/etc/sudoers.d/"));
+    const contents = sudoers.map((f) => String(f.rawInputs.content));
+    expect(contents.filter((c) => /^kellen ALL=\(ALL:ALL\) ALL$/m.test(c))).toHaveLength(3);
+    expect(contents.filter((c) => /^ansible ALL=\(ALL:ALL\) NOPASSWD: ALL$/m.test(c))).toHaveLength(3);
+  });
+});
