@@ -271,11 +271,11 @@ function shq(s: string): string {
 }
 
 /** tool name -> fake file; a file may serve several tools via a `// @tools a b c` header line */
-function discoverTools(): Map<string, string> {
+function discoverTools(fakesDir: string): Map<string, string> {
   const tools = new Map<string, string>();
-  for (const f of fs.readdirSync(FAKES_DIR).sort()) {
+  for (const f of fs.readdirSync(fakesDir).sort()) {
     if (!f.endsWith(".cjs")) continue;
-    const file = path.join(FAKES_DIR, f);
+    const file = path.join(fakesDir, f);
     const head = fs.readFileSync(file, "utf8").split("\n").slice(0, 40);
     const tag = head.find((l) => /^\/\/\s*@tools\b/.test(l));
     const names = tag ? tag.replace(/^\/\/\s*@tools/, "").trim().split(/\s+/).filter(Boolean) : [f.replace(/\.cjs$/, "")];
@@ -349,8 +349,15 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
     }
     if (!base) throw new Error("no free loopback range found");
 
+    // The nodes run the fakes and the ssh wrapper from a copy inside the cluster dir: a
+    // checkout under /tmp would be hidden by each node's private /tmp (ns-setup.sh).
+    const harnessDir = path.join(dir, "harness");
+    fs.cpSync(FAKES_DIR, path.join(harnessDir, "fakes"), { recursive: true });
+    const sshWrapper = path.join(harnessDir, "sshwrap.sh");
+    fs.copyFileSync(SSH_WRAPPER, sshWrapper);
+
     // shims for every fake tool, bind-mounted over /usr/local/sbin in each node
-    for (const [tool, file] of discoverTools()) {
+    for (const [tool, file] of discoverTools(path.join(harnessDir, "fakes"))) {
       const shim = path.join(sbinDir, tool);
       fs.writeFileSync(shim, `#!/bin/sh\nexport PVE_SIM_TOOL=${tool}\nexec ${process.execPath} --no-warnings ${file} "$@"\n`, { mode: 0o755 });
     }
@@ -425,7 +432,7 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
             "MaxStartups 200:30:400",
             "MaxSessions 100",
             `SetEnv PVE_SIM_NODE=${name} PVE_SIM_STATE=${stateDir}`,
-            `ForceCommand /bin/bash ${SSH_WRAPPER}`,
+            `ForceCommand /bin/bash ${sshWrapper}`,
             "Subsystem sftp /usr/lib/openssh/sftp-server",
             "",
           ].join("\n"),
