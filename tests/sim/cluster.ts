@@ -309,6 +309,9 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
   if (specs.length > 200) throw new Error("at most 200 nodes");
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-sim-"));
+  // Non-root logins (test users) run the ssh wrapper from harness/ inside this dir: let every
+  // user traverse it (not list it; the client key and root's files stay 0600/0700).
+  fs.chmodSync(dir, 0o711);
   const stateDir = path.join(dir, "state");
   const keysDir = path.join(dir, "keys");
   const sbinDir = path.join(dir, "sbin");
