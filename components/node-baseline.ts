@@ -8,6 +8,7 @@ import {
   knownCephReleases,
   noNagHookFile,
   normalizePackages,
+  sshdUsersFile,
   SudoMode,
   sudoersFile,
 } from "../infra/baseline";
@@ -26,10 +27,28 @@ export interface BaselineUser {
   shell?: string;
   /** Supplementary groups, which must already exist. Defaults to none. */
   groups?: string[];
-  /** sudo rights: "none", "password" (full sudo after typing the user's password) or "nopasswd". */
+  /**
+   * sudo rights: "none", "password" (full sudo after typing the user's
+   * password, so it needs `passwordHash`) or "nopasswd".
+   */
   sudo: SudoMode;
-  /** Allow logging in with the account's password. Defaults to false (password locked, SSH keys only). */
+  /**
+   * Allow logging in over SSH with the account's password. Defaults to false:
+   * SSH keys only, enforced by sshd (the user is listed in the `Match User`
+   * drop-in /etc/ssh/sshd_config.d/50-homelab-users.conf with password and
+   * keyboard-interactive authentication off); without `passwordHash` the
+   * password is also locked. True leaves it to sshd's global settings.
+   */
   passwordLogin?: boolean;
+  /**
+   * The account's password as a crypt(3) hash (`mkpasswd -m yescrypt`,
+   * `openssl passwd -6`), never the password itself; a secret. Set on the
+   * node with `chpasswd -e` (stdin) when the node's hash differs, so
+   * `sudo: "password"` works; with passwordLogin false it is still refused
+   * by sshd. Defaults to none: the password is not managed (and locked when
+   * passwordLogin is false).
+   */
+  passwordHash?: pulumi.Input<string>;
   /** Remove the account and its home when the user is dropped from the config. Defaults to false (kept). */
   removeOnDelete?: boolean;
 }
@@ -65,8 +84,9 @@ export interface NodeBaselineArgs {
  * SSH keys and sudo.
  *
  * Order: repositories → packages → users (→ their sudoers files, which need
- * visudo from the sudo package). Hosts and the nag hook do not depend on
- * anything.
+ * visudo from the sudo package). The sshd drop-in that keeps passwords off SSH
+ * comes before the users, so no password is ever set while sshd would still
+ * accept it. Hosts and the nag hook do not depend on anything.
  */
 export class NodeBaseline extends pulumi.ComponentResource {
   /** The node name. */
@@ -175,7 +195,30 @@ export class NodeBaseline extends pulumi.ComponentResource {
       this.ready.push(hosts);
     }
 
+    // "SSH key only" is an sshd rule, not a locked password: a password set for sudo must stay
+    // usable. Written (validated, sshd reloaded) before any account, so a password never exists
+    // while sshd would take it. Present whenever there are users, so taking the last one off the
+    // list rewrites it (and reloads sshd) instead of deleting it without a reload.
+    let sshdRules: RemoteFile | undefined;
+    if (users.length > 0) {
+      let spec: FileSpec;
+      try {
+        spec = sshdUsersFile(users.filter((u) => !(u.passwordLogin ?? false)).map((u) => u.name));
+      } catch (e) {
+        throw new pulumi.ResourceError((e as Error).message, this);
+      }
+      sshdRules = new RemoteFile(`${name}-sshd-users`, { ...conn, ...spec }, { parent: this });
+      this.ready.push(sshdRules);
+    }
+
     for (const u of users) {
+      if (u.sudo === "password" && u.passwordHash === undefined && !(u.passwordLogin ?? false)) {
+        pulumi.log.warn(
+          `users: ${u.name} has sudo "password" but no passwordHash, and the password is locked, so sudo can never succeed; ` +
+            "give the user a passwordHash",
+          this,
+        );
+      }
       const user = new LinuxUser(
         `${name}-user-${u.name}`,
         {
@@ -185,9 +228,10 @@ export class NodeBaseline extends pulumi.ComponentResource {
           shell: u.shell ?? DEFAULT_SHELL,
           groups: u.groups ?? [],
           passwordLogin: u.passwordLogin ?? false,
+          passwordHash: u.passwordHash,
           removeOnDelete: u.removeOnDelete ?? false,
         },
-        { parent: this, dependsOn: afterPackages },
+        { parent: this, dependsOn: [...afterPackages, ...(sshdRules ? [sshdRules] : [])] },
       );
       this.users[u.name] = user;
       this.ready.push(user);

@@ -1,6 +1,6 @@
 /**
  * Pure renderers for a node's baseline (components/node-baseline.ts): the
- * /etc/hosts block, sudoers drop-ins, the APT repository files per Proxmox
+ * /etc/hosts block, sudoers drop-ins, the sshd per-user drop-in, the APT repository files per Proxmox
  * VE major version and the subscription-nag hook. No I/O here, so every rule
  * is unit-tested on its own.
  */
@@ -89,6 +89,108 @@ export function sudoersFile(user: string, mode: SudoMode): FileSpec | undefined 
     owner: "root",
     group: "root",
     validateCommand: ["visudo", "-cf", "{}"],
+  };
+}
+
+/** The sshd drop-in with the per-user login rules (Debian's sshd_config includes sshd_config.d/*.conf). */
+export const SSHD_USERS_PATH = "/etc/ssh/sshd_config.d/50-homelab-users.conf";
+
+/** Debian's main sshd configuration. */
+export const SSHD_MAIN_CONFIG = "/etc/ssh/sshd_config";
+
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/**
+ * The drop-in that makes "SSH key only" an sshd rule: one `Match User` block
+ * turning off password and keyboard-interactive (PAM, which would ask for the
+ * password too) authentication for the given users, so their passwords keep
+ * working for sudo and on the console but never over SSH. Users de-duplicated
+ * in the given order; no users gives a comment-only file (sshd's global
+ * settings then apply to everyone). The block is the file's last statement:
+ * sshd ends a Match at the end of an included file, so nothing after the
+ * Include in sshd_config falls under it.
+ */
+export function renderSshdUsers(keyOnlyUsers: readonly string[]): string {
+  const users = [...new Set(keyOnlyUsers)];
+  for (const u of users) {
+    if (!USER_NAME.test(u)) throw new Error(`sshd: "${u}" is not a valid Linux user name`);
+  }
+  const head = "# Managed by Pulumi (homelab); edits are overwritten.\n";
+  if (users.length === 0) return head + "# No managed user is limited to SSH keys: sshd's global settings apply.\n";
+  return (
+    head +
+    "# SSH keys only for these users; their passwords still work for sudo and on the console.\n" +
+    `Match User ${users.join(",")}\n` +
+    "\tPasswordAuthentication no\n" +
+    "\tKbdInteractiveAuthentication no\n"
+  );
+}
+
+/**
+ * Validator of a candidate sshd drop-in: `sh -c <this> sshd-check <candidate> <target> <user>…`.
+ *
+ * `sshd -t -f FILE` checks FILE and what it includes, not a loose drop-in, and
+ * the candidate cannot be put in place to test it (the running sshd could
+ * pick it up). So the check builds the configuration as it will be after the
+ * install in a temp dir: copies of the other drop-ins plus the candidate under
+ * the target's name, and a copy of sshd_config whose Include of
+ * sshd_config.d/ (absolute, or relative, which sshd resolves against
+ * /etc/ssh) points at that dir. Then:
+ * - no such Include: refused (sshd would silently ignore the drop-in);
+ * - `sshd -t -f <copy>` must pass (syntax, options allowed in Match, keys);
+ * - `sshd -T -C user=<u>,…` must show password and keyboard-interactive
+ *   authentication off for every key-only user, so an earlier drop-in that
+ *   wins for a keyword ("first obtained value") cannot make the rule a no-op.
+ * Messages name the real paths, not the temp copies. Runs as root (host keys).
+ */
+export function sshdCheckScript(): string {
+  return [
+    'cand=$1; target=$2; shift 2; main=' + SSHD_MAIN_CONFIG + '; dropins=${target%/*}',
+    'd=$(mktemp -d) || exit 1',
+    "trap 'rm -rf -- \"$d\"' EXIT",
+    'mkdir -- "$d/conf.d" || exit 1',
+    'for f in "$dropins"/*.conf; do',
+    '  if [ -e "$f" ] && [ "$f" != "$target" ]; then cp -- "$f" "$d/conf.d/" || exit 1; fi',
+    'done',
+    'cp -- "$cand" "$d/conf.d/${target##*/}" || exit 1',
+    'sed -E "/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][[:space:]]/ s#(^|[[:space:]]|\\")(/etc/ssh/)?sshd_config\\.d/#\\1$d/conf.d/#g" "$main" > "$d/sshd_config" || exit 1',
+    'if ! grep -q -F -- "$d/conf.d/" "$d/sshd_config"; then',
+    '  echo "$main does not include $dropins/*.conf, so sshd would ignore $target" >&2; exit 1',
+    'fi',
+    'real() { sed "s#$d/conf.d/#$dropins/#g; s#$d/sshd_config#$main#g"; }',
+    'if ! out=$(sshd -t -f "$d/sshd_config" 2>&1); then',
+    '  printf \'sshd -t rejects the configuration with the new %s:\\n%s\\n\' "$target" "$out" | real >&2; exit 1',
+    'fi',
+    'for u in "$@"; do',
+    '  if ! eff=$(sshd -T -f "$d/sshd_config" -C "user=$u,host=homelab-check,addr=127.0.0.1" 2>&1); then',
+    '    printf \'sshd -T for user %s failed:\\n%s\\n\' "$u" "$eff" | real >&2; exit 1',
+    '  fi',
+    '  for k in passwordauthentication kbdinteractiveauthentication; do',
+    '    if ! printf \'%s\\n\' "$eff" | grep -qx "$k no"; then',
+    '      echo "with the new $target sshd still has $k on for $u (an earlier setting wins)" >&2; exit 1',
+    '    fi',
+    '  done',
+    'done',
+  ].join("\n");
+}
+
+/**
+ * The per-user sshd drop-in as a RemoteFile: 0644 root:root, checked with
+ * sshdCheckScript before it replaces anything (a broken sshd config stops the
+ * next sshd start, i.e. the way in), and `systemctl reload ssh` after a
+ * change (a reload keeps open sessions; a config sshd refuses keeps the old
+ * one running).
+ */
+export function sshdUsersFile(keyOnlyUsers: readonly string[]): FileSpec {
+  const users = [...new Set(keyOnlyUsers)];
+  return {
+    path: SSHD_USERS_PATH,
+    content: renderSshdUsers(users),
+    fileMode: "0644",
+    owner: "root",
+    group: "root",
+    validateCommand: ["sh", "-c", sshdCheckScript(), "sshd-check", "{}", SSHD_USERS_PATH, ...users],
+    onChangeCommand: ["systemctl", "reload", "ssh"],
   };
 }
 

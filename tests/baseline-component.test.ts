@@ -6,10 +6,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { NodeBaseline, NodeBaselineArgs } from "../components/node-baseline";
 import { beginMarker } from "../infra/managed-block";
-import { isSecretValue, runStack, StackRun, stubProviderSerialization } from "./helpers/pulumi-mocks";
+import { allStrings, isSecretValue, runStack, StackRun, stubProviderSerialization } from "./helpers/pulumi-mocks";
 
 // Under vitest, provider code is loaded through vite's module runner, whose dynamic-import helper
 // cannot be closure-serialized; every dynamic resource would then fail to register. Serialization
@@ -22,6 +22,9 @@ const STACK_FILE = path.join(STACK_DIR, "Pulumi.test.yaml");
 fs.writeFileSync(STACK_FILE, "config: {}\n");
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
+/** kellen's password hash, passed as a plain string: the component must make it a secret. */
+const HASH = "$y$j9T$mockSaltmockSalt$mockHashValueNotARealOneAtAllxxxxxxxxxxxxxx";
+const warn = vi.spyOn(pulumi.log, "warn");
 
 const T = {
   baseline: "homelab:node:Baseline",
@@ -45,7 +48,7 @@ function baseArgs(extra: Partial<NodeBaselineArgs> = {}): NodeBaselineArgs {
       { address: "10.0.0.12", names: ["ms02", "ms02-link0"] },
     ],
     users: [
-      { name: "kellen", sshKeys: ["ssh-ed25519 AAAAkellen kellen@laptop"], sudo: "password" },
+      { name: "kellen", sshKeys: ["ssh-ed25519 AAAAkellen kellen@laptop"], sudo: "password", passwordHash: HASH },
       { name: "ansible", sshKeys: ["ssh-ed25519 AAAAansible ansible@ci"], sudo: "nopasswd", groups: ["adm"] },
     ],
     ...extra,
@@ -63,6 +66,8 @@ const VARIANTS: Record<string, Partial<NodeBaselineArgs>> = {
   reef: { cephRelease: "reef" },
   bare: { packages: [], users: [{ name: "guest", sshKeys: [], sudo: "none" }] },
   nag: { removeSubscriptionNag: true },
+  // every user may use a password over SSH: the sshd drop-in restricts nobody
+  pw: { users: [{ name: "kellen", sshKeys: [], sudo: "password", passwordLogin: true, passwordHash: HASH }] },
 };
 
 let stackRun: Promise<StackRun> | undefined;
@@ -94,7 +99,7 @@ describe("NodeBaseline", () => {
     expect(c.type).toBe(T.baseline);
     expect(c.custom).toBe(false);
     const mine = r.registrations.filter((x) => x.name.startsWith("ms01-baseline-"));
-    expect(mine.length).toBe(9);
+    expect(mine.length).toBe(10);
     for (const x of mine) expect(nameOf(x.parent)).toBe("ms01-baseline");
     expect(c.parent).toMatch(/pulumi:pulumi:Stack::homelab-test$/);
     expect(children(r).map((x) => x.name).sort()).toEqual(
@@ -104,6 +109,7 @@ describe("NodeBaseline", () => {
         "ms01-baseline-apt-pve-no-subscription",
         "ms01-baseline-hosts",
         "ms01-baseline-packages",
+        "ms01-baseline-sshd-users",
         "ms01-baseline-sudoers-ansible",
         "ms01-baseline-sudoers-kellen",
         "ms01-baseline-user-ansible",
@@ -181,12 +187,14 @@ describe("NodeBaseline", () => {
     const r = await run();
     expect(ofVariant(r, "bare", T.packages)).toEqual([]);
     expect(ofVariant(r, "bare", T.user).map((x) => x.name)).toEqual(["bare-baseline-user-guest"]);
-    expect(ofVariant(r, "bare", T.file).map((x) => x.name).sort()).toEqual(["bare-baseline-hosts", ...repoNames("bare")].sort());
-    // with no packages the users wait for the repositories instead
-    expect(deps(r, "bare-baseline-user-guest")).toEqual(repoNames("bare").sort());
+    expect(ofVariant(r, "bare", T.file).map((x) => x.name).sort()).toEqual(
+      ["bare-baseline-hosts", "bare-baseline-sshd-users", ...repoNames("bare")].sort(),
+    );
+    // with no packages the users wait for the repositories (and the sshd rules) instead
+    expect(deps(r, "bare-baseline-user-guest")).toEqual([...repoNames("bare"), "bare-baseline-sshd-users"].sort());
   });
 
-  it("creates the users after the packages, with defaults", async () => {
+  it("creates the users after the packages and the sshd rules, with defaults", async () => {
     const r = await run();
     const kellen = r.byName("ms01-baseline-user-kellen");
     expect(kellen.type).toBe(T.user);
@@ -199,7 +207,50 @@ describe("NodeBaseline", () => {
       removeOnDelete: false,
     });
     expect(r.byName("ms01-baseline-user-ansible").rawInputs.groups).toEqual(["adm"]);
-    expect(deps(r, "ms01-baseline-user-kellen")).toEqual(["ms01-baseline-packages"]);
+    expect(r.byName("ms01-baseline-user-ansible").rawInputs.passwordHash).toBeUndefined();
+    expect(deps(r, "ms01-baseline-user-kellen")).toEqual(["ms01-baseline-packages", "ms01-baseline-sshd-users"]);
+  });
+
+  it("passes kellen's passwordHash as a secret input and a secret output, and nowhere else", async () => {
+    const r = await run();
+    const kellen = r.byName("ms01-baseline-user-kellen");
+    expect(isSecretValue(kellen.rawInputs.passwordHash)).toBe(true);
+    expect((kellen.rawInputs.passwordHash as { value: string }).value).toBe(HASH);
+    expect(kellen.additionalSecretOutputs).toEqual(expect.arrayContaining(["sshPrivateKey", "passwordHash"]));
+    // every LinuxUser keeps the output secret, hash or not
+    for (const u of r.byType(T.user)) expect(u.additionalSecretOutputs).toContain("passwordHash");
+    // the hash appears in no registration except inside that secret wrapper
+    for (const x of r.registrations) {
+      const rest = Object.entries(x.rawInputs).filter(([k]) => k !== "passwordHash");
+      expect(allStrings(rest).some((v) => v.includes(HASH))).toBe(false);
+    }
+    expect(JSON.stringify(r.byName("ms01-baseline").rawInputs)).not.toContain("mockSalt");
+  });
+
+  it("keeps passwords off SSH in sshd: a validated Match User drop-in for every key-only user, reloading ssh", async () => {
+    const r = await run();
+    const f = r.byName("ms01-baseline-sshd-users");
+    expect(f.type).toBe(T.file);
+    expect(f.rawInputs).toMatchObject({
+      path: "/etc/ssh/sshd_config.d/50-homelab-users.conf",
+      fileMode: "0644",
+      owner: "root",
+      group: "root",
+      onChangeCommand: ["systemctl", "reload", "ssh"],
+    });
+    expect(f.rawInputs.content).toContain("Match User kellen,ansible\n\tPasswordAuthentication no\n\tKbdInteractiveAuthentication no\n");
+    const check = f.rawInputs.validateCommand as string[];
+    expect(check.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(check[2]).toContain('sshd -t -f "$d/sshd_config"');
+    expect(check.slice(3)).toEqual(["sshd-check", "{}", "/etc/ssh/sshd_config.d/50-homelab-users.conf", "kellen", "ansible"]);
+    // waits for nothing (openssh-server is part of Proxmox VE)
+    expect(deps(r, "ms01-baseline-sshd-users")).toEqual([]);
+    expect(r.byName("bare-baseline-sshd-users").rawInputs.content).toContain("Match User guest\n");
+    // passwordLogin true: not in the Match, so sshd's global settings apply
+    const pw = r.byName("pw-baseline-sshd-users");
+    expect(pw.rawInputs.content).not.toContain("Match");
+    expect((pw.rawInputs.validateCommand as string[]).slice(3)).toEqual(["sshd-check", "{}", "/etc/ssh/sshd_config.d/50-homelab-users.conf"]);
+    expect(r.byName("pw-baseline-user-kellen").rawInputs.passwordLogin).toBe(true);
   });
 
   it("writes each user's sudoers drop-in after the user and the sudo package, validated with visudo", async () => {
@@ -244,11 +295,12 @@ describe("NodeBaseline", () => {
 
   it("keeps the SSH private key secret on every resource that carries it", async () => {
     const r = await run();
-    // nag variant: 3 repository files, packages, 2 users, 2 sudoers files, hosts, nag hook
-    expect(ofVariant(r, "nag").filter((x) => "sshPrivateKey" in x.rawInputs).length).toBe(10);
+    // nag variant: 3 repository files, packages, 2 users, 2 sudoers files, hosts, sshd drop-in, nag hook
+    expect(ofVariant(r, "nag").filter((x) => "sshPrivateKey" in x.rawInputs).length).toBe(11);
     const carriers = r.registrations.filter((x) => "sshPrivateKey" in x.rawInputs);
-    // ms01, v9, reef: 9 each; bare: 3 repository files, hosts, 1 user; nag: 10
-    expect(carriers.length).toBe(42);
+    // ms01, v9, reef: 10 each; bare: 3 repository files, hosts, sshd drop-in, 1 user; nag: 11;
+    // pw: 3 repository files, packages, hosts, sshd drop-in, 1 user, 1 sudoers file
+    expect(carriers.length).toBe(55);
     for (const x of carriers) {
       expect(isSecretValue(x.rawInputs.sshPrivateKey)).toBe(true);
       expect(x.additionalSecretOutputs).toContain("sshPrivateKey");
@@ -267,5 +319,14 @@ describe("NodeBaseline", () => {
     expect(make({ packages: ["htop;reboot"] })).toThrow('packages: "htop;reboot" is not a Debian package name');
     expect(make({ pveMajor: 9, cephRelease: "reef" })).toThrow('cephRelease "reef" has no repository on Proxmox VE 9; use one of: squid');
     expect(make({ pveMajor: 7 })).toThrow("pveMajor 7 is not supported; supported: 8, 9");
+  });
+
+  it("warns when sudo needs a password the user can never have (no passwordHash, password locked)", async () => {
+    await run(); // mocks in place
+    expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes("passwordHash"))).toEqual([]);
+    new NodeBaseline("nohash-baseline", baseArgs({ users: [{ name: "kellen", sshKeys: [], sudo: "password" }] }));
+    expect(warn.mock.calls.map((c) => String(c[0]))).toContain(
+      'users: kellen has sudo "password" but no passwordHash, and the password is locked, so sudo can never succeed; give the user a passwordHash',
+    );
   });
 });

@@ -1,4 +1,5 @@
 /** Pure renderers and parsers of the node baseline. */
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
   aptRepoFiles,
@@ -9,9 +10,12 @@ import {
   normalizePackages,
   renderHostsBlock,
   renderNoNagHook,
+  renderSshdUsers,
   renderSudoers,
+  sshdUsersFile,
   sudoersFile,
 } from "../infra/baseline";
+import { isCryptHash } from "../infra/providers/linux-user";
 import { normalizeKeys, parseAccountState, parseAuthorizedKeys, parsePasswdLine } from "../infra/parse/accounts";
 import { installedOf, isInstalled, parseDpkgQuery } from "../infra/parse/dpkg";
 
@@ -216,6 +220,68 @@ describe("dpkg-query output", () => {
   });
 });
 
+describe("sshd per-user drop-in", () => {
+  it("turns off password and keyboard-interactive logins for the key-only users, in one Match block at the end", () => {
+    expect(renderSshdUsers(["kellen", "ansible", "kellen"])).toBe(
+      "# Managed by Pulumi (homelab); edits are overwritten.\n" +
+        "# SSH keys only for these users; their passwords still work for sudo and on the console.\n" +
+        "Match User kellen,ansible\n\tPasswordAuthentication no\n\tKbdInteractiveAuthentication no\n",
+    );
+    expect(renderSshdUsers([])).toBe(
+      "# Managed by Pulumi (homelab); edits are overwritten.\n# No managed user is limited to SSH keys: sshd's global settings apply.\n",
+    );
+    expect(() => renderSshdUsers(["kellen,root"])).toThrow('sshd: "kellen,root" is not a valid Linux user name');
+    expect(() => renderSshdUsers(["*"])).toThrow("not a valid Linux user name");
+  });
+
+  it("is a whole 0644 root file, checked as part of the whole sshd configuration, and reloads ssh", () => {
+    const f = sshdUsersFile(["kellen", "ansible"]);
+    expect(f).toMatchObject({
+      path: "/etc/ssh/sshd_config.d/50-homelab-users.conf",
+      fileMode: "0644",
+      owner: "root",
+      group: "root",
+      onChangeCommand: ["systemctl", "reload", "ssh"],
+    });
+    expect(f.blockId).toBeUndefined();
+    expect(f.validateCommand!.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(f.validateCommand!.slice(3)).toEqual(["sshd-check", "{}", "/etc/ssh/sshd_config.d/50-homelab-users.conf", "kellen", "ansible"]);
+    const script = f.validateCommand![2];
+    expect(script).toContain('sshd -t -f "$d/sshd_config"');
+    expect(script).toContain('sshd -T -f "$d/sshd_config" -C "user=$u,host=homelab-check,addr=127.0.0.1"');
+    // the check must work under dash (sh on Debian)
+    expect(execFileSync("sh", ["-n", "-c", script]).toString()).toBe("");
+  });
+});
+
+describe("password hashes", () => {
+  it("accepts crypt(3) hashes of the schemes Debian verifies and refuses the rest", () => {
+    for (const ok of [
+      "$y$j9T$6msjunOWhOYYsHsmwaSnx0$xidXSVB3LhbMoNkZiujVPCWaIYSM9THbZdd221WyBK9",
+      "$6$aYwcCCjlm0bVdp.r$olSDIqi9iBSkRN07Yk1W0Y8KoDFfNuZ0yzJYMRW/wwzSqBKPTN.SPnURDbQxkZJ/MXrEVpAJcVvX2RPm/CEYT0",
+      "$6$rounds=656000$saltsaltsalt$" + "a".repeat(86),
+      "$5$saltsalt$" + "b".repeat(43),
+      "$2b$12$" + "c".repeat(53),
+      "$gy$j9T$salt$hash",
+    ]) {
+      expect(isCryptHash(ok)).toBe(true);
+    }
+    for (const bad of [
+      "hunter2", // a password, not a hash
+      "",
+      "abJnggxhB/yWI", // DES
+      "$1$saltsalt$" + "d".repeat(22), // MD5-crypt
+      "!$6$salt$hash", // locked
+      "*",
+      "$6$salt$hash\nroot:$6$x$y", // a second chpasswd line
+      "$6$salt$ha:sh",
+      "$6$salt",
+    ]) {
+      expect(isCryptHash(bad)).toBe(false);
+    }
+  });
+});
+
 describe("account state", () => {
   it("parses a getent passwd line", () => {
     expect(parsePasswdLine("kellen:x:1001:1001:Kellen,,,:/home/kellen:/bin/bash")).toEqual({
@@ -243,8 +309,17 @@ describe("account state", () => {
     );
     expect(s.groups).toEqual(["kellen", "adm"]);
     expect(s.password).toBe("none");
+    expect(s.hashMatch).toBe("unset");
     expect(s.sshDir).toEqual({ mode: "0700", owner: "kellen", group: "kellen" });
     expect(parseAuthorizedKeys(s.keysText)).toEqual(["ssh-ed25519 AAA a", "ssh-ed25519 BBB b"]);
+  });
+
+  it("reads the on-node hash comparison, never a hash", () => {
+    const state = (hash: string) => parseAccountState(`passwd:a:x:1:1::/h:/bin/sh\npassword:usable\nhash:${hash}\n---\n`);
+    expect(state("same").hashMatch).toBe("same");
+    expect(state("different").hashMatch).toBe("different");
+    expect(() => state("$6$salt$hash")).toThrow("account state has an unknown hash comparison");
+    expect(() => state("$6$salt$hash")).not.toThrow("$6$salt$hash");
   });
 
   it("refuses output without the separator or with an unknown password state", () => {

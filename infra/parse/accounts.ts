@@ -32,6 +32,13 @@ export function parsePasswdLine(line: string): PasswdEntry | undefined {
  */
 export type PasswordState = "none" | "locked" | "usable" | "empty";
 
+/**
+ * How the shadow hash compares with the configured one, compared on the node
+ * (the configured hash goes in on stdin, the node's hash never comes out):
+ * "unset" when no hash was given, "same" or "different" otherwise.
+ */
+export type HashMatch = "unset" | "same" | "different";
+
 /** Mode, owner and group as `stat -c '%a %U %G'` prints them; undefined when missing. */
 export interface FileMeta {
   mode: string;
@@ -46,6 +53,8 @@ export interface AccountState {
   /** Name of the primary group (`id -gn`). */
   primaryGroup: string;
   password: PasswordState;
+  /** The shadow hash against the configured one ("unset" when none was given or the line is absent). */
+  hashMatch: HashMatch;
   /** ~/.ssh: missing, a symlink (never written through), or its metadata. */
   sshDir: FileMeta | "missing" | "symlink";
   /** ~/.ssh/authorized_keys: missing or its metadata. */
@@ -78,11 +87,15 @@ export function parseAccountState(stdout: string): AccountState {
   if (!passwd) throw new Error(`account state has no valid passwd line: ${JSON.stringify(fields.get("passwd"))}`);
   const password = fields.get("password") ?? "";
   if (!["none", "locked", "usable", "empty"].includes(password)) throw new Error(`unknown password state "${password}"`);
+  const hashMatch = fields.get("hash") ?? "unset";
+  // The value is not shown: whatever is there is not ours to print.
+  if (!["unset", "same", "different"].includes(hashMatch)) throw new Error("account state has an unknown hash comparison");
   return {
     passwd,
     groups: (fields.get("groups") ?? "").split(/\s+/).filter((g) => g !== ""),
     primaryGroup: (fields.get("primary") ?? "").trim(),
     password: password as PasswordState,
+    hashMatch: hashMatch as HashMatch,
     sshDir: parseMeta(fields.get("sshdir") ?? "missing"),
     keysFile: parseMeta(fields.get("keysfile") ?? "missing"),
     keysText,

@@ -10,19 +10,36 @@
  * - authorized_keys holds exactly the configured keys, owned by the user,
  *   0600 in a 0700 ~/.ssh (sshd's StrictModes refuses anything looser).
  * - Supplementary groups are exactly the configured ones (usermod -G).
- * - passwordLogin false: no password can be used to log in. New accounts get
- *   the password field `*` (no password, passwd -S shows L); an existing
- *   password hash is locked with `usermod -L`. Key logins keep working: PVE's
- *   sshd runs with UsePAM yes, where a locked password does not block keys.
- *   (With UsePAM no, sshd treats a `!`-locked account as locked for keys too;
- *   `*` is not affected, which is why new accounts get `*`.)
+ * - passwordHash (secret, optional): a crypt(3) hash (`$y$…`, `$6$…`), never
+ *   a plaintext password. The account's shadow hash is set to it with
+ *   `chpasswd -e`, the `user:hash` line fed on stdin (never on a command
+ *   line), and only when the node's hash differs: the comparison runs on the
+ *   node (the configured hash goes in on stdin, the node's hash never comes
+ *   out), so an unchanged account runs no mutating command. `read` reports a
+ *   hash changed (or locked) on the node as drift without storing the node's
+ *   hash. The hash is redacted from every error and stored only as a secret
+ *   output. This is what makes `sudo: password` usable.
+ * - With a passwordHash, `passwordLogin` no longer touches the password: the
+ *   hash stays usable (for sudo, the console), and "SSH key only" is sshd's
+ *   job (components/node-baseline.ts writes a `Match User` drop-in with
+ *   PasswordAuthentication no for every user with passwordLogin false).
+ * - Without a passwordHash, passwordLogin false means no password can be used
+ *   at all. New accounts get the password field `*` (no password, passwd -S
+ *   shows L); an existing password hash is locked with `usermod -L`. Key
+ *   logins keep working: PVE's sshd runs with UsePAM yes, where a locked
+ *   password does not block keys. (With UsePAM no, sshd treats a `!`-locked
+ *   account as locked for keys too; `*` is not affected, which is why new
+ *   accounts get `*`.)
  * - sudo is not this resource's job: the component writes
  *   /etc/sudoers.d/homelab-<user> as a RemoteFile validated with visudo.
  *
  * Delete keeps the account and its home unless `removeOnDelete` is true
  * (then `userdel --remove`): removing a user from the config by mistake must
  * not destroy a home directory, and a deleted uid gets reused, handing the
- * old user's files elsewhere on the system to whoever is created next.
+ * old user's files elsewhere on the system to whoever is created next. A kept
+ * account whose hash this resource set gets its password locked (`usermod
+ * -L`): the user left the config, and with it the sshd rule that kept the
+ * password off SSH.
  *
  * A dynamic provider rather than @pulumi/command's remote.Command, which has
  * no read (no drift) and no per-field diff.
@@ -30,16 +47,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AccountState, FileMeta, normalizeKeys, parseAccountState, parseAuthorizedKeys } from "../parse/accounts";
 import { command, sh } from "../shell";
-import { CommandFailedError, SshSession, withSession } from "../ssh";
+import { CommandFailedError, CommandResult, redact, SshSession, withSession } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
-export const LINUX_USER_PROVIDER_VERSION = "1";
+export const LINUX_USER_PROVIDER_VERSION = "2";
 
 /** Preview placeholder for values not known yet (pulumi/pulumi#6310). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export const DEFAULT_SHELL = "/bin/bash";
+const LOGIN_SHELL = "/bin/bash";
+/** Alias: provider code must not read an `export const` (it becomes `exports.X`, undefined once serialized). */
+export const DEFAULT_SHELL = LOGIN_SHELL;
 
 export interface LinuxUserInputs extends ConnectionArgs {
   providerVersion: string;
@@ -51,8 +70,10 @@ export interface LinuxUserInputs extends ConnectionArgs {
   shell: string;
   /** Supplementary groups (must exist). */
   groups: string[];
-  /** Whether the account's password may be used to log in. */
+  /** Whether the account's password may be used to log in (without passwordHash: the password is locked when false). */
   passwordLogin: boolean;
+  /** Secret crypt(3) hash to set as the account's password; undefined: not managed. */
+  passwordHash?: string;
   /** On delete: remove the account and its home (userdel --remove). */
   removeOnDelete: boolean;
 }
@@ -78,21 +99,44 @@ function checkInputs(inputs: LinuxUserInputs): void {
     if (/[\r\n]/.test(key)) throw new Error(`${node}: an SSH key of ${inputs.name} contains a line break`);
   }
   if (!inputs.shell.startsWith("/")) throw new Error(`${node}: shell "${inputs.shell}" of ${inputs.name} is not an absolute path`);
+  if (inputs.passwordHash !== undefined && !isCryptHash(inputs.passwordHash)) {
+    // Never show the value: it may be a plaintext password pasted by mistake.
+    throw new Error(
+      `${node}: passwordHash of ${inputs.name} is not a crypt(3) hash (yescrypt $y$…, SHA-512 $6$…, SHA-256 $5$…, bcrypt $2b$…); ` +
+        "make one with `mkpasswd -m yescrypt` or `openssl passwd -6` and store the hash, never the password",
+    );
+  }
 }
 
-/** Prints the account state (see parseAccountState) or exits ABSENT. */
+/**
+ * A crypt(3) hash of a scheme Debian's libxcrypt verifies and that is not
+ * broken (no DES, no MD5-crypt), in the `$id$…$…` form; no `:` or line break,
+ * which would corrupt the `user:hash` line chpasswd reads.
+ */
+export function isCryptHash(hash: string): boolean {
+  return /^\$(y|gy|7|2[aby]|6|5)\$[A-Za-z0-9./=,$]+$/.test(hash) && hash.split("$").length >= 4 && hash.length <= 512;
+}
+
+/**
+ * Prints the account state (see parseAccountState) or exits ABSENT. A hash to
+ * compare with may come as the first line of stdin; it is only compared by
+ * shell builtins (`read`, `[`), so it never shows in a process list either.
+ */
 function readScript(name: string): string {
   return (
     sh`u=${name}; ` +
+    `IFS= read -r want || want=; ` +
     `pw=$(getent passwd "$u") || exit ${ABSENT}; ` +
     `printf 'passwd:%s\\n' "$pw"; ` +
     `printf 'groups:%s\\n' "$(id -nG "$u")"; ` +
     `printf 'primary:%s\\n' "$(id -gn "$u")"; ` +
     // The hash itself never leaves the node: only its kind is printed.
-    `if s=$(getent shadow "$u"); then f=$(printf '%s' "$s" | cut -d: -f2); ` +
+    `f=; if s=$(getent shadow "$u"); then f=$(printf '%s' "$s" | cut -d: -f2); ` +
     `case "$f" in '') st=empty ;; '!'|'*'|'!*'|'!!'|'*LK*') st=none ;; '!'*|'*'*) st=locked ;; *) st=usable ;; esac; ` +
     `else st=none; fi; ` +
     `printf 'password:%s\\n' "$st"; ` +
+    `if [ -z "$want" ]; then m=unset; elif [ -n "$f" ] && [ "$f" = "$want" ]; then m=same; else m=different; fi; ` +
+    `printf 'hash:%s\\n' "$m"; ` +
     `home=$(printf '%s' "$pw" | cut -d: -f6); d="$home/.ssh"; ` +
     `meta() { if [ -L "$1" ]; then echo symlink; elif [ -e "$1" ]; then stat -c '%a %U %G' -- "$1"; else echo missing; fi; }; ` +
     `printf 'sshdir:%s\\n' "$(meta "$d")"; ` +
@@ -102,12 +146,30 @@ function readScript(name: string): string {
   );
 }
 
-export async function readAccount(session: SshSession, name: string): Promise<AccountState | undefined> {
+/** Read the account; with `hash`, also compare its shadow hash with it (on the node). */
+export async function readAccount(session: SshSession, name: string, hash?: string): Promise<AccountState | undefined> {
   const script = readScript(name);
-  const result = await session.run(script);
+  const secrets = hash ? [hash] : [];
+  const result = await session.run(script, { stdin: hash ? `${hash}\n` : "", secrets });
   if (result.code === ABSENT) return undefined;
-  if (result.code !== 0) throw new CommandFailedError(session.node, `read account ${name}`, result);
+  if (result.code !== 0) throw new CommandFailedError(session.node, `read account ${name}`, redacted(result, secrets), secrets);
   return parseAccountState(result.stdout);
+}
+
+/** The result with every secret blanked out: a CommandFailedError keeps its result, not only its message. */
+function redacted(result: CommandResult, secrets: readonly string[]): CommandResult {
+  return { ...result, stdout: redact(result.stdout, secrets), stderr: redact(result.stderr, secrets) };
+}
+
+/** Set the account's shadow hash: `chpasswd -e` reads `user:hash` from stdin; the hash is redacted from any error. */
+async function setPasswordHash(session: SshSession, name: string, hash: string): Promise<void> {
+  const chpasswd = command("chpasswd", "-e");
+  const result = await session.run(chpasswd, { stdin: `${name}:${hash}\n`, secrets: [hash] });
+  if (result.code !== 0) throw new CommandFailedError(session.node, chpasswd, redacted(result, [hash]), [hash]);
+  const after = await readAccount(session, name, hash);
+  if (after?.hashMatch !== "same") {
+    throw new Error(`${session.node}: chpasswd -e for ${name} succeeded but getent shadow does not show the configured hash`);
+  }
 }
 
 /** Supplementary groups: all groups minus the primary one, sorted. */
@@ -135,6 +197,9 @@ function metaIs(meta: FileMeta | "missing" | "symlink", mode: string, owner: str
   return typeof meta === "object" && meta.mode === mode && meta.owner === owner && meta.group === group;
 }
 
+/** What read reports as passwordHash when the node's hash is not the stored one (the node's hash is never stored). */
+const HASH_DRIFT = "(changed on the node)";
+
 function passwordLoginOf(state: AccountState, wanted: boolean): boolean {
   if (state.password === "usable" || state.password === "empty") return true;
   if (state.password === "locked") return false;
@@ -159,10 +224,11 @@ export async function applyLinuxUser(inputs: LinuxUserInputs): Promise<{ uid: nu
   checkInputs(inputs);
   const name = inputs.name;
   const wantGroups = normGroups(inputs.groups);
+  const hash = inputs.passwordHash;
   return withSession(
     sshTarget(inputs),
     async (session) => {
-      let state = await readAccount(session, name);
+      let state = await readAccount(session, name, hash);
       const shellOk = await session.run(command("test", "-x", inputs.shell));
       if (shellOk.code !== 0) {
         throw new Error(`${session.node}: shell ${inputs.shell} of user ${name} does not exist on the node (install its package first)`);
@@ -173,7 +239,7 @@ export async function applyLinuxUser(inputs: LinuxUserInputs): Promise<{ uid: nu
         argv.push(...(groupExists ? ["--gid", name] : ["--user-group"]));
         if (wantGroups.length > 0) argv.push("--groups", wantGroups.join(","));
         await session.check(command(...argv, "--", name));
-        state = await readAccount(session, name);
+        state = await readAccount(session, name, hash);
         if (!state) throw new Error(`${session.node}: useradd ${name} succeeded but getent passwd does not show the user`);
       } else {
         const mod: string[] = [];
@@ -190,7 +256,10 @@ export async function applyLinuxUser(inputs: LinuxUserInputs): Promise<{ uid: nu
         metaIs(state.sshDir, "0700", name, state.primaryGroup) && metaIs(state.keysFile, "0600", name, state.primaryGroup);
       if (!keysMatch || !metaOk) await writeKeys(session, state, keys);
 
-      if (!inputs.passwordLogin && (state.password === "usable" || state.password === "empty")) {
+      if (hash !== undefined) {
+        // The password stays usable (sudo); whether it may be used over SSH is sshd's rule.
+        if (state.hashMatch !== "same") await setPasswordHash(session, name, hash);
+      } else if (!inputs.passwordLogin && (state.password === "usable" || state.password === "empty")) {
         await session.check(command("usermod", "--lock", "--", name));
       } else if (inputs.passwordLogin && state.password === "locked") {
         await session.check(command("usermod", "--unlock", "--", name));
@@ -205,10 +274,12 @@ function withDefaults(inputs: LinuxUserInputs): LinuxUserInputs {
   return {
     ...inputs,
     sshKeys: inputs.sshKeys ?? [],
-    shell: inputs.shell ?? DEFAULT_SHELL,
+    shell: inputs.shell ?? LOGIN_SHELL,
     // During preview a whole list may arrive as the unknown sentinel string: leave it for diff to see.
     groups: Array.isArray(inputs.groups) || inputs.groups === undefined ? normGroups(inputs.groups) : inputs.groups,
     passwordLogin: inputs.passwordLogin ?? false,
+    // Pulumi may deliver an unset secret as undefined, null or "": all mean "not managed".
+    passwordHash: inputs.passwordHash ? inputs.passwordHash : undefined,
     removeOnDelete: inputs.removeOnDelete ?? false,
   };
 }
@@ -222,7 +293,8 @@ export const linuxUserProvider: pulumi.dynamic.ResourceProvider<LinuxUserInputs,
 
   async read(id, props) {
     if (!props) throw new Error(`${id}: no stored state to refresh from`);
-    const state = await withSession(sshTarget(props), (s) => readAccount(s, props.name), sshOptions(props));
+    const hash = props.passwordHash ? props.passwordHash : undefined;
+    const state = await withSession(sshTarget(props), (s) => readAccount(s, props.name, hash), sshOptions(props));
     if (!state) return { id: "", props };
     const found = effectiveKeys(state);
     // Keep the stored spelling and order when the key set is the same, so refresh shows real drift only.
@@ -235,7 +307,10 @@ export const linuxUserProvider: pulumi.dynamic.ResourceProvider<LinuxUserInputs,
         sshKeys,
         shell: state.passwd.shell,
         groups: supplementary(state),
-        passwordLogin: passwordLoginOf(state, props.passwordLogin ?? false),
+        // With a hash the password is meant to be usable; passwordLogin is then sshd's rule, not the account's.
+        passwordLogin: hash !== undefined ? (props.passwordLogin ?? false) : passwordLoginOf(state, props.passwordLogin ?? false),
+        // A hash changed or locked on the node shows as a change of this (secret) output; the node's hash is not stored.
+        ...(hash !== undefined ? { passwordHash: state.hashMatch === "same" ? hash : HASH_DRIFT } : {}),
         uid: state.passwd.uid,
         home: state.passwd.home,
       },
@@ -257,6 +332,7 @@ export const linuxUserProvider: pulumi.dynamic.ResourceProvider<LinuxUserInputs,
       !same(olds.shell, news.shell) ||
       !same(olds.groups, news.groups) ||
       !same(olds.passwordLogin, news.passwordLogin) ||
+      !same(olds.passwordHash ?? null, news.passwordHash ?? null) ||
       !same(olds.removeOnDelete, news.removeOnDelete) ||
       olds.providerVersion !== news.providerVersion ||
       JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
@@ -271,10 +347,19 @@ export const linuxUserProvider: pulumi.dynamic.ResourceProvider<LinuxUserInputs,
   },
 
   async delete(_id, props) {
-    if (!props.removeOnDelete) return; // account and home stay; see the module comment
+    const hash = props.passwordHash ? props.passwordHash : undefined;
+    if (!props.removeOnDelete && hash === undefined) return; // account and home stay; see the module comment
     await withSession(
       sshTarget(props),
       async (session) => {
+        if (!props.removeOnDelete) {
+          // The account stays; the password this resource set is locked (see the module comment).
+          const state = await readAccount(session, props.name);
+          if (state && (state.password === "usable" || state.password === "empty")) {
+            await session.check(command("usermod", "--lock", "--", props.name));
+          }
+          return;
+        }
         const present = (await session.run(command("getent", "passwd", props.name))).code === 0;
         if (present) await session.check(command("userdel", "--remove", "--", props.name));
       },
@@ -296,8 +381,18 @@ export interface LinuxUserArgs {
   shell?: pulumi.Input<string>;
   /** Supplementary groups, which must already exist. Defaults to none. */
   groups?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Allow logging in with the account's password. Defaults to false (password locked, keys only). */
+  /**
+   * Allow logging in with the account's password. Defaults to false: without
+   * passwordHash the password is locked; with one it stays usable (sudo) and
+   * keeping it off SSH is the sshd drop-in's job (components/node-baseline.ts).
+   */
   passwordLogin?: pulumi.Input<boolean>;
+  /**
+   * Secret crypt(3) hash of the account's password (`mkpasswd -m yescrypt`,
+   * `openssl passwd -6`), never the password itself; set with `chpasswd -e`
+   * when the node's hash differs. Defaults to none (password not managed).
+   */
+  passwordHash?: pulumi.Input<string>;
   /** Remove the account and its home when this resource is deleted. Defaults to false (both kept). */
   removeOnDelete?: pulumi.Input<boolean>;
 }
@@ -315,6 +410,7 @@ export class LinuxUser extends pulumi.dynamic.Resource {
       {
         ...args,
         sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
+        passwordHash: args.passwordHash === undefined ? undefined : pulumi.secret(args.passwordHash),
         shell: args.shell ?? DEFAULT_SHELL,
         groups: args.groups ?? [],
         passwordLogin: args.passwordLogin ?? false,
@@ -323,7 +419,10 @@ export class LinuxUser extends pulumi.dynamic.Resource {
         uid: undefined,
         home: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      {
+        ...opts,
+        additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, "passwordHash", ...(opts?.additionalSecretOutputs ?? [])],
+      },
       "node",
       "LinuxUser",
     );
