@@ -1,7 +1,7 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiAccess } from "../components/api-access";
-import { NodeBaseline } from "../components/node-baseline";
+import { NodeBaseline, type BaselineUser } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
 import { ProxmoxNode } from "../components/proxmox-node";
@@ -32,10 +32,21 @@ interface NodeParts {
  * (Thunderbolt ring) → cluster → API access → datacenter options. Secrets
  * arrive as a secret Output and stay one all the way down.
  */
-export function buildEnvironment(env: Environment, secrets: pulumi.Output<Secrets>): EnvironmentOutputs {
+export function buildEnvironment(
+  env: Environment,
+  secrets: pulumi.Output<Secrets>,
+  /** Users that have a hash in secrets.userPasswordHashes (names only; the values stay secret). */
+  usersWithPasswordHash: ReadonlySet<string> = new Set(),
+): EnvironmentOutputs {
   const sshPrivateKey = env.ssh.useAgent ? undefined : secrets.apply((s) => s.sshPrivateKey ?? "");
   const hosts = hostEntries(env);
-  const parts: NodeParts[] = env.nodes.map((node) => buildNode(env, node, hosts, sshPrivateKey));
+  const users = env.baseline.users.map((u) => ({
+    ...u,
+    passwordHash: usersWithPasswordHash.has(u.name)
+      ? secrets.apply((s) => s.userPasswordHashes?.[u.name] ?? "")
+      : undefined,
+  }));
+  const parts: NodeParts[] = env.nodes.map((node) => buildNode(env, node, hosts, users, sshPrivateKey));
 
   const outputs: EnvironmentOutputs = { nodes: {} };
   for (const p of parts) outputs.nodes[p.node.name] = { address: p.node.address, pveVersion: p.facts.pveVersion };
@@ -102,6 +113,7 @@ function buildNode(
   env: Environment,
   node: Node,
   hosts: HostEntry[],
+  users: BaselineUser[],
   sshPrivateKey: pulumi.Input<string> | undefined,
 ): NodeParts {
   const connection = nodeConnection(env, node);
@@ -117,7 +129,7 @@ function buildNode(
       packages: env.baseline.packages,
       removeSubscriptionNag: env.baseline.removeSubscriptionNag,
       hosts,
-      users: env.baseline.users,
+      users,
     },
     { dependsOn: [facts] },
   );

@@ -16,7 +16,12 @@ export function runProgram(): EnvironmentOutputs {
   // An absent homelab:secrets is checked like an empty one, so a missing key is reported here.
   const env = parseEnvironment(raw, rawSecrets ?? {});
   const secrets = config.getSecretObject<Secrets>("secrets") ?? pulumi.secret({} as Secrets);
-  return buildEnvironment(env, secrets);
+  return buildEnvironment(env, secrets, new Set(Object.keys(passwordHashKeys(rawSecrets))));
+}
+
+function passwordHashKeys(rawSecrets: unknown): Record<string, unknown> {
+  const hashes = (rawSecrets as { userPasswordHashes?: unknown } | undefined)?.userPasswordHashes;
+  return hashes && typeof hashes === "object" ? (hashes as Record<string, unknown>) : {};
 }
 
 function readRawSecrets(): unknown {

@@ -15,6 +15,7 @@
  * Messages name the bad value; `stacks/errors.ts` prefixes them with the path.
  */
 import { z } from "zod";
+import { isCryptHash } from "../infra/providers/linux-user";
 import { validatePrivileges } from "../infra/pve-privileges";
 
 // ---------------------------------------------------------------------------
@@ -467,7 +468,7 @@ export const UserSchema = mapping(
     groups: list(text("a group name", isLinuxUser), "a list of group names").default([]),
     /** sudo rights: none, password (full sudo after the user's password) or nopasswd. Defaults to none. */
     sudo: oneOf(SUDO_MODES, "a sudo mode").default("none"),
-    /** Allow password logins. Defaults to false (SSH keys only; the password is locked). */
+    /** Allow SSH password logins. Defaults to false: SSH keys only, enforced by sshd (the password itself only serves sudo, and is locked unless secrets.userPasswordHashes has one). */
     passwordLogin: bool().default(false),
   },
   "a user (a mapping with name and sshKeys)",
@@ -561,6 +562,9 @@ export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
 // Secrets
 // ---------------------------------------------------------------------------
 
+/** What `npm run validate` puts in place of an encrypted (`secure:`) value it cannot read. */
+export const SECURE_PLACEHOLDER = "[secure]";
+
 /** `homelab:secrets`. Messages never echo a secret value. */
 export const SecretsSchema = z.strictObject(
   {
@@ -571,6 +575,17 @@ export const SecretsSchema = z.strictObject(
       .record(z.string(), z.string({ error: "expected a password (a string)" }).min(1, { error: "empty" }), {
         error: "expected a mapping of node name to password",
       })
+      .optional(),
+    /** crypt(3) password hash per baseline user (`mkpasswd -m yescrypt`); needed for `sudo: password`. */
+    userPasswordHashes: z
+      .record(
+        z.string(),
+        // An encrypted value (validated from the stack file without the passphrase) can't be checked here.
+        z.string({ error: "expected a crypt(3) hash (a string)" }).refine((v) => v === SECURE_PLACEHOLDER || isCryptHash(v), {
+          error: "not a crypt(3) hash of a supported kind (yescrypt $y$, sha512 $6$, bcrypt $2b$, …); make one with `mkpasswd -m yescrypt`",
+        }),
+        { error: "expected a mapping of user name to password hash" },
+      )
       .optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "expected a mapping of secrets" : undefined) },
@@ -612,6 +627,24 @@ export function crossCheckSecrets(secrets: unknown, environment: unknown): PathI
         message:
           `missing; pvecm add needs the root password of ${founder}, the node that founds the cluster ` +
           `(pulumi config set --secret --path secrets.rootPasswords.${founder})`,
+      });
+    }
+  }
+  const baseline = isRecord(env.baseline) ? env.baseline : {};
+  const users = Array.isArray(baseline.users) ? baseline.users.filter(isRecord) : [];
+  const hashes = isRecord(secrets.userPasswordHashes) ? secrets.userPasswordHashes : {};
+  for (const key of Object.keys(hashes)) {
+    if (!users.some((u) => u.name === key)) {
+      issues.push({ path: ["userPasswordHashes", key], message: `no baseline user named ${show(key)}` });
+    }
+  }
+  for (const u of users) {
+    if (u.sudo === "password" && isLinuxUser(u.name) && hashes[u.name] === undefined) {
+      issues.push({
+        path: ["userPasswordHashes", u.name],
+        message:
+          `missing; ${u.name} has sudo: password, which needs a password to type ` +
+          `(pulumi config set --secret --path secrets.userPasswordHashes.${u.name} "$(mkpasswd -m yescrypt)")`,
       });
     }
   }

@@ -15,7 +15,8 @@ export const SECRETS_KEY = "homelab:secrets";
 export const KNOWN_CONFIG_KEYS: readonly string[] = [ENVIRONMENT_KEY, SECRETS_KEY];
 
 /** Stands in for a secure value the validator cannot (and need not) decrypt. */
-export const SECURE_PLACEHOLDER = "[secure]";
+import { SECURE_PLACEHOLDER } from "./schema";
+export { SECURE_PLACEHOLDER };
 
 /** The repository root (where Pulumi.yaml and the stack files live). */
 export const REPO_ROOT = path.resolve(__dirname, "..");

@@ -917,3 +917,28 @@ describe("baseline, users, migration and API access", () => {
     ]);
   });
 });
+
+describe("user password hashes", () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkzq3n2y6kVb0n3z7Q9yYbW8a8nT3m5P2rW3s9qgQ3Z kellen@laptop";
+  const secretsWith = (hashes?: Record<string, string>) => ({
+    sshPrivateKey: "k",
+    rootPasswords: { foxtrot: "x" },
+    ...(hashes ? { userPasswordHashes: hashes } : {}),
+  });
+
+  it("a user with sudo: password needs a hash; hashes must be crypt hashes of known users, never echoed", () => {
+    const env = matrix();
+    env.baseline.users = [{ name: "kellen", sshKeys: [key], sudo: "password" }];
+    expect(checkEnvironment(env, secretsWith()).issues).toEqual([
+      "secrets.userPasswordHashes.kellen: missing; kellen has sudo: password, which needs a password to type " +
+        '(pulumi config set --secret --path secrets.userPasswordHashes.kellen "$(mkpasswd -m yescrypt)")',
+    ]);
+    const issues = checkEnvironment(env, secretsWith({ kellen: "hunter2", ghost: "$6$salt$abc" })).issues;
+    expect(issues).toEqual([
+      "secrets.userPasswordHashes.kellen: not a crypt(3) hash of a supported kind (yescrypt $y$, sha512 $6$, bcrypt $2b$, …); make one with `mkpasswd -m yescrypt`",
+      'secrets.userPasswordHashes.ghost: no baseline user named "ghost"',
+    ]);
+    expect(issues.join("\n")).not.toContain("hunter2");
+    expect(checkEnvironment(env, secretsWith({ kellen: "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7" })).ok).toBe(true);
+  });
+});

@@ -54,12 +54,12 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s", (stack
       return v;
     };
     for (const reg of r.registrations) {
-      const leaked = allStrings(unwrap(reg.rawInputs)).filter((s) => s.includes("mock-secret:"));
+      const leaked = allStrings(unwrap(reg.rawInputs)).filter((s) => s.includes("mock-secret:") || s.includes("MOCKSECRET"));
       expect(leaked, `${reg.type} ${reg.name}`).toEqual([]);
     }
     for (const [name, value] of Object.entries(r.outputs)) {
       if (r.secretOutputs[name]) continue;
-      expect(allStrings(value).filter((s) => s.includes("mock-secret:")), `output ${name}`).toEqual([]);
+      expect(allStrings(value).filter((s) => s.includes("mock-secret:") || s.includes("MOCKSECRET")), `output ${name}`).toEqual([]);
     }
   });
 
@@ -159,6 +159,11 @@ describe("stack ms01: Thunderbolt ring and users", () => {
     const users = r.byType("pulumi-nodejs:dynamic/node:LinuxUser");
     expect(users.map((u) => u.rawInputs.name).sort()).toEqual(["ansible", "ansible", "ansible", "kellen", "kellen", "kellen"]);
     for (const u of users) expect(u.rawInputs.passwordLogin).toBe(false);
+    // kellen's password (for sudo) comes from the secrets as a secret; ansible has none.
+    for (const u of users) {
+      if (u.rawInputs.name === "kellen") expect(isSecretValue(u.rawInputs.passwordHash)).toBe(true);
+      else expect(u.rawInputs.passwordHash).toBeUndefined();
+    }
     const sudoers = r.byType("pulumi-nodejs:dynamic/node:RemoteFile").filter((f) => String(f.rawInputs.path).startsWith("/etc/sudoers.d/"));
     const contents = sudoers.map((f) => String(f.rawInputs.content));
     expect(contents.filter((c) => /^kellen ALL=\(ALL:ALL\) ALL$/m.test(c))).toHaveLength(3);
