@@ -15,6 +15,7 @@ import { UNKNOWN } from "../infra/providers/api-pveum";
 import type { ConnectionArgs } from "../infra/providers/connection";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { simConnection } from "./helpers/sim-connection";
 
 let sim: SimCluster;
 
@@ -54,18 +55,7 @@ function clearLog(): void {
 }
 
 function conn(name: string): ConnectionArgs {
-  const n = sim.node(name);
-  return {
-    connection: {
-      node: n.name,
-      host: n.host,
-      port: n.port,
-      user: "root",
-      hostKey: n.hostKeyFingerprint,
-      options: { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50 },
-    },
-    sshPrivateKey: sim.clientPrivateKey,
-  };
+  return simConnection(sim, name);
 }
 
 const role = (node: string, extra: Partial<PveRoleInputs> = {}): PveRoleInputs => ({

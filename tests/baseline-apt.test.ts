@@ -10,23 +10,13 @@ import { aptRepoFiles, AptRepoFiles, FileSpec } from "../infra/baseline";
 import type { ConnectionArgs } from "../infra/providers/connection";
 import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/remote-file";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { simConnection } from "./helpers/sim-connection";
 
 let sim: SimCluster;
 const NODE = "golf";
 
 function conn(): ConnectionArgs {
-  const n = sim.node(NODE);
-  return {
-    connection: {
-      node: n.name,
-      host: n.host,
-      port: n.port,
-      user: "root",
-      hostKey: n.hostKeyFingerprint,
-      options: { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50 },
-    },
-    sshPrivateKey: sim.clientPrivateKey,
-  };
+  return simConnection(sim, NODE);
 }
 
 /** What components/node-baseline.ts registers for one repository file. */

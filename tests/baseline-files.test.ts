@@ -9,22 +9,12 @@ import { beginMarker, endMarker } from "../infra/managed-block";
 import type { ConnectionArgs } from "../infra/providers/connection";
 import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/remote-file";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { simConnection } from "./helpers/sim-connection";
 
 let sim: SimCluster;
 
 function conn(name: string): ConnectionArgs {
-  const n = sim.node(name);
-  return {
-    connection: {
-      node: n.name,
-      host: n.host,
-      port: n.port,
-      user: "root",
-      hostKey: n.hostKeyFingerprint,
-      options: { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50 },
-    },
-    sshPrivateKey: sim.clientPrivateKey,
-  };
+  return simConnection(sim, name);
 }
 
 const asInputs = (node: string, spec: FileSpec): RemoteFileInputs => ({ ...conn(node), providerVersion: REMOTE_FILE_PROVIDER_VERSION, ...spec });

@@ -17,24 +17,14 @@ import { REMOTE_FILE_PROVIDER_VERSION, remoteFileProvider } from "../infra/provi
 import { withSession } from "../infra/ssh";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { simConnection } from "./helpers/sim-connection";
 
 let sim: SimCluster;
 let keyDir: string;
 const keys: Record<string, { priv: string; pub: string }> = {};
 
 function conn(name: string): ConnectionArgs {
-  const n = sim.node(name);
-  return {
-    connection: {
-      node: n.name,
-      host: n.host,
-      port: n.port,
-      user: "root",
-      hostKey: n.hostKeyFingerprint,
-      options: { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50 },
-    },
-    sshPrivateKey: sim.clientPrivateKey,
-  };
+  return simConnection(sim, name);
 }
 
 function user(node: string, extra: Partial<LinuxUserInputs> & { name: string }): LinuxUserInputs {

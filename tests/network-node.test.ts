@@ -18,23 +18,13 @@ import {
 } from "../infra/providers/node-network";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { simConnection } from "./helpers/sim-connection";
 
 let sim: SimCluster;
 let testStart = 0;
 
 function conn(name: string, options: Record<string, number> = {}): ConnectionArgs {
-  const n = sim.node(name);
-  return {
-    connection: {
-      node: n.name,
-      host: n.host,
-      port: n.port,
-      user: "root",
-      hostKey: n.hostKeyFingerprint,
-      options: { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50, ...options },
-    },
-    sshPrivateKey: sim.clientPrivateKey,
-  };
+  return simConnection(sim, name, options);
 }
 
 async function sh(node: string, cmd: string): Promise<string> {
