@@ -64,6 +64,38 @@ export interface SimGuest {
   startedAt?: number;
 }
 
+/** A partition of a simulated disk (SimCluster.setDisks). */
+export interface SimPartitionSpec {
+  /** Defaults to <disk>p<N> (NVMe) or <disk><N>. */
+  name?: string;
+  /** Bytes. Defaults to an equal share of the disk. */
+  size?: number;
+  /** A filesystem on the partition, e.g. "ext4". */
+  fstype?: string;
+  mountpoint?: string;
+  /** An LVM PV: true (VG "vg-<partition>"), a VG name, or the VG with its LVs. */
+  lvm?: boolean | string | { vg: string; lvs?: { name: string; size: number; fstype?: string; mountpoint?: string }[] };
+}
+
+/** One disk of a simulated node, as tests seed it (see tests/sim/fakes/ceph-lib.cjs). */
+export interface SimDiskSpec {
+  /** Kernel name, e.g. "nvme0n1" or "sdb". */
+  name: string;
+  /** Bytes. Defaults to 1000204886016 (1 TB). */
+  size?: number;
+  model?: string;
+  serial?: string;
+  /** Defaults to false for nvme*, true otherwise. */
+  rotational?: boolean;
+  /** A partition table: N equal partitions, or the partitions themselves. */
+  partitions?: number | SimPartitionSpec[];
+  /** A filesystem on the whole disk, e.g. "xfs". */
+  fstype?: string;
+  mountpoint?: string;
+  /** The whole disk is an LVM PV (foreign unless created by pveceph). */
+  lvm?: SimPartitionSpec["lvm"];
+}
+
 export interface SimNodeState {
   name: string;
   ip: string;
@@ -128,6 +160,12 @@ export interface SimCluster {
   /** argv of every call of the system fakes (apt-get, systemctl, …) */
   toolLog(): ToolLogEntry[];
   addGuest(node: string, vmid: number, name: string, opts?: { template?: boolean; status?: "running" | "stopped" }): void;
+  /**
+   * Replace the node's disk inventory (what the fake lsblk, wipefs, sgdisk, ceph-volume and
+   * pveceph osd create see). The system disk sda (partitions, LVM "pve" with root mounted at /)
+   * stays first unless `systemDisk: false` or a disk named sda is given.
+   */
+  setDisks(node: string, disks: SimDiskSpec[], opts?: { systemDisk?: boolean }): void;
   /** replace the node's list of local IP addresses (default: just its loopback address) */
   setAddresses(node: string, addresses: string[]): void;
   /** snapshot of the fakes' state */
@@ -151,6 +189,13 @@ interface SimContext {
   mutate<T>(fn: (state: SimState) => T): T;
 }
 
+interface SimCephLib {
+  normalizeDisk(spec: SimDiskSpec): unknown;
+  systemDisk(): { name: string };
+  nodeCeph(state: SimState, node: string): { disks?: unknown[] };
+  renderCeph(state: SimState): void;
+}
+
 interface SimLib {
   context(opts: { stateDir: string; node: string | null }): SimContext;
   newNodeState(opts: { name: string; ip: string; root: string; pveVersion?: string }): SimNodeState;
@@ -169,6 +214,7 @@ const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 
 const lib = createRequire(__filename)("./fakes/lib.cjs") as SimLib;
+const cephLib = createRequire(__filename)("./fakes/ceph-lib.cjs") as SimCephLib;
 
 function run(cmd: string, args: string[], opts: { input?: string } = {}): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -631,6 +677,20 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
           }
           const now = Math.floor(Date.now() / 1000);
           s.nodes[node].guests[String(vmid)] = { name, status, template, ctime: now, ...(status === "running" ? { startedAt: now } : {}) };
+        });
+      },
+
+      setDisks(node, disks, o = {}) {
+        get(node);
+        const normalized = disks.map((d) => cephLib.normalizeDisk(d));
+        const names = new Set<string>();
+        for (const d of disks) {
+          if (names.has(d.name)) throw new Error(`setDisks: disk ${d.name} listed twice`);
+          names.add(d.name);
+        }
+        const withSystem = (o.systemDisk ?? true) && !names.has("sda") ? [cephLib.systemDisk(), ...normalized] : normalized;
+        ctx.mutate((s) => {
+          cephLib.nodeCeph(s, node).disks = withSystem;
         });
       },
 
