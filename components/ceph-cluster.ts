@@ -1,0 +1,105 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { NodeConnection } from "../infra/providers/connection";
+import { CephClusterResource, CephInstall, CephMgr, CephMon } from "../infra/providers/ceph-cluster";
+
+/** One Ceph node. */
+export interface CephClusterNode {
+  /** How to reach the node over SSH (its name must be the Proxmox node name). */
+  connection: NodeConnection;
+  /** Address of this node's monitor, e.g. its Thunderbolt-ring loopback on ms01 (`pveceph mon create --mon-address`); must be in publicNetwork. Defaults to the node's only address in publicNetwork. */
+  monAddress?: string;
+}
+
+/** Arguments of a Ceph cluster. */
+export interface CephClusterArgs {
+  /** Every Ceph node; Ceph is installed on all of them. The first one runs `pveceph init`. */
+  nodes: CephClusterNode[];
+  /** Root SSH private key accepted by every node; a secret. Omitted when the SSH agent is used. */
+  sshPrivateKey?: pulumi.Input<string>;
+  /** Ceph public network(s) in CIDR notation (monitors and clients). Cannot change once Ceph exists. */
+  publicNetwork: string;
+  /** Ceph cluster network (OSD replication) in CIDR notation. Defaults to publicNetwork. Cannot change once Ceph exists. */
+  clusterNetwork?: string;
+  /** Ceph release code name passed to `pveceph install --version`. Defaults to "squid". */
+  cephVersion?: string;
+  /** Package repository: "enterprise", "no-subscription" or "test". Defaults to "no-subscription". */
+  repository?: string;
+  /** Nodes that run a monitor. Defaults to every node. */
+  monNodes?: string[];
+  /** Nodes that run a manager. Defaults to the monitor nodes. */
+  mgrNodes?: string[];
+  /** Seconds to wait for each new monitor to join the quorum (and managers to register). Defaults to 120. */
+  monQuorumTimeoutSeconds?: number;
+  /** Seconds between polls while waiting. Defaults to 2. */
+  pollIntervalSeconds?: number;
+}
+
+/**
+ * Ceph on a Proxmox VE cluster: packages on every node, `pveceph init` once,
+ * monitors and managers where configured, each only where missing. Refuses,
+ * changing nothing, when the Proxmox cluster is not quorate or an existing Ceph
+ * uses other networks. Place it after the Proxmox cluster (`dependsOn`), and
+ * make OSDs and pools depend on `ready`. Removing it leaves Ceph running.
+ */
+export class CephCluster extends pulumi.ComponentResource {
+  /** The Ceph cluster id. */
+  readonly fsid: pulumi.Output<string>;
+  /** Monitors with their addresses and quorum membership. */
+  readonly mons: pulumi.Output<CephMon[]>;
+  /** Managers (the active one first). */
+  readonly mgrs: pulumi.Output<CephMgr[]>;
+  /** Installed Ceph release per node. */
+  readonly installed: pulumi.Output<CephInstall[]>;
+  /** The public network as configured in ceph.conf. */
+  readonly publicNetwork: pulumi.Output<string>;
+  /** The resource OSDs and pools depend on: done when Ceph is installed, initialised and has its monitors and managers. */
+  readonly ready: CephClusterResource;
+
+  constructor(name: string, args: CephClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(
+      "homelab:ceph:Cluster",
+      name,
+      {
+        nodes: args.nodes.map((n) => n.connection.node),
+        publicNetwork: args.publicNetwork,
+        clusterNetwork: args.clusterNetwork ?? args.publicNetwork,
+      },
+      opts,
+    );
+    if (args.nodes.length === 0) throw new pulumi.ResourceError("nodes is empty; Ceph needs at least one node", this);
+    const names = args.nodes.map((n) => n.connection.node);
+    for (const [key, list] of [
+      ["monNodes", args.monNodes ?? []],
+      ["mgrNodes", args.mgrNodes ?? []],
+    ] as const) {
+      const unknown = list.filter((n) => !names.includes(n));
+      if (unknown.length > 0) {
+        throw new pulumi.ResourceError(`${key} names ${unknown.join(", ")}, which ${unknown.length === 1 ? "is" : "are"} not in nodes (${names.join(", ")})`, this);
+      }
+    }
+    this.ready = new CephClusterResource(
+      `${name}-cluster`,
+      {
+        nodes: args.nodes.map((n) => (n.monAddress ? { connection: n.connection, monAddress: n.monAddress } : { connection: n.connection })),
+        sshPrivateKey: args.sshPrivateKey,
+        publicNetwork: args.publicNetwork,
+        clusterNetwork: args.clusterNetwork,
+        cephVersion: args.cephVersion ?? "squid",
+        repository: args.repository ?? "no-subscription",
+        monNodes: args.monNodes,
+        mgrNodes: args.mgrNodes,
+        monQuorumTimeoutSeconds: args.monQuorumTimeoutSeconds ?? 120,
+        pollIntervalSeconds: args.pollIntervalSeconds ?? 2,
+      },
+      // A component's dependsOn does not reach its children's registrations: pass it on, so the
+      // resource really waits (for the Proxmox cluster, for OSDs and pools).
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.fsid = this.ready.fsid;
+    this.mons = this.ready.mons;
+    this.mgrs = this.ready.mgrs;
+    this.installed = this.ready.installed;
+    this.publicNetwork = this.ready.publicNetwork;
+    this.registerOutputs({ fsid: this.fsid, mons: this.mons, mgrs: this.mgrs, installed: this.installed, publicNetwork: this.publicNetwork });
+  }
+}

@@ -1,0 +1,458 @@
+/**
+ * The Ceph Cluster dynamic provider driven directly (create/read/diff/update/delete) against the
+ * simulated Proxmox nodes over real SSH, plus the fakes it relies on (pveceph install/init/mon/mgr,
+ * ceph mon dump/mgr dump) and the homelab:ceph:Cluster component under mocks. Each scenario uses
+ * its own 3-node Proxmox cluster (one Ceph per pmxcfs), formed by seeding the fakes' state.
+ */
+import * as crypto from "node:crypto";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CephCluster } from "../components/ceph-cluster";
+import {
+  CEPH_CLUSTER_PROVIDER_VERSION,
+  CephClusterInputs,
+  CephClusterOutputs,
+  CephNodeSpec,
+  cephClusterProvider,
+  planCeph,
+} from "../infra/providers/ceph-cluster";
+import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "./helpers/pulumi-mocks";
+import { serializeProvider } from "./helpers/serialize";
+import { SimCluster, startSimCluster } from "./sim/cluster";
+
+const FAST = { connectTimeoutMs: 2000, retries: 1, retryBaseDelayMs: 50 };
+/** Commands that change Ceph or a node. */
+const MUTATING = /\bpveceph (install|init|mon|mgr|osd|pool|start|stop|purge)\b|\bceph\b.*\b(config set|crush rule create|osd pool set|osd (in|out))\b/;
+
+const GROUPS: Record<string, { cluster: string; net: number }> = {
+  a: { cluster: "alpha", net: 1 },
+  b: { cluster: "bravo", net: 2 },
+  c: { cluster: "charlie", net: 3 },
+  d: { cluster: "delta", net: 4 },
+  e: { cluster: "echo", net: 5 },
+  f: { cluster: "foxtrot", net: 6 },
+  s: { cluster: "sierra", net: 9 },
+};
+const NODES = Object.keys(GROUPS).flatMap((g) => [`${g}1`, `${g}2`, `${g}3`]);
+
+let sim: SimCluster;
+
+const group = (node: string) => GROUPS[node[0]];
+/** Ceph public address of x<i>: 10.<net>.10.<i>; cluster address 10.<net>.20.<i>. */
+const pub = (node: string) => `10.${group(node).net}.10.${node.slice(1)}`;
+const priv = (node: string) => `10.${group(node).net}.20.${node.slice(1)}`;
+const pubNet = (g: string) => `10.${GROUPS[g].net}.10.0/24`;
+const clusterNet = (g: string) => `10.${GROUPS[g].net}.20.0/24`;
+
+function spec(name: string, monAddress?: string): CephNodeSpec {
+  const n = sim.node(name);
+  return {
+    connection: { node: name, host: n.host, port: n.port, user: "root", hostKey: n.hostKeyFingerprint, options: FAST },
+    ...(monAddress ? { monAddress } : {}),
+  };
+}
+
+function inputs(g: string, extra: Partial<CephClusterInputs> = {}): CephClusterInputs {
+  return {
+    providerVersion: CEPH_CLUSTER_PROVIDER_VERSION,
+    nodes: [`${g}1`, `${g}2`, `${g}3`].map((n) => spec(n)),
+    sshPrivateKey: sim.clientPrivateKey,
+    publicNetwork: pubNet(g),
+    clusterNetwork: clusterNet(g),
+    cephVersion: "squid",
+    repository: "no-subscription",
+    connectTimeoutSeconds: 2,
+    monQuorumTimeoutSeconds: 10,
+    pollIntervalSeconds: 0.1,
+    ...extra,
+  };
+}
+
+function mutating(): string[] {
+  return sim
+    .commandLog()
+    .filter((e) => MUTATING.test(e.command))
+    .map((e) => `${e.node}: ${e.command.replace(/^LC_ALL=C /, "")}`);
+}
+
+async function create(i: CephClusterInputs): Promise<{ id: string; outs: CephClusterOutputs }> {
+  return (await cephClusterProvider.create!(i)) as { id: string; outs: CephClusterOutputs };
+}
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a failure, but the call succeeded");
+}
+
+/** Seed a quorate Proxmox cluster of the group's three nodes (what pvecm create/add would leave). */
+function formCluster(g: string): void {
+  const { cluster } = GROUPS[g];
+  const names = [`${g}1`, `${g}2`, `${g}3`];
+  sim.mutateState((s) => {
+    s.clusters[cluster] = {
+      name: cluster,
+      configVersion: 3,
+      ringSeq: 12,
+      expectedVotes: null,
+      authkey: crypto.randomBytes(64).toString("base64"),
+      interfaces: { "0": { linknumber: 0 } },
+      nodes: names.map((n, i) => ({ name: n, nodeid: i + 1, votes: 1, ip: s.nodes[n].ip, links: { link0: s.nodes[n].ip } })),
+    };
+    names.forEach((n, i) => {
+      s.nodes[n].cluster = cluster;
+      s.nodes[n].nodeid = i + 1;
+      s.nodes[n].links = { link0: s.nodes[n].ip };
+    });
+  });
+}
+
+beforeAll(async () => {
+  sim = await startSimCluster(NODES.map((name) => ({ name, pveVersion: "8.4.14" })));
+  for (const name of NODES) sim.setAddresses(name, [sim.node(name).host, pub(name), priv(name)]);
+  for (const g of Object.keys(GROUPS)) formCluster(g);
+}, 180_000);
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+describe("a fresh quorate cluster", () => {
+  let first: { id: string; outs: CephClusterOutputs };
+
+  it("installs everywhere, inits once, then creates 3 monitors and 3 managers in that order", async () => {
+    sim.clearLog();
+    first = await create(inputs("a"));
+    const log = mutating();
+    const installs = log.filter((l) => /pveceph install/.test(l));
+    expect(installs.sort()).toEqual(["a1", "a2", "a3"].map((n) => `${n}: pveceph install --repository no-subscription --version squid`));
+    expect(log.slice(3)).toEqual([
+      "a1: pveceph init --network 10.1.10.0/24 --cluster-network 10.1.20.0/24",
+      "a1: pveceph mon create",
+      "a2: pveceph mon create",
+      "a3: pveceph mon create",
+      // the first monitor brought its own manager
+      "a2: pveceph mgr create",
+      "a3: pveceph mgr create",
+    ]);
+    expect(first.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(first.outs.fsid).toBe(first.id);
+    expect(first.outs.mons).toEqual([
+      { name: "a1", addresses: ["10.1.10.1"], inQuorum: true },
+      { name: "a2", addresses: ["10.1.10.2"], inQuorum: true },
+      { name: "a3", addresses: ["10.1.10.3"], inQuorum: true },
+    ]);
+    expect(first.outs.mgrs).toEqual([
+      { name: "a1", active: true },
+      { name: "a2", active: false },
+      { name: "a3", active: false },
+    ]);
+    expect(first.outs.installed).toEqual(["a1", "a2", "a3"].map((node) => ({ node, release: "squid", version: "19.2.3" })));
+    // what the nodes see: one ceph.conf with the networks, the repository file, a healthy monitor map
+    const conf = await sim.exec("a3", "cat /etc/pve/ceph.conf");
+    expect(conf.stdout).toContain("\tpublic_network = 10.1.10.0/24\n");
+    expect(conf.stdout).toContain("\tcluster_network = 10.1.20.0/24\n");
+    expect(conf.stdout).toContain("\tmon_host = 10.1.10.1 10.1.10.2 10.1.10.3\n");
+    expect((await sim.exec("a2", "cat /etc/apt/sources.list.d/ceph.list")).stdout).toBe(
+      "deb http://download.proxmox.com/debian/ceph-squid bookworm no-subscription\n",
+    );
+    expect(first.outs).not.toHaveProperty("rootPassword");
+  });
+
+  it("a second run (update, or create after lost state) performs zero mutating commands", async () => {
+    sim.clearLog();
+    const again = (await cephClusterProvider.update!(first.id, first.outs, inputs("a"))) as { outs: CephClusterOutputs };
+    const lost = await create(inputs("a"));
+    expect(mutating()).toEqual([]);
+    expect(again.outs.mons).toEqual(first.outs.mons);
+    expect(lost.id).toBe(first.id);
+    expect(lost.outs.mgrs).toEqual(first.outs.mgrs);
+    // it did read: quorum, installed release, ceph.conf, the maps
+    const reads = sim.commandLog().map((e) => e.command);
+    expect(reads.some((c) => c.includes("pvesh get /cluster/status"))).toBe(true);
+    expect(reads.some((c) => c.includes("ceph-mon --version"))).toBe(true);
+    expect(reads.some((c) => c.includes("ceph mon dump --conf /etc/pve/ceph.conf --connect-timeout 2 -f json"))).toBe(true);
+  });
+
+  it("diff: nothing for the same inputs; other networks or a new monitor node are an update, never a replace", async () => {
+    const same = await cephClusterProvider.diff!(first.id, first.outs, inputs("a"));
+    expect(same.changes).toBe(false);
+    const net = await cephClusterProvider.diff!(first.id, first.outs, inputs("a", { publicNetwork: "10.1.30.0/24" }));
+    expect(net).toMatchObject({ changes: true, replaces: [] });
+    const unknown = await cephClusterProvider.diff!(first.id, first.outs, inputs("a", { cephVersion: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }));
+    expect(unknown.changes).toBe(true);
+    // drift in the real state (a monitor gone) asks for an update
+    const drifted = { ...first.outs, mons: first.outs.mons.filter((m) => m.name !== "a3") };
+    expect((await cephClusterProvider.diff!(first.id, drifted, inputs("a"))).changes).toBe(true);
+  });
+
+  it("read reports monitors, managers and networks; a monitor destroyed by hand shows up and is recreated", async () => {
+    const r = await cephClusterProvider.read!(first.id, first.outs);
+    expect(r.id).toBe(first.id);
+    expect(r.props).toMatchObject({ publicNetwork: "10.1.10.0/24", clusterNetwork: "10.1.20.0/24", mons: first.outs.mons });
+    expect((await sim.exec("a3", "pveceph mon destroy a3")).code).toBe(0);
+    const after = (await cephClusterProvider.read!(first.id, first.outs)).props as CephClusterOutputs;
+    expect(after.mons.map((m) => m.name)).toEqual(["a1", "a2"]);
+    expect((await cephClusterProvider.diff!(first.id, after, inputs("a"))).changes).toBe(true);
+    sim.clearLog();
+    const fixed = (await cephClusterProvider.update!(first.id, after, inputs("a"))) as { outs: CephClusterOutputs };
+    expect(mutating()).toEqual(["a3: pveceph mon create"]);
+    expect(fixed.outs.mons.map((m) => m.name)).toEqual(["a1", "a2", "a3"]);
+  });
+
+  it("an existing Ceph is refused when the config names other networks, before anything runs", async () => {
+    sim.clearLog();
+    const err = await failure(create(inputs("a", { clusterNetwork: undefined })));
+    expect(err.message).toContain("Ceph: refusing to change anything");
+    expect(err.message).toContain(`Ceph is already initialised (fsid ${first.id}) with cluster network 10.1.20.0/24 (config: 10.1.10.0/24)`);
+    expect(mutating()).toEqual([]);
+  });
+
+  it("delete leaves Ceph alone and runs nothing", async () => {
+    sim.clearLog();
+    await cephClusterProvider.delete!(first.id, first.outs);
+    expect(sim.commandLog()).toEqual([]);
+  });
+});
+
+describe("partly there", () => {
+  it("a monitor already present on a node is a no-op for that node (no mon, no mgr create there)", async () => {
+    // b1 got Ceph by hand: install, init, first monitor (+ its manager)
+    for (const cmd of ["pveceph install --repository no-subscription --version squid", `pveceph init --network ${pubNet("b")} --cluster-network ${clusterNet("b")}`, "pveceph mon create"]) {
+      const r = await sim.exec("b1", cmd);
+      expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
+    }
+    sim.clearLog();
+    const result = await create(inputs("b"));
+    expect(mutating().sort()).toEqual(
+      [
+        "b2: pveceph install --repository no-subscription --version squid",
+        "b3: pveceph install --repository no-subscription --version squid",
+        "b2: pveceph mon create",
+        "b3: pveceph mon create",
+        "b2: pveceph mgr create",
+        "b3: pveceph mgr create",
+      ].sort(),
+    );
+    expect(result.outs.mons.map((m) => m.name)).toEqual(["b1", "b2", "b3"]);
+    expect(result.outs.mgrs.map((m) => m.name)).toEqual(["b1", "b2", "b3"]);
+  });
+
+  it("managers default to the monitor nodes; mgrNodes and monNodes narrow them", async () => {
+    // c: monitors on c1 and c2 only, a manager only on c1 (the auto one)
+    sim.clearLog();
+    const r = await create(inputs("c", { monNodes: ["c1", "c2"], mgrNodes: ["c1"] }));
+    expect(mutating().filter((l) => /mon create|mgr create/.test(l))).toEqual(["c1: pveceph mon create", "c2: pveceph mon create"]);
+    expect(r.outs.mons.map((m) => m.name)).toEqual(["c1", "c2"]);
+    expect(r.outs.mgrs.map((m) => m.name)).toEqual(["c1"]);
+    expect(r.outs.installed.map((i) => i.release)).toEqual(["squid", "squid", "squid"]);
+  });
+});
+
+describe("refusing, changing nothing", () => {
+  it("refuses when the Proxmox cluster is not quorate, naming it, with nothing run", async () => {
+    sim.mutateState((s) => {
+      s.nodes.d2.online = false;
+      s.nodes.d3.online = false;
+    });
+    try {
+      sim.clearLog();
+      const err = await failure(create(inputs("d")));
+      expect(err.message).toContain('Proxmox cluster "delta" is not quorate on d1 (offline: d2, d3)');
+      expect(mutating()).toEqual([]);
+      expect(sim.commandLog().some((e) => /ceph-mon|ceph\.conf/.test(e.command))).toBe(false);
+    } finally {
+      sim.mutateState((s) => {
+        s.nodes.d2.online = true;
+        s.nodes.d3.online = true;
+      });
+    }
+  });
+
+  it("refuses an existing Ceph with other networks, naming both, and installs nowhere", async () => {
+    for (const cmd of ["pveceph install --repository no-subscription --version squid", "pveceph init --network 10.99.0.0/24", "pveceph mon create --mon-address 10.99.0.1"]) {
+      if (cmd.includes("mon create")) sim.setAddresses("d1", [sim.node("d1").host, pub("d1"), priv("d1"), "10.99.0.1"]);
+      const r = await sim.exec("d1", cmd);
+      expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
+    }
+    sim.clearLog();
+    const err = await failure(create(inputs("d")));
+    expect(err.message).toMatch(/Ceph is already initialised \(fsid [0-9a-f-]{36}\) with public network 10\.99\.0\.0\/24 \(config: 10\.4\.10\.0\/24\) and cluster network 10\.99\.0\.0\/24 \(config: 10\.4\.20\.0\/24\)/);
+    expect(err.message).toContain("re-running pveceph init would rewrite the networks");
+    expect(mutating()).toEqual([]);
+    const cephState = sim.readState().ceph as { nodes?: Record<string, { installed?: unknown }> };
+    expect(cephState.nodes?.d2?.installed ?? null).toBeNull();
+  });
+
+  it("refuses a node that runs another Ceph release", async () => {
+    const r = await sim.exec("f2", "pveceph install --repository no-subscription --version reef");
+    expect(r.code).toBe(0);
+    sim.clearLog();
+    const err = await failure(create(inputs("f")));
+    expect(err.message).toContain("f2 runs Ceph reef (18.2.7) but cephVersion is squid");
+    expect(mutating()).toEqual([]);
+  });
+
+  it("refuses a monitor node without a single address in the public network, before installing", async () => {
+    sim.setAddresses("f3", [sim.node("f3").host, priv("f3")]);
+    sim.setAddresses("f1", [sim.node("f1").host, pub("f1"), "10.6.10.101", priv("f1")]);
+    try {
+      sim.clearLog();
+      const err = await failure(create(inputs("f", { cephVersion: "reef" })));
+      expect(err.message).toContain("f3 has no address in the Ceph public network 10.6.10.0/24; add one, or set monAddress for f3");
+      expect(err.message).toContain("f1 has several addresses in the Ceph public network 10.6.10.0/24 (10.6.10.1, 10.6.10.101); set monAddress");
+      expect(mutating()).toEqual([]);
+    } finally {
+      sim.setAddresses("f3", [sim.node("f3").host, pub("f3"), priv("f3")]);
+      sim.setAddresses("f1", [sim.node("f1").host, pub("f1"), priv("f1")]);
+    }
+  });
+
+  it("refuses bad inputs before connecting anywhere (check and create)", async () => {
+    sim.clearLog();
+    const bad = inputs("f", { publicNetwork: "10.6.10.0", cephVersion: "pacific", monNodes: ["f1", "zz9"], nodes: [spec("f1", "10.7.0.1"), spec("f2"), spec("f3")] });
+    const checked = await cephClusterProvider.check!({} as CephClusterInputs, bad);
+    const reasons = (checked.failures ?? []).map((f) => f.reason);
+    expect(reasons).toEqual([
+      'publicNetwork "10.6.10.0" is not a network in CIDR notation (e.g. 10.10.10.0/24)',
+      'cephVersion "pacific" is not one of quincy, reef, squid, tentacle',
+      "monNodes names zz9, which is not in nodes (f1, f2, f3)",
+    ]);
+    const err = await failure(create(bad));
+    expect(err.message).toContain("monNodes names zz9");
+    expect(sim.commandLog()).toEqual([]);
+    const outside = await cephClusterProvider.check!({} as CephClusterInputs, inputs("f", { nodes: [spec("f1", "10.7.0.1"), spec("f2"), spec("f3")] }));
+    expect(outside.failures?.map((f) => f.reason)).toEqual(["f1: monAddress 10.7.0.1 is not in publicNetwork 10.6.10.0/24; a monitor must listen on the public network"]);
+    const preview = await cephClusterProvider.check!({} as CephClusterInputs, { ...bad, nodes: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as never });
+    expect(preview.failures).toEqual([]);
+  });
+});
+
+describe("monitor addresses on a mesh (ms01: Thunderbolt ring loopbacks)", () => {
+  it("passes --mon-address per node and the monitors listen there", async () => {
+    // e: public network = the ring's loopback range; every node also has an address in 10.5.10.0/24
+    for (const n of ["e1", "e2", "e3"]) sim.setAddresses(n, [sim.node(n).host, pub(n), priv(n), `10.5.255.${80 + Number(n[1])}`]);
+    sim.clearLog();
+    const i = inputs("e", {
+      publicNetwork: "10.5.255.80/28",
+      clusterNetwork: "10.5.255.80/28",
+      nodes: ["e1", "e2", "e3"].map((n) => spec(n, `10.5.255.${80 + Number(n[1])}`)),
+    });
+    const r = await create(i);
+    expect(mutating().filter((l) => /mon create/.test(l))).toEqual([
+      "e1: pveceph mon create --mon-address 10.5.255.81",
+      "e2: pveceph mon create --mon-address 10.5.255.82",
+      "e3: pveceph mon create --mon-address 10.5.255.83",
+    ]);
+    expect(r.outs.mons.map((m) => m.addresses[0])).toEqual(["10.5.255.81", "10.5.255.82", "10.5.255.83"]);
+    // an existing monitor cannot move
+    const moved = { ...i, nodes: [spec("e1", "10.5.255.91"), spec("e2", "10.5.255.82"), spec("e3", "10.5.255.83")] };
+    sim.clearLog();
+    const err = await failure(create(moved));
+    expect(err.message).toContain("e1: its monitor listens on 10.5.255.81 but monAddress is 10.5.255.91; a monitor cannot move");
+    expect(mutating()).toEqual([]);
+  });
+});
+
+describe("planCeph", () => {
+  const base = {
+    publicNetwork: "10.0.0.0/24",
+    cephVersion: "squid",
+    nodes: [
+      { name: "n1", addresses: ["10.0.0.1"] },
+      { name: "n2", addresses: ["10.0.0.2"] },
+    ],
+    monNodes: ["n1", "n2"],
+    mgrNodes: ["n1", "n2"],
+    mons: [],
+    mgrs: [],
+  };
+
+  it("fresh: install everywhere, init, monitors in order, the first monitor's manager is not created again", () => {
+    expect(planCeph(base)).toEqual({
+      problems: [],
+      install: ["n1", "n2"],
+      init: true,
+      mons: [{ node: "n1", address: undefined }, { node: "n2", address: undefined }],
+      autoMgr: "n1",
+      mgrs: ["n2"],
+    });
+  });
+
+  it("network comparison ignores host bits and list order", () => {
+    const conf = { fsid: "x", publicNetwork: "10.0.0.7/24", clusterNetwork: "10.0.0.0/24", monHost: [], monSections: [] };
+    expect(planCeph({ ...base, conf }).problems).toEqual([]);
+  });
+});
+
+describe("serialization", () => {
+  it("serializes without secrets or key material, and the serialized provider builds a Ceph cluster", async () => {
+    const serialized = serializeProvider("infra/providers/ceph-cluster.ts", "cephClusterProvider");
+    expect(serialized.containsSecrets).toBe(false);
+    expect(serialized.text).not.toMatch(/PRIVATE KEY/);
+    const provider = serialized.load();
+    sim.clearLog();
+    const result = (await provider.create!(inputs("s"))) as { id: string; outs: CephClusterOutputs };
+    expect(result.outs.mons.map((m) => m.name)).toEqual(["s1", "s2", "s3"]);
+    expect(mutating().filter((l) => /pveceph init/.test(l))).toHaveLength(1);
+  }, 120_000);
+});
+
+describe("CephCluster component (mocks)", () => {
+  beforeAll(() => stubProviderSerialization());
+
+  it("wraps one ceph:Cluster resource with a secret key, defaults applied, after the given dependency", async () => {
+    const conn = (node: string, host: string) => ({ node, host, port: 22, user: "root", insecureIgnoreHostKey: true });
+    const run = await runStack(
+      path.join(__dirname, "fixtures", "minimal.yaml"),
+      () => {
+        class Before extends pulumi.CustomResource {
+          constructor(name: string) {
+            super("test:index:Before", name, {});
+          }
+        }
+        const before = new Before("pve-cluster");
+        const c = new CephCluster(
+          "ceph",
+          {
+            nodes: [
+              { connection: conn("n1", "192.0.2.1"), monAddress: "10.0.0.81" },
+              { connection: conn("n2", "192.0.2.2") },
+              { connection: conn("n3", "192.0.2.3") },
+            ],
+            sshPrivateKey: pulumi.secret("KEY-MATERIAL"),
+            publicNetwork: "10.0.0.80/28",
+          },
+          { dependsOn: [before] },
+        );
+        return { fsid: c.fsid, mons: c.mons };
+      },
+      (type, _name, inputs) =>
+        type === "pulumi-nodejs:dynamic/ceph:Cluster" ? { ...inputs, fsid: "f5", mons: [{ name: "n1", addresses: ["10.0.0.81"], inQuorum: true }], mgrs: [], installed: [] } : inputs,
+    );
+    const [component] = run.byType("homelab:ceph:Cluster");
+    expect(allStrings(component.rawInputs)).not.toContain("KEY-MATERIAL");
+    expect(component.dependsOn.some((u) => u.endsWith("test:index:Before::pve-cluster"))).toBe(true);
+    const [res] = run.byType("pulumi-nodejs:dynamic/ceph:Cluster");
+    expect(res.name).toBe("ceph-cluster");
+    expect(res.parent).toMatch(/\$homelab:ceph:Cluster::ceph$/);
+    expect(isSecretValue(res.rawInputs.sshPrivateKey)).toBe(true);
+    expect(res.additionalSecretOutputs).toContain("sshPrivateKey");
+    // the Ceph resource itself waits for the Proxmox cluster
+    expect(res.dependsOn.some((u) => u.endsWith("test:index:Before::pve-cluster"))).toBe(true);
+    expect(res.rawInputs).toMatchObject({ cephVersion: "squid", repository: "no-subscription", publicNetwork: "10.0.0.80/28", monQuorumTimeoutSeconds: 120 });
+    expect((res.rawInputs.nodes as { monAddress?: string }[]).map((n) => n.monAddress ?? null)).toEqual(["10.0.0.81", null, null]);
+    expect(run.outputs).toMatchObject({ fsid: "f5" });
+  });
+
+  it("refuses monNodes that are not nodes with a ResourceError naming them", () => {
+    const conn = { node: "n1", host: "192.0.2.1", port: 22, user: "root" };
+    expect(() => new CephCluster("bad", { nodes: [{ connection: conn }], publicNetwork: "10.0.0.0/24", monNodes: ["n9"] })).toThrow(
+      "monNodes names n9, which is not in nodes (n1)",
+    );
+  });
+});
