@@ -1,6 +1,10 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiAccess } from "../components/api-access";
+import { CephCluster } from "../components/ceph-cluster";
+import { CephHealth } from "../components/ceph-health";
+import { CephOsds } from "../components/ceph-osds";
+import { CephPools } from "../components/ceph-pools";
 import { NodeBaseline, type BaselineUser } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
@@ -16,6 +20,14 @@ export interface EnvironmentOutputs {
   cluster?: { name: pulumi.Output<string>; members: pulumi.Output<unknown>; quorate: pulumi.Output<boolean> };
   api?: { endpoint: string; tokenId: pulumi.Output<string>; tokenSecret: pulumi.Output<string> };
   ring?: { reachability?: pulumi.Output<unknown>; links?: pulumi.Output<unknown> };
+  ceph?: {
+    health: pulumi.Output<string>;
+    osdsUp: pulumi.Output<number>;
+    osdsIn: pulumi.Output<number>;
+    rawTotalBytes: pulumi.Output<number>;
+    rawAvailBytes: pulumi.Output<number>;
+    pools: pulumi.Output<unknown>;
+  };
 }
 
 /** Per-node pieces, for ordering later steps. */
@@ -75,6 +87,7 @@ export function buildEnvironment(
     { dependsOn: [...parts.flatMap((p) => [p.baseline, p.network]), ...(ring?.ready ?? [])] },
   );
   outputs.cluster = { name: cluster.clusterName, members: cluster.members, quorate: cluster.quorate };
+  if (env.ceph) outputs.ceph = buildCeph(env, cluster, sshPrivateKey);
 
   if (!env.apiAccess) return outputs;
   const founder = env.nodes[0];
@@ -107,6 +120,68 @@ export function buildEnvironment(
     );
   }
   return outputs;
+}
+
+/** Ceph after the cluster: install/init/mons/mgrs → OSDs → pools → health gate. */
+function buildCeph(
+  env: Environment,
+  cluster: ProxmoxCluster,
+  sshPrivateKey: pulumi.Input<string> | undefined,
+): EnvironmentOutputs["ceph"] {
+  const ceph = env.ceph!;
+  const cidrOf = (name: string) => networkByName(env, name)!.cidr;
+  const cephCluster = new CephCluster(
+    `${env.name}-ceph`,
+    {
+      nodes: env.nodes.map((n) => ({
+        connection: nodeConnection(env, n),
+        monAddress: nodeAddressOn(env, n, ceph.publicNetwork),
+      })),
+      sshPrivateKey,
+      publicNetwork: cidrOf(ceph.publicNetwork),
+      clusterNetwork: ceph.clusterNetwork ? cidrOf(ceph.clusterNetwork) : undefined,
+      cephVersion: env.baseline.cephRelease,
+      repository: "no-subscription",
+      monNodes: ceph.monNodes,
+      mgrNodes: ceph.mgrNodes,
+    },
+    { dependsOn: [cluster] },
+  );
+  const osdNodes = env.nodes.filter((n) => n.osds.length > 0);
+  const osds = new CephOsds(`${env.name}-osds`, {
+    nodes: osdNodes.map((n) => ({ connection: nodeConnection(env, n), devices: n.osds })),
+    sshPrivateKey,
+    dependsOn: [cephCluster.ready],
+  });
+  const pools = new CephPools(
+    `${env.name}-pools`,
+    {
+      connection: nodeConnection(env, env.nodes[0]),
+      sshPrivateKey,
+      pools: ceph.pools.map((p) => ({ ...p, allowSingleReplica: ceph.allowSingleReplica })),
+      osdHosts: osdNodes.length,
+      osds: osds.osdResources,
+    },
+    { dependsOn: [cephCluster] },
+  );
+  const health = new CephHealth(
+    `${env.name}-ceph-health`,
+    {
+      nodes: env.nodes.map((n) => ({ connection: nodeConnection(env, n) })),
+      sshPrivateKey,
+      allowedWarnings: ceph.health.allowedWarnings,
+      timeoutSeconds: ceph.health.timeoutSeconds,
+    },
+    { dependsOn: [osds, pools] },
+  );
+  return {
+    health: health.health,
+    osdsUp: health.osdsUp,
+    osdsIn: health.osdsIn,
+    rawTotalBytes: health.rawTotalBytes,
+    rawAvailBytes: health.rawAvailBytes,
+    pools: health.pools,
+  };
 }
 
 function buildNode(

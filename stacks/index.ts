@@ -14,3 +14,5 @@ export const cluster = outputs.cluster;
 export const api = outputs.api;
 /** Thunderbolt ring verification: reachability per pair, bandwidth per cable. */
 export const ring = outputs.ring;
+/** Ceph health, OSDs up/in, raw and per-pool capacity. */
+export const ceph = outputs.ceph;

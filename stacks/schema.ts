@@ -367,6 +367,28 @@ export const NodeThunderboltSchema = mapping(
   "a mapping with loopback and ports",
 );
 
+const DEVICE_PATH = /^\/dev\/(disk\/by-(id|path)\/[A-Za-z0-9._:+-]{1,128}|[a-z][a-z0-9]{1,31})$/;
+const DEVICE_CLASS = /^[a-z][a-z0-9_-]{0,31}$/;
+export const isDevicePath = (v: unknown): v is string => isString(v) && DEVICE_PATH.test(v);
+
+export const OsdDeviceSchema = mapping(
+  {
+    /** Whole block device, e.g. /dev/nvme0n1 or /dev/disk/by-id/nvme-…. */
+    device: text("a block device path (/dev/<name> or /dev/disk/by-id/<id>)", isDevicePath),
+    /** OSDs carved out of this device (equal parts). Defaults to 1. */
+    osdsPerDevice: integer("an OSD count per device", 1, 8).default(1),
+    /** CRUSH device class. Defaults to what Ceph detects. */
+    deviceClass: text("a device class (e.g. nvme, ssd, hdd)", (v) => DEVICE_CLASS.test(v)).optional(),
+    /** Separate DB device. */
+    dbDevice: text("a block device path", isDevicePath).optional(),
+    /** Separate WAL device. */
+    walDevice: text("a block device path", isDevicePath).optional(),
+    /** Zap whatever is on the device first (partitions, filesystems, LVM). Defaults to false: a used device is refused. */
+    wipe: bool().default(false),
+  },
+  "an OSD device (a mapping with device)",
+);
+
 export const NodeSchema = mapping(
   {
     name: hostName(),
@@ -389,6 +411,8 @@ export const NodeSchema = mapping(
      * such a change is refused because it can cut the connection mid-apply.
      */
     allowManagementChange: bool().default(false),
+    /** Ceph OSDs on this node's devices. Defaults to none. */
+    osds: list(OsdDeviceSchema, "a list of OSD devices").default([]),
   },
   "a node (a mapping with name, address, hostKey and interfaces)",
 );
@@ -510,6 +534,57 @@ export const ApiAccessSchema = mapping(
   "a mapping of API access settings",
 );
 
+const POOL_NAME = /^[a-z][a-z0-9_.-]{0,62}[a-z0-9]$/;
+
+export const CephPoolSchema = mapping(
+  {
+    /** Pool name (also the Proxmox storage ID with addStorage). */
+    name: text("a pool name (lowercase letters, digits, _ . -; as Proxmox storage IDs allow)", (v) => POOL_NAME.test(v)),
+    /** Replicas. Defaults to 3. */
+    size: integer("a replica count", 1, 10).default(3),
+    /** Replicas needed to accept writes. Defaults to 2. */
+    minSize: integer("a replica count", 1, 10).default(2),
+    /** Placement groups (a power of two); leave out with autoscale. */
+    pgNum: integer("a PG count", 1, 32768).optional(),
+    /** Let the PG autoscaler manage pg_num. Defaults to false when pgNum is set, true otherwise. */
+    autoscale: bool().optional(),
+    /** Pool application. Defaults to rbd. */
+    application: oneOf(["rbd", "cephfs", "rgw"] as const, "a pool application").default("rbd"),
+    /** Place the pool only on OSDs of this device class (a replicated CRUSH rule per class). */
+    deviceClass: text("a device class", (v) => DEVICE_CLASS.test(v)).optional(),
+    /** Add the pool as Proxmox RBD storage. Defaults to true. */
+    addStorage: bool().default(true),
+  },
+  "a pool (a mapping with name)",
+);
+
+export const CephSchema = mapping(
+  {
+    /** Network for monitors and clients. */
+    publicNetwork: networkName(),
+    /** Network for OSD replication. Defaults to publicNetwork. */
+    clusterNetwork: networkName().optional(),
+    /** Nodes running a monitor. Defaults to every node. */
+    monNodes: list(hostName(), "a list of node names").optional(),
+    /** Nodes running a manager. Defaults to the monitor nodes. */
+    mgrNodes: list(hostName(), "a list of node names").optional(),
+    /** Allow size-1 pools (single node labs only; sets mon_allow_pool_size_one and osd_crush_chooseleaf_type 0). Defaults to false. */
+    allowSingleReplica: bool().default(false),
+    pools: list(CephPoolSchema, "a list of pools").default([]),
+    /** The health gate after OSDs and pools. */
+    health: mapping(
+      {
+        /** Seconds to wait for HEALTH_OK. Defaults to 900. */
+        timeoutSeconds: integer("a timeout in seconds", 10, 7200).default(900),
+        /** Health check codes accepted instead of OK (e.g. POOL_NO_REDUNDANCY). Defaults to none. */
+        allowedWarnings: list(text("a health check code (e.g. OSD_NEARFULL)", (v) => /^[A-Z][A-Z0-9_]{1,63}$/.test(v)), "a list of health codes").default([]),
+      },
+      "a mapping of health gate settings",
+    ).prefault({}),
+  },
+  "a mapping of Ceph settings",
+);
+
 const EnvironmentObject = mapping(
   {
     name: envName(),
@@ -522,6 +597,8 @@ const EnvironmentObject = mapping(
     baseline: BaselineSchema.prefault({}),
     /** Automation user and API token (created once the cluster exists). Needs `cluster`. */
     apiAccess: ApiAccessSchema.optional(),
+    /** Ceph on the cluster: monitors, managers, OSDs (nodes[].osds) and pools. Needs `cluster`. */
+    ceph: CephSchema.optional(),
   },
   "an environment (a mapping with name, networks and nodes)",
 );
@@ -557,6 +634,9 @@ export type Thunderbolt = NonNullable<Environment["thunderbolt"]>;
 export type Cluster = NonNullable<Environment["cluster"]>;
 export type User = Environment["baseline"]["users"][number];
 export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
+export type CephConfig = NonNullable<Environment["ceph"]>;
+export type CephPool = CephConfig["pools"][number];
+export type OsdDevice = Node["osds"][number];
 
 // ---------------------------------------------------------------------------
 // Secrets
@@ -1417,6 +1497,8 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     }
   });
 
+  issues.push(...crossCheckCeph(value, nodes, layoutIsValid));
+
   const users = isRecord(value.baseline) && Array.isArray(value.baseline.users) ? value.baseline.users : [];
   const seen = new Map<string, number>();
   users.forEach((u, i) => {
@@ -1425,6 +1507,101 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     if (first !== undefined) {
       issues.push({ path: ["baseline", "users", i, "name"], message: `${show(u.name)} is already baseline.users[${first}]` });
     } else seen.set(u.name, i);
+  });
+  return issues;
+}
+
+/** Ceph: needs a cluster; networks reach the nodes; pools fit the OSD hosts; devices unique per node. */
+function crossCheckCeph(value: Record<string, unknown>, nodes: Record<string, unknown>[], layoutIsValid: boolean): PathIssue[] {
+  const issues: PathIssue[] = [];
+  nodes.forEach((node, n) => {
+    const osds = Array.isArray(node.osds) ? node.osds : [];
+    const devices = new Map<string, number>();
+    osds.forEach((osd, i) => {
+      if (!isRecord(osd) || !isDevicePath(osd.device)) return;
+      const first = devices.get(osd.device);
+      if (first !== undefined) {
+        issues.push({ path: ["nodes", n, "osds", i, "device"], message: `${show(osd.device)} is already nodes[${n}].osds[${first}]` });
+      } else devices.set(osd.device, i);
+      if (isInt(osd.osdsPerDevice, 2, 8) && (osd.dbDevice !== undefined || osd.walDevice !== undefined)) {
+        issues.push({
+          path: ["nodes", n, "osds", i, "osdsPerDevice"],
+          message: "more than one OSD per device cannot use a separate DB/WAL device (pveceph refuses the combination)",
+        });
+      }
+    });
+  });
+  const ceph = isRecord(value.ceph) ? value.ceph : undefined;
+  if (!ceph) {
+    nodes.forEach((node, n) => {
+      if (Array.isArray(node.osds) && node.osds.length > 0) {
+        issues.push({ path: ["nodes", n, "osds"], message: "OSDs need a ceph: section (networks, pools)" });
+      }
+    });
+    return issues;
+  }
+  if (!isRecord(value.cluster)) {
+    issues.push({ path: ["ceph"], message: "needs cluster: Ceph runs on a quorate Proxmox cluster (cluster first, Ceph after)" });
+  }
+  const names = nodes.map((n) => n.name).filter(isLabel);
+  for (const key of ["monNodes", "mgrNodes"] as const) {
+    const list = Array.isArray(ceph[key]) ? ceph[key] : [];
+    list.forEach((name, i) => {
+      if (isLabel(name) && !names.includes(name)) issues.push({ path: ["ceph", key, i], message: `no node named ${show(name)}` });
+    });
+  }
+  if (layoutIsValid) {
+    const ring = isRecord(value.thunderbolt) ? value.thunderbolt.network : undefined;
+    const monNodes = Array.isArray(ceph.monNodes) ? ceph.monNodes : names;
+    for (const key of ["publicNetwork", "clusterNetwork"] as const) {
+      const network = ceph[key];
+      if (!isLabel(network)) continue;
+      if (!Array.isArray(value.networks) || !value.networks.some((x) => isRecord(x) && x.name === network)) {
+        issues.push({ path: ["ceph", key], message: `no network named ${show(network)}` });
+        continue;
+      }
+      for (const node of nodes) {
+        if (!Array.isArray(node.interfaces)) continue; // already reported as a wrong type
+        const needs = key === "publicNetwork" ? monNodes.includes(node.name) || (Array.isArray(node.osds) && node.osds.length > 0) : Array.isArray(node.osds) && node.osds.length > 0;
+        if (!needs || !isLabel(node.name)) continue;
+        const onIt =
+          (network === ring && isRecord(node.thunderbolt)) ||
+          (Array.isArray(node.interfaces) && node.interfaces.some((i) => isRecord(i) && i.network === network && isIPv4(i.address)));
+        if (!onIt) issues.push({ path: ["ceph", key], message: `node ${show(node.name)} has no address on network ${show(network)}` });
+      }
+    }
+  }
+  const osdHosts = nodes.filter((n) => Array.isArray(n.osds) && n.osds.length > 0).length;
+  const pools = Array.isArray(ceph.pools) ? ceph.pools : [];
+  const poolNames = new Map<string, number>();
+  pools.forEach((pool, i) => {
+    if (!isRecord(pool)) return;
+    const at = (k: string) => ["ceph", "pools", i, k];
+    if (isString(pool.name)) {
+      const first = poolNames.get(pool.name);
+      if (first !== undefined) issues.push({ path: at("name"), message: `${show(pool.name)} is already ceph.pools[${first}]` });
+      else poolNames.set(pool.name, i);
+    }
+    const size = isInt(pool.size, 1, 10) ? pool.size : pool.size === undefined ? 3 : undefined;
+    const minSize = isInt(pool.minSize, 1, 10) ? pool.minSize : pool.minSize === undefined ? 2 : undefined;
+    if (size !== undefined && minSize !== undefined && minSize > size) {
+      issues.push({ path: at("minSize"), message: `${minSize} is more than size ${size}` });
+    }
+    if (size !== undefined && size > osdHosts) {
+      issues.push({
+        path: at("size"),
+        message: `${size} replicas need ${size} hosts with OSDs, but ${plural(osdHosts, "node has", "nodes have")} OSDs (nodes[].osds)`,
+      });
+    }
+    if (size === 1 && ceph.allowSingleReplica !== true) {
+      issues.push({ path: at("size"), message: "1 keeps a single copy of the data; set ceph.allowSingleReplica: true for a single-node lab" });
+    }
+    if (isInt(pool.pgNum, 1, 32768) && (pool.pgNum & (pool.pgNum - 1)) !== 0) {
+      issues.push({ path: at("pgNum"), message: `${pool.pgNum} is not a power of two (Ceph warns about uneven placement groups)` });
+    }
+    if (pool.pgNum !== undefined && pool.autoscale === true) {
+      issues.push({ path: at("autoscale"), message: "true with a fixed pgNum; choose one" });
+    }
   });
   return issues;
 }

@@ -39,6 +39,13 @@ const matrix = (): Raw => structuredClone(stackConfig("matrix").environment);
 const ms01 = (): Raw => structuredClone(stackConfig("ms01").environment);
 
 /** Issues of an environment (secrets not checked). */
+/** Drop Ceph (section and OSDs) from a config: for tests about other parts that change the node count. */
+function withoutCeph(env: Raw): Raw {
+  delete env.ceph;
+  for (const node of env.nodes) node.osds = [];
+  return env;
+}
+
 function issuesOf(env: Raw): string[] {
   const result = checkEnvironment(env);
   return result.ok ? [] : result.issues;
@@ -330,7 +337,7 @@ const bad: BadCase[] = [
     env: () => {
       const e = matrix();
       e.nodes.pop();
-      return e;
+      return withoutCeph(e); // 3-replica pools on 2 hosts is its own error, tested with Ceph
     },
     issues: [
       "cluster: 2 nodes cannot keep quorum when one fails; a cluster needs at least 3 nodes " +
@@ -744,6 +751,7 @@ describe("bad configs: each mistake, its exact message", () => {
   it("a 2-node cluster is allowed with allowSmallCluster", () => {
     const e = matrix();
     e.nodes.pop();
+    withoutCeph(e);
     e.cluster.allowSmallCluster = true;
     expect(issuesOf(e)).toEqual([]);
     expect(parseEnvironment(e).cluster?.allowSmallCluster).toBe(true);
@@ -827,6 +835,8 @@ describe("secrets", () => {
     ]);
     delete env.cluster;
     delete env.apiAccess;
+    delete env.ceph;
+    for (const node of env.nodes) node.osds = [];
     expect(checkEnvironment(env, {}).ok).toBe(true);
   });
 
@@ -896,6 +906,7 @@ describe("baseline, users, migration and API access", () => {
   it("the migration network must exist and reach every node", () => {
     const env = matrix();
     env.cluster.migration = { network: "ceph-public" };
+    withoutCeph(env);
     env.nodes[2].interfaces = env.nodes[2].interfaces.filter((i: { name: string }) => i.name !== "vmbr1" && i.name !== "enp5s0f0np0");
     expect(issuesOf(env)).toEqual([
       'cluster.migration.network: node "hotel" has no address on network "ceph-public", so it could not migrate over it',
@@ -911,6 +922,8 @@ describe("baseline, users, migration and API access", () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatch(/^apiAccess\.privileges\[2\]: privilege "VM.Teleport" does not exist on Proxmox VE 9/);
     delete env.cluster;
+    delete env.ceph;
+    for (const node of env.nodes) node.osds = [];
     delete env.apiAccess.privileges;
     expect(issuesOf(env)).toEqual([
       "apiAccess: needs cluster: the API user and token are created once the cluster exists (its user database is shared)",
@@ -940,5 +953,61 @@ describe("user password hashes", () => {
     ]);
     expect(issues.join("\n")).not.toContain("hunter2");
     expect(checkEnvironment(env, secretsWith({ kellen: "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7" })).ok).toBe(true);
+  });
+});
+
+describe("ceph", () => {
+  it("matrix: 12 OSDs on 3 hosts, two 3/2 pools on the NVMe class", () => {
+    const env = parseEnvironment(matrix());
+    expect(env.nodes.flatMap((n) => n.osds).reduce((sum, d) => sum + d.osdsPerDevice, 0)).toBe(12);
+    expect(env.ceph?.pools.map((p) => [p.name, p.pgNum, p.size, p.minSize])).toEqual([
+      ["vm_ssd", 128, 3, 2],
+      ["vm_containers", 64, 3, 2],
+    ]);
+  });
+
+  it("size 3 on 2 OSD hosts is refused with the pool's path", () => {
+    const env = matrix();
+    env.nodes[2].osds = [];
+    expect(issuesOf(env)).toEqual([
+      "ceph.pools[0].size: 3 replicas need 3 hosts with OSDs, but 2 nodes have OSDs (nodes[].osds)",
+      "ceph.pools[1].size: 3 replicas need 3 hosts with OSDs, but 2 nodes have OSDs (nodes[].osds)",
+    ]);
+  });
+
+  it("refuses min_size above size, size 1 without the single-node flag, odd pg counts, and duplicate devices", () => {
+    const env = matrix();
+    env.ceph.pools = [
+      { name: "aa", size: 2, minSize: 3, pgNum: 100 },
+      { name: "bb", size: 1, minSize: 1 },
+    ];
+    env.nodes[0].osds.push({ device: "/dev/nvme0n1" });
+    expect(issuesOf(env)).toEqual([
+      'nodes[0].osds[2].device: "/dev/nvme0n1" is already nodes[0].osds[0]',
+      "ceph.pools[0].minSize: 3 is more than size 2",
+      "ceph.pools[0].pgNum: 100 is not a power of two (Ceph warns about uneven placement groups)",
+      "ceph.pools[1].size: 1 keeps a single copy of the data; set ceph.allowSingleReplica: true for a single-node lab",
+    ]);
+    env.nodes[0].osds.pop();
+    env.ceph.pools = [{ name: "bb", size: 1, minSize: 1 }];
+    env.ceph.allowSingleReplica = true;
+    expect(issuesOf(env)).toEqual([]);
+  });
+
+  it("refuses hostile device paths and a Ceph network the nodes are not on", () => {
+    const env = matrix();
+    env.nodes[1].osds = [{ device: "/dev/sdb; wipefs -a /dev/sda" }];
+    env.ceph.clusterNetwork = "corosync-typo";
+    expect(issuesOf(env)).toEqual([
+      'nodes[1].osds[0].device: "/dev/sdb; wipefs -a /dev/sda" is not a block device path (/dev/<name> or /dev/disk/by-id/<id>)',
+      'ceph.clusterNetwork: no network named "corosync-typo"',
+    ]);
+  });
+
+  it("needs a cluster: cluster first, Ceph after", () => {
+    const env = matrix();
+    delete env.cluster;
+    delete env.apiAccess;
+    expect(issuesOf(env)).toEqual(["ceph: needs cluster: Ceph runs on a quorate Proxmox cluster (cluster first, Ceph after)"]);
   });
 });

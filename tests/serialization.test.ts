@@ -19,6 +19,10 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/api-role.ts", "pveRoleProvider"],
   ["infra/providers/api-user.ts", "pveUserProvider"],
   ["infra/providers/api-token.ts", "pveApiTokenProvider"],
+  ["infra/providers/ceph-cluster.ts", "cephClusterProvider"],
+  ["infra/providers/ceph-osd.ts", "cephOsdsProvider"],
+  ["infra/providers/ceph-pool.ts", "cephPoolProvider"],
+  ["infra/providers/ceph-health.ts", "cephHealthProvider"],
 ];
 
 describe.each(PROVIDERS)("%s", (file, exportName) => {

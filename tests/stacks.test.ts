@@ -170,3 +170,29 @@ describe("stack ms01: Thunderbolt ring and users", () => {
     expect(contents.filter((c) => /^ansible ALL=\(ALL:ALL\) NOPASSWD: ALL$/m.test(c))).toHaveLength(3);
   });
 });
+
+describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: Ceph", (stack) => {
+  it("runs Ceph after the cluster, OSDs after Ceph, pools after OSDs, the health gate last", async () => {
+    const r = await run(stack);
+    const membership = r.byType("pulumi-nodejs:dynamic/proxmox:Cluster")[0];
+    const [cephCluster] = r.byType("pulumi-nodejs:dynamic/ceph:Cluster");
+    const cephComponent = r.byType("homelab:ceph:Cluster")[0];
+    expect(cephComponent.dependsOn).toContain(membership.urn);
+    expect(cephCluster.parent).toBe(cephComponent.urn);
+    const osds = r.byType("pulumi-nodejs:dynamic/ceph:Osds");
+    expect(osds).toHaveLength(3);
+    for (const o of osds) expect(o.dependsOn).toContain(cephCluster.urn);
+    const pools = r.byType("pulumi-nodejs:dynamic/ceph:Pool");
+    expect(pools.map((p) => p.rawInputs.name)).toEqual(stack === "matrix" ? ["vm_ssd", "vm_containers"] : ["vm_ssd"]);
+    for (const p of pools) expect(p.dependsOn).toEqual(expect.arrayContaining(osds.map((o) => o.urn)));
+    const gate = r.byType("homelab:ceph:Health")[0];
+    expect(gate.dependsOn).toEqual(expect.arrayContaining([...osds, ...pools].map((x) => x.urn)));
+  });
+
+  it("declares the OSD devices of the environment", async () => {
+    const r = await run(stack);
+    const devices = r.byType("pulumi-nodejs:dynamic/ceph:Osds").flatMap((o) => o.rawInputs.devices as { osdsPerDevice?: number }[]);
+    const osdCount = devices.reduce((n, d) => n + (d.osdsPerDevice ?? 1), 0);
+    expect(osdCount).toBe(stack === "matrix" ? 12 : 3);
+  });
+});
