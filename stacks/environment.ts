@@ -151,6 +151,7 @@ function buildCeph(
   const osds = new CephOsds(`${env.name}-osds`, {
     nodes: osdNodes.map((n) => ({ connection: nodeConnection(env, n), devices: n.osds })),
     sshPrivateKey,
+    destroyOnDelete: ceph.destroyOnDelete,
     dependsOn: [cephCluster.ready],
   });
   const pools = new CephPools(
@@ -158,7 +159,11 @@ function buildCeph(
     {
       connection: nodeConnection(env, env.nodes[0]),
       sshPrivateKey,
-      pools: ceph.pools.map((p) => ({ ...p, allowSingleReplica: ceph.allowSingleReplica })),
+      pools: ceph.pools.map((p) => ({
+        ...p,
+        allowSingleReplica: ceph.allowSingleReplica,
+        destroyOnDelete: ceph.destroyOnDelete,
+      })),
       osdHosts: osdNodes.length,
       osds: osds.osdResources,
     },

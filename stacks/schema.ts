@@ -568,6 +568,11 @@ export const CephSchema = mapping(
     monNodes: list(hostName(), "a list of node names").optional(),
     /** Nodes running a manager. Defaults to the monitor nodes. */
     mgrNodes: list(hostName(), "a list of node names").optional(),
+    /**
+     * Let `pulumi destroy` (or dropping a pool/device from config) destroy pools
+     * and OSDs, data included. Defaults to false: they are left in place.
+     */
+    destroyOnDelete: bool().default(false),
     /** Allow size-1 pools (single node labs only; sets mon_allow_pool_size_one and osd_crush_chooseleaf_type 0). Defaults to false. */
     allowSingleReplica: bool().default(false),
     pools: list(CephPoolSchema, "a list of pools").default([]),

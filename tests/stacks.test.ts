@@ -185,6 +185,8 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: Ceph", 
     const pools = r.byType("pulumi-nodejs:dynamic/ceph:Pool");
     expect(pools.map((p) => p.rawInputs.name)).toEqual(stack === "matrix" ? ["vm_ssd", "vm_containers"] : ["vm_ssd"]);
     for (const p of pools) expect(p.dependsOn).toEqual(expect.arrayContaining(osds.map((o) => o.urn)));
+    // Data stays on pulumi destroy unless ceph.destroyOnDelete says otherwise.
+    for (const x of [...osds, ...pools]) expect(x.rawInputs.destroyOnDelete, x.name).toBe(false);
     const gate = r.byType("homelab:ceph:Health")[0];
     expect(gate.dependsOn).toEqual(expect.arrayContaining([...osds, ...pools].map((x) => x.urn)));
   });
