@@ -39,12 +39,11 @@ import {
 import { command, inCLocale } from "../shell";
 import { CommandFailedError, SshSession, connect } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "./connection";
+import { isUnknown, sleep, stableJson } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_CLUSTER_PROVIDER_VERSION = "1";
 
-/** What `pulumi preview` passes for a value not known yet (pulumi/pulumi#6310). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 // Module-local constants: provider code must not reference `exports.X`, which the closure
 // serializer does not capture.
@@ -126,31 +125,6 @@ export class CephClusterError extends Error {
     this.message = message;
     this.name = "CephClusterError";
   }
-}
-
-/** JSON with sorted keys, for comparing values whose key order changes in transit (pulumi/pulumi#16582). */
-function stable(value: unknown): string {
-  const norm = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(norm);
-    if (v && typeof v === "object") {
-      return Object.fromEntries(
-        Object.keys(v as Record<string, unknown>)
-          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-          .sort()
-          .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v ?? null;
-  };
-  return JSON.stringify(norm(value));
-}
-
-function isUnknown(value: unknown): boolean {
-  return JSON.stringify(value ?? null).includes(UNKNOWN);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function nameOf(spec: CephNodeSpec): string {
@@ -740,9 +714,9 @@ export const cephClusterProvider: pulumi.dynamic.ResourceProvider<CephClusterInp
   async diff(_id, olds, news) {
     const changed: string[] = [];
     for (const key of COMPARED_KEYS) {
-      if (isUnknown(news[key]) || stable(olds[key]) !== stable(news[key])) changed.push(key);
+      if (isUnknown(news[key]) || stableJson(olds[key]) !== stableJson(news[key])) changed.push(key);
     }
-    if (isUnknown(news.nodes) || stable(olds.nodes ?? []) !== stable(news.nodes ?? [])) changed.push("nodes");
+    if (isUnknown(news.nodes) || stableJson(olds.nodes ?? []) !== stableJson(news.nodes ?? [])) changed.push("nodes");
     if (!isUnknown(news) && drift(olds, news).length > 0 && !changed.includes("nodes")) changed.push("nodes");
     return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
   },

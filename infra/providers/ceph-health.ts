@@ -17,12 +17,11 @@ import { CephHealth, HealthCheck, parseCephDf, parseCephHealth, parseCephStatus 
 import { command, inCLocale } from "../shell";
 import { CommandFailedError, SshSession, connect } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "./connection";
+import { isUnknown, sleep } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_HEALTH_PROVIDER_VERSION = "1";
 
-/** What `pulumi preview` passes for a value not known yet (pulumi/pulumi#6310). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export interface CephHealthInputs {
   providerVersion: string;
@@ -75,14 +74,6 @@ export class CephHealthError extends Error {
     this.message = message;
     this.name = "CephHealthError";
   }
-}
-
-function isUnknown(value: unknown): boolean {
-  return JSON.stringify(value ?? null).includes(UNKNOWN);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function settings(inputs: CephHealthInputs) {

@@ -42,12 +42,11 @@ import {
 import { command, inCLocale } from "../shell";
 import { SshSession, withSession } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "./connection";
+import { isUnknown, sleep, stableJson } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_OSDS_PROVIDER_VERSION = "1";
 
-/** What `pulumi preview` passes for a value not known yet (pulumi/pulumi#6310). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** One device that should carry OSDs. */
 export interface OsdDeviceSpec {
@@ -103,30 +102,6 @@ export class CephOsdError extends Error {
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-function stable(value: unknown): string {
-  const norm = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(norm);
-    if (v && typeof v === "object") {
-      return Object.fromEntries(
-        Object.keys(v as Record<string, unknown>)
-          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-          .sort()
-          .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v ?? null;
-  };
-  return JSON.stringify(norm(value));
-}
-
-function isUnknown(value: unknown): boolean {
-  return JSON.stringify(value ?? null).includes(UNKNOWN);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function cephJson(...args: string[]): string {
   return inCLocale(command("ceph", "--conf", "/etc/pve/ceph.conf", ...args, "-f", "json"));
@@ -391,7 +366,7 @@ export const cephOsdsProvider: pulumi.dynamic.ResourceProvider<CephOsdsInputs, C
 
   async diff(_id, olds, news) {
     const replaces = !isUnknown(news.connection) && olds.connection?.node !== news.connection?.node ? ["connection"] : [];
-    const changed = COMPARED.filter((k) => isUnknown(news[k]) || stable(olds[k]) !== stable(news[k])) as string[];
+    const changed = COMPARED.filter((k) => isUnknown(news[k]) || stableJson(olds[k]) !== stableJson(news[k])) as string[];
     if (!isUnknown(news.devices) && osdDrift(olds, news).length > 0 && !changed.includes("devices")) changed.push("devices");
     return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
   },

@@ -31,11 +31,11 @@ import { CrushRule, LivePool, TreeOsd, configValue, hostsWithOsds, parseCrushRul
 import { command, inCLocale } from "../shell";
 import { CommandFailedError, SshSession, withSession } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "./connection";
+import { isUnknown, stableJson } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_POOL_PROVIDER_VERSION = "1";
 
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const POOL_APPLICATIONS = ["rbd", "cephfs", "rgw"];
 
@@ -96,26 +96,6 @@ export class CephPoolError extends Error {
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-function stable(value: unknown): string {
-  const norm = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(norm);
-    if (v && typeof v === "object") {
-      return Object.fromEntries(
-        Object.keys(v as Record<string, unknown>)
-          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-          .sort()
-          .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v ?? null;
-  };
-  return JSON.stringify(norm(value));
-}
-
-function isUnknown(value: unknown): boolean {
-  return JSON.stringify(value ?? null).includes(UNKNOWN);
-}
 
 function ceph(...args: string[]): string {
   return inCLocale(command("ceph", "--conf", "/etc/pve/ceph.conf", ...args));
@@ -346,7 +326,7 @@ export function poolDrift(olds: Pick<CephPoolOutputs, "actual" | "storages" | "a
 
 /** Input keys that differ from the stored outputs, plus the keys that live drift (from read) touches. */
 export function poolDiffKeys(olds: CephPoolOutputs, news: CephPoolInputs): string[] {
-  const changed: string[] = COMPARED.filter((k) => isUnknown(news[k]) || stable(olds[k]) !== stable(news[k]));
+  const changed: string[] = COMPARED.filter((k) => isUnknown(news[k]) || stableJson(olds[k]) !== stableJson(news[k]));
   if (!isUnknown(news)) {
     for (const d of poolDrift(olds, news)) {
       const key = d.startsWith("min_size")

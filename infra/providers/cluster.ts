@@ -32,12 +32,11 @@ import { PveVersion, parsePveversion } from "../parse/pveversion";
 import { command, inCLocale, quote } from "../shell";
 import { CommandFailedError, CommandResult, CommandTimeoutError, NodeError, SshSession, connect, redact } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "./connection";
+import { isUnknown, sleep } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CLUSTER_PROVIDER_VERSION = "1";
 
-/** What `pulumi preview` passes for a value not known yet (pulumi/pulumi#6310). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Corosync link addresses of one node. */
 export interface ClusterNodeLinks {
@@ -102,14 +101,6 @@ export class ClusterError extends Error {
     super(message);
     this.name = "ClusterError";
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function isUnknown(value: unknown): boolean {
-  return JSON.stringify(value ?? null).includes(UNKNOWN);
 }
 
 function nodeName(spec: ClusterNodeSpec): string {

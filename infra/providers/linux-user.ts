@@ -49,12 +49,11 @@ import { AccountState, FileMeta, normalizeKeys, parseAccountState, parseAuthoriz
 import { command, sh } from "../shell";
 import { CommandFailedError, CommandResult, redact, SshSession, withSession } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+import { isUnknown } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const LINUX_USER_PROVIDER_VERSION = "2";
 
-/** Preview placeholder for values not known yet (pulumi/pulumi#6310). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const LOGIN_SHELL = "/bin/bash";
 /** Alias: provider code must not read an `export const` (it becomes `exports.X`, undefined once serialized). */
@@ -320,7 +319,7 @@ export const linuxUserProvider: pulumi.dynamic.ResourceProvider<LinuxUserInputs,
   async diff(_id, oldsRaw, newsRaw) {
     const olds = withDefaults(oldsRaw);
     const news = withDefaults(newsRaw);
-    const unknown = (v: unknown) => JSON.stringify(v ?? null).includes(UNKNOWN);
+    const unknown = isUnknown;
     const replaces: string[] = [];
     if (olds.name !== news.name || unknown(news.name)) replaces.push("name");
     if (olds.connection?.node !== news.connection?.node || unknown(news.connection)) replaces.push("connection");

@@ -38,6 +38,7 @@ import { command, inCLocale, sh } from "../shell";
 import { CommandFailedError, NodeError, SshSession, withSession } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
 import { blockContent } from "./remote-file";
+import { isUnknown } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const INTERFACES_PROVIDER_VERSION = "1";
@@ -343,7 +344,7 @@ export const interfacesProvider: pulumi.dynamic.ResourceProvider<InterfacesInput
         i.confirmTimeoutSeconds ?? CONFIRM_TIMEOUT_S,
         i.providerVersion,
       ]);
-    const unknown = JSON.stringify(news).includes(UNKNOWN);
+    const unknown = isUnknown(news);
     // Another node is another file: create there first, then release this one (delete only drops markers).
     const replaces = olds.connection?.node !== news.connection?.node ? ["connection"] : [];
     const changes =

@@ -22,12 +22,11 @@ import { installedOf } from "../parse/dpkg";
 import { command, inCLocale } from "../shell";
 import { CommandFailedError, SshSession, withSession } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+import { isUnknown } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const PACKAGES_PROVIDER_VERSION = "1";
 
-/** Preview placeholder for values not known yet (pulumi/pulumi#6310). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export interface PackagesInputs extends ConnectionArgs {
   providerVersion: string;
@@ -112,7 +111,7 @@ export const packagesProvider: pulumi.dynamic.ResourceProvider<PackagesInputs, P
 
   async diff(_id, olds, news) {
     const replaces = olds.connection?.node !== news.connection?.node ? ["connection"] : [];
-    const unknown = JSON.stringify(news.packages ?? []).includes(UNKNOWN);
+    const unknown = isUnknown(news.packages ?? []);
     const oldList = JSON.stringify(normalizePackages(olds.packages ?? []));
     const newList = unknown ? "?" : JSON.stringify(normalizePackages(news.packages ?? []));
     const changes =

@@ -20,11 +20,11 @@ import { parseIperf3, parsePing } from "../network/verify-parse";
 import { command, inCLocale, sh } from "../shell";
 import { connect, NodeError, SshSession } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "./connection";
+import { isUnknown } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const RING_VERIFY_PROVIDER_VERSION = "1";
 
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 // Module-private names for provider code (the closure serializer mis-captures a module's own exports).
 const PIDFILE = "/run/homelab-ring-iperf3.pid";
@@ -280,7 +280,7 @@ export const ringVerifyProvider: pulumi.dynamic.ResourceProvider<RingVerifyInput
         i.minGbps ?? null,
         i.providerVersion,
       ]);
-    const unknown = JSON.stringify(news).includes(UNKNOWN);
+    const unknown = isUnknown(news);
     const changes =
       unknown ||
       news.verifyOnEveryUp === true ||
