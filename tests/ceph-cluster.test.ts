@@ -4,7 +4,6 @@
  * ceph mon dump/mgr dump) and the homelab:ceph:Cluster component under mocks. Each scenario uses
  * its own 3-node Proxmox cluster (one Ceph per pmxcfs), formed by seeding the fakes' state.
  */
-import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import {
 import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { seedQuorateCluster } from "./helpers/sim-state";
 
 const FAST = { connectTimeoutMs: 2000, retries: 1, retryBaseDelayMs: 50 };
 /** Commands that change Ceph or a node. */
@@ -93,22 +93,7 @@ async function failure(p: Promise<unknown>): Promise<Error> {
 function formCluster(g: string): void {
   const { cluster } = GROUPS[g];
   const names = [`${g}1`, `${g}2`, `${g}3`];
-  sim.mutateState((s) => {
-    s.clusters[cluster] = {
-      name: cluster,
-      configVersion: 3,
-      ringSeq: 12,
-      expectedVotes: null,
-      authkey: crypto.randomBytes(64).toString("base64"),
-      interfaces: { "0": { linknumber: 0 } },
-      nodes: names.map((n, i) => ({ name: n, nodeid: i + 1, votes: 1, ip: s.nodes[n].ip, links: { link0: s.nodes[n].ip } })),
-    };
-    names.forEach((n, i) => {
-      s.nodes[n].cluster = cluster;
-      s.nodes[n].nodeid = i + 1;
-      s.nodes[n].links = { link0: s.nodes[n].ip };
-    });
-  });
+  seedQuorateCluster(sim, cluster, names);
 }
 
 beforeAll(async () => {

@@ -5,7 +5,6 @@
  * health detail. Also the fakes' health model (quorum, OSDs, PGs peering, forceHealth) and the
  * homelab:ceph:Health component under mocks.
  */
-import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +14,7 @@ import { CEPH_HEALTH_PROVIDER_VERSION, CephHealthInputs, CephHealthOutputs, ceph
 import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { seedQuorateCluster } from "./helpers/sim-state";
 
 const FAST = { connectTimeoutMs: 2000, retries: 1, retryBaseDelayMs: 50 };
 const NODES = ["h1", "h2", "h3"];
@@ -68,18 +68,7 @@ function healthPolls(): number {
 
 beforeAll(async () => {
   sim = await startSimCluster(NODES.map((name) => ({ name })));
-  sim.mutateState((s) => {
-    s.clusters.hotel = {
-      name: "hotel",
-      configVersion: 3,
-      ringSeq: 12,
-      expectedVotes: null,
-      authkey: crypto.randomBytes(64).toString("base64"),
-      interfaces: { "0": { linknumber: 0 } },
-      nodes: NODES.map((n, i) => ({ name: n, nodeid: i + 1, votes: 1, ip: s.nodes[n].ip, links: { link0: s.nodes[n].ip } })),
-    };
-    NODES.forEach((n, i) => Object.assign(s.nodes[n], { cluster: "hotel", nodeid: i + 1, links: { link0: s.nodes[n].ip } }));
-  });
+  seedQuorateCluster(sim, "hotel", NODES);
   for (const [i, n] of NODES.entries()) {
     sim.setAddresses(n, [sim.node(n).host, `10.8.10.${i + 1}`]);
     sim.setDisks(n, [{ name: "nvme0n1", size: 2 * TiB }]);

@@ -5,7 +5,6 @@
  * state and with unlogged `sim.exec` calls, so the command log only shows
  * what the provider ran.
  */
-import * as crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CEPH_OSDS_PROVIDER_VERSION,
@@ -21,6 +20,7 @@ import { cephConfFsid, describeContents, hostsWithOsds, parseCrushRules, parseLs
 import { CEPH_POOL_PROVIDER_VERSION, cephPoolProvider } from "../infra/providers/ceph-pool";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { seedQuorateCluster } from "./helpers/sim-state";
 
 const FAST = { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50 };
 const NODES = ["o1", "o2", "o3"];
@@ -37,23 +37,8 @@ async function sh(node: string, cmd: string): Promise<string> {
 
 /** A quorate PVE cluster of the nodes plus Ceph installed, initialised and a monitor on each. */
 async function cephBase(s: SimCluster, names: string[], clusterName: string): Promise<void> {
-  s.mutateState((st) => {
-    st.clusters[clusterName] = {
-      name: clusterName,
-      configVersion: names.length,
-      ringSeq: 5,
-      expectedVotes: null,
-      authkey: crypto.randomBytes(32).toString("base64"),
-      interfaces: { "0": { linknumber: 0 } },
-      nodes: names.map((n, i) => ({ name: n, nodeid: i + 1, votes: 1, ip: st.nodes[n].ip, links: { link0: st.nodes[n].ip } })),
-    };
-    names.forEach((n, i) => {
-      st.nodes[n].cluster = clusterName;
-      st.nodes[n].nodeid = i + 1;
-      st.nodes[n].links = { link0: st.nodes[n].ip };
-      st.nodes[n].addresses = [st.nodes[n].ip, `10.10.0.${i + 1}`];
-    });
-  });
+  seedQuorateCluster(s, clusterName, names);
+  names.forEach((n, i) => s.setAddresses(n, [s.node(n).host, `10.10.0.${i + 1}`]));
   for (const n of names) {
     const r = await s.exec(n, "pveceph install --repository no-subscription --version squid </dev/null");
     if (r.code !== 0) throw new Error(`${n}: pveceph install: ${r.stderr}`);
