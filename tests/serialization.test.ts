@@ -23,6 +23,8 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/ceph-osd.ts", "cephOsdsProvider"],
   ["infra/providers/ceph-pool.ts", "cephPoolProvider"],
   ["infra/providers/ceph-health.ts", "cephHealthProvider"],
+  ["infra/providers/ha.ts", "haResourceProvider"],
+  ["infra/providers/ha.ts", "haPlacementProvider"],
 ];
 
 describe.each(PROVIDERS)("%s", (file, exportName) => {

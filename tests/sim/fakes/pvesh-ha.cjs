@@ -1,0 +1,135 @@
+"use strict";
+// pvesh endpoints of the HA fake (loaded by pvesh.cjs) plus the HA state helpers that
+// ha-manager.cjs shares. Follows /work/shared/reference/pve-cli.md §5.
+//
+// STATE: state.ha[<scope>] where scope is the cluster name, or "node:<name>" on a standalone node:
+//   { resources: { "vm:100": { sid, type, state, max_restart, max_relocate, group?, failback?, comment? } },
+//     groups:    { G: { group, nodes: "n1:2,n2", restricted?, nofailback?, comment? } },
+//     rules:     { id: { rule, type: "node-affinity", resources: "vm:100,vm:101", nodes: "n1:2,n2", strict? } } }
+// Groups are "migrated" (PVE 9, pve-ha-manager 5.x) when the node runs PVE >= 9 and no group is
+// left; then every group endpoint fails with "ha groups have been migrated to rules".
+//   GET /cluster/ha/resources        -> [{ digest, sid, type, state, max_restart, max_relocate, group? … }]
+//   GET /cluster/ha/groups           -> [{ digest, group, nodes, type: "group", restricted?, nofailback? }]
+//   GET /cluster/ha/rules            -> [{ digest, rule, type, resources, nodes, strict?, order }]  (PVE 9)
+//   GET /cluster/ha/status/current   -> quorum row (+ master/lrm/service rows once HA is used)
+const crypto = require("node:crypto");
+const lib = require("./lib.cjs");
+
+function scopeOf(state, nodeName) {
+  const c = lib.clusterOf(state, nodeName);
+  return c ? c.name : `node:${nodeName}`;
+}
+
+function emptyHa() {
+  return { resources: {}, groups: {}, rules: {} };
+}
+
+/** Read-only view of the HA config seen from nodeName. */
+function haOf(state, nodeName) {
+  const all = state.ha || {};
+  return all[scopeOf(state, nodeName)] || emptyHa();
+}
+
+/** Locked read-modify-write of nodeName's HA config. */
+function mutateHa(sim, nodeName, fn) {
+  return sim.mutate((state) => {
+    state.ha ??= {};
+    const scope = scopeOf(state, nodeName);
+    state.ha[scope] ??= emptyHa();
+    return fn(state.ha[scope], state);
+  });
+}
+
+function pveMajor(state, nodeName) {
+  return lib.parseVersion(state.nodes[nodeName].pveVersion).major;
+}
+
+/** PVE 9 with no groups left: groups are migrated to rules. */
+function groupsMigrated(state, nodeName) {
+  return pveMajor(state, nodeName) >= 9 && Object.keys(haOf(state, nodeName).groups).length === 0;
+}
+
+function quorate(state, nodeName) {
+  const c = lib.clusterOf(state, nodeName);
+  return !c || lib.quorumInfo(state, c).quorate;
+}
+
+function requireQuorum(state, nodeName) {
+  if (!quorate(state, nodeName)) lib.die("cluster not ready - no quorum?\n");
+}
+
+function digest(v) {
+  return crypto.createHash("sha1").update(JSON.stringify(v)).digest("hex");
+}
+
+function withDigest(list) {
+  const d = digest(list);
+  return list.map((e) => ({ ...e, digest: d }));
+}
+
+function resourceRows(state, nodeName) {
+  return withDigest(Object.values(haOf(state, nodeName).resources).map((r) => ({ ...r })));
+}
+
+function groupRows(state, nodeName, what = "index groups") {
+  if (groupsMigrated(state, nodeName)) lib.die(`cannot ${what}: ha groups have been migrated to rules\n`);
+  return withDigest(Object.values(haOf(state, nodeName).groups).map((g) => ({ ...g, type: "group" })));
+}
+
+function ruleRows(state, nodeName) {
+  return withDigest(Object.values(haOf(state, nodeName).rules).map((r, i) => ({ ...r, order: i + 1 })));
+}
+
+function statusRows(state, nodeName) {
+  const ha = haOf(state, nodeName);
+  const rows = [{ id: "quorum", node: nodeName, quorate: quorate(state, nodeName) ? 1 : 0, status: quorate(state, nodeName) ? "OK" : `No quorum on node '${nodeName}'!`, type: "quorum" }];
+  const sids = Object.keys(ha.resources);
+  if (sids.length === 0 && !ha.crmStarted) return rows;
+  const now = Math.floor(Date.now() / 1000);
+  const nodes = lib.visibleNodes(state, nodeName);
+  const master = nodes.find((n) => n.online) || nodes[0];
+  rows.push({ id: "master", node: master.name, status: `${master.name} (active, ${new Date(now * 1000).toString()})`, timestamp: now, type: "master" });
+  for (const n of nodes) {
+    const active = sids.some((sid) => {
+      const g = lib.findGuest(state, nodeName, sid.split(":")[1]);
+      return g && g.node === n.name;
+    });
+    rows.push({ id: `lrm:${n.name}`, node: n.name, status: `${n.name} (${active ? "active" : "idle"}, ${new Date(now * 1000).toString()})`, timestamp: now, type: "lrm" });
+  }
+  const v9 = pveMajor(state, nodeName) >= 9;
+  for (const sid of sids.sort()) {
+    const r = ha.resources[sid];
+    const g = lib.findGuest(state, nodeName, sid.split(":")[1]);
+    const node = g ? g.node : nodeName;
+    const st = r.state === "started" ? (g && g.guest.status === "running" ? "started" : "starting") : r.state === "disabled" ? "stopped" : r.state;
+    const row = { crm_state: st, id: `service:${sid}`, max_relocate: r.max_relocate ?? 1, max_restart: r.max_restart ?? 1, node, request_state: r.state, sid, state: st, status: `${sid} (${node}, ${st})`, type: "service" };
+    if (v9) row.failback = r.failback ?? 1;
+    if (!v9 && r.group) row.group = r.group;
+    rows.push(row);
+  }
+  return rows;
+}
+
+const pveshRoutes = [
+  { get: "/cluster/ha/resources", options: { type: "string" }, handler: ({ state, self }) => resourceRows(state, self.name) },
+  {
+    get: "/cluster/ha/resources/{sid}",
+    handler: ({ state, self, params }) => {
+      const r = haOf(state, self.name).resources[params.sid];
+      if (!r) lib.die(`no such resource '${params.sid}'\n`);
+      return { ...r, digest: digest(r) };
+    },
+  },
+  { get: "/cluster/ha/groups", handler: ({ state, self }) => groupRows(state, self.name) },
+  {
+    get: "/cluster/ha/rules",
+    options: { type: "string", resource: "string" },
+    handler: ({ state, self }) => {
+      if (pveMajor(state, self.name) < 9) lib.die("No 'get' handler defined for '/cluster/ha/rules'\n", 1);
+      return ruleRows(state, self.name);
+    },
+  },
+  { get: "/cluster/ha/status/current", handler: ({ state, self }) => statusRows(state, self.name) },
+];
+
+module.exports = { pveshRoutes, scopeOf, haOf, mutateHa, pveMajor, groupsMigrated, quorate, requireQuorum, resourceRows, groupRows, ruleRows, statusRows };
