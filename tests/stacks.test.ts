@@ -136,6 +136,7 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster
     expect(isSecretValue(provider.rawInputs.apiToken)).toBe(true);
     const [options] = r.byType("proxmoxve:cluster/options:Options");
     expect(options.dependsOn).toContain(membership.urn);
+    expect(options.provider.startsWith(`${provider.urn}::`)).toBe(true);
     expect(options.rawInputs.migrationCidr).toBe(stack === "ms01" ? "10.100.0.0/24" : "192.168.7.0/24");
     expect(r.secretOutputs.api).toBe(true);
   });

@@ -39,6 +39,8 @@ export interface Registration {
   rawInputs: Record<string, unknown>;
   additionalSecretOutputs: string[];
   custom: boolean;
+  /** Provider reference (`<provider urn>::<id>`), empty for the default provider. */
+  provider: string;
 }
 
 export interface StackRun {
@@ -135,6 +137,7 @@ export async function prepareStack(
       rawInputs: (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       custom: req.getCustom(),
+      provider: req.getProvider(),
     };
     registrations.push(registration);
     // The URN comes from the mock monitor's answer, so parents match exactly.
@@ -189,6 +192,7 @@ interface RegisterRequest {
   getObject(): { toJavaScript(): unknown } | undefined;
   getAdditionalsecretoutputsList(): string[];
   getCustom(): boolean;
+  getProvider(): string;
 }
 
 /** Every string anywhere in a value (to look for leaked secrets). */

@@ -1,0 +1,142 @@
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+
+/** One network interface of a VM. */
+export interface VmNetwork {
+  /** Bridge, e.g. vmbr0. */
+  bridge: string;
+  /** VLAN tag on a VLAN-aware bridge. Defaults to untagged. */
+  vlanId?: number;
+  /** MTU; 1 means "the bridge's MTU". Defaults to 1. */
+  mtu?: number;
+}
+
+/** One disk of a VM (the first one resizes the template's boot disk). */
+export interface VmDisk {
+  /** Bus and slot, e.g. virtio0 or scsi1. */
+  interface: string;
+  /** Size in GiB. */
+  sizeGb: number;
+  /** Storage. Defaults to the VM's `storage`. */
+  storage?: string;
+}
+
+/** Cloud-init settings. */
+export interface VmCloudInit {
+  /** Login user. Defaults to the template's. */
+  user?: string;
+  /** SSH public keys of that user. */
+  sshKeys: string[];
+  /** "dhcp", or a static IPv4 with prefix, e.g. 192.168.3.50/24. Defaults to dhcp. */
+  ipv4?: string;
+  /** Gateway for a static address. */
+  gateway?: string;
+  /** DNS servers. Defaults to the node's. */
+  dnsServers?: string[];
+  /** DNS search domain. */
+  dnsDomain?: string;
+}
+
+/** Arguments of a VM cloned from a template. */
+export interface VmArgs {
+  /** API provider (ApiAccess.provider). */
+  provider: proxmoxve.Provider;
+  /** Node the VM runs on. */
+  node: string;
+  /** VMID (explicit, or vmidBase + index, allocated and checked for collisions by the stack schema). */
+  vmid: number;
+  /** VM name (a DNS label). */
+  name: string;
+  /** VMID of the template to clone. */
+  templateVmid: pulumi.Input<number>;
+  /** Node holding the template (needed for templates on local storage). Defaults to `node`. */
+  templateNode?: string;
+  /** Full clone (independent disks). Defaults to true; false makes a linked clone (same storage as the template). */
+  fullClone?: boolean;
+  /** Storage for the clone's disks and cloud-init drive. */
+  storage: string;
+  /** Cores. Defaults to 2. */
+  cores?: number;
+  /** Memory in MiB. Defaults to 2048. */
+  memoryMb?: number;
+  /** Disks. Defaults to the template's. */
+  disks?: VmDisk[];
+  /** Network interfaces. Defaults to one on vmbr0. */
+  networks?: VmNetwork[];
+  /** Cloud-init. */
+  cloudInit: VmCloudInit;
+  /** Tags. Defaults to none. */
+  tags?: string[];
+  /** Start at boot. Defaults to true. */
+  onBoot?: boolean;
+  /** Seconds to wait for the guest agent to report an address. Defaults to 300. */
+  agentTimeoutSeconds?: number;
+}
+
+/**
+ * A VM cloned from a cloud-init template on the native provider's production
+ * VM resource (`VmLegacy` with its clone block; the provider marks `Vm` and
+ * `cloned.Vm` experimental). The QEMU guest agent is on and the VM is started,
+ * so `ipv4` is what the agent reports. Destroy is fast and safe: a short ACPI
+ * shutdown, then stop — never the multi-minute default wait.
+ */
+export class Vm extends pulumi.ComponentResource {
+  /** The VMID. */
+  readonly vmid: number;
+  /** Addresses the guest agent reports, loopback and link-local left out. */
+  readonly ipv4: pulumi.Output<string[]>;
+  /** The native resource, for `dependsOn` (HA resources). */
+  readonly vm: proxmoxve.VmLegacy;
+
+  constructor(name: string, args: VmArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:vm:Vm", name, { node: args.node, vmid: args.vmid, name: args.name }, opts);
+    const networks = args.networks ?? [{ bridge: "vmbr0" }];
+    const init = args.cloudInit;
+    const staticIp = init.ipv4 && init.ipv4 !== "dhcp";
+    this.vmid = args.vmid;
+    this.vm = new proxmoxve.VmLegacy(
+      `${name}-vm`,
+      {
+        nodeName: args.node,
+        vmId: args.vmid,
+        name: args.name,
+        clone: {
+          vmId: args.templateVmid,
+          nodeName: args.templateNode ?? args.node,
+          full: args.fullClone ?? true,
+          datastoreId: (args.fullClone ?? true) ? args.storage : undefined,
+        },
+        agent: { enabled: true, timeout: `${args.agentTimeoutSeconds ?? 300}s`, trim: true },
+        cpu: { cores: args.cores ?? 2, type: "host" },
+        memory: { dedicated: args.memoryMb ?? 2048 },
+        disks: (args.disks ?? []).map((d) => ({
+          interface: d.interface,
+          size: d.sizeGb,
+          datastoreId: d.storage ?? args.storage,
+          discard: "on",
+          iothread: d.interface.startsWith("scsi") ? true : undefined,
+        })),
+        networkDevices: networks.map((n) => ({ bridge: n.bridge, model: "virtio", vlanId: n.vlanId, mtu: n.mtu ?? 1 })),
+        initialization: {
+          datastoreId: args.storage,
+          userAccount: { username: init.user, keys: init.sshKeys },
+          ipConfigs: [{ ipv4: staticIp ? { address: init.ipv4, gateway: init.gateway } : { address: "dhcp" } }],
+          dns: init.dnsServers || init.dnsDomain ? { servers: init.dnsServers, domain: init.dnsDomain } : undefined,
+        },
+        tags: args.tags,
+        onBoot: args.onBoot ?? true,
+        started: true,
+        // Fast, safe destroy: 30 s of ACPI shutdown, then a hard stop.
+        stopOnDestroy: false,
+        timeoutShutdownVm: 30,
+        timeoutStopVm: 30,
+        purgeOnDestroy: true,
+      },
+      { parent: this, provider: args.provider },
+    );
+    this.ipv4 = this.vm.ipv4Addresses.apply((perNic) =>
+      (perNic ?? []).flat().filter((ip) => ip && !ip.startsWith("127.") && !ip.startsWith("169.254.")),
+    );
+    this.registerOutputs({ vmid: this.vmid, ipv4: this.ipv4 });
+  }
+}
