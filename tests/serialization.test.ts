@@ -25,6 +25,7 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/ceph-health.ts", "cephHealthProvider"],
   ["infra/providers/ha.ts", "haResourceProvider"],
   ["infra/providers/ha.ts", "haPlacementProvider"],
+  ["infra/providers/cloud-template.ts", "cloudTemplateProvider"],
 ];
 
 describe.each(PROVIDERS)("%s", (file, exportName) => {

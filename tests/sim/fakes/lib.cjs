@@ -25,7 +25,8 @@
  *         root,                                  // host path holding this node's /etc, /root, /home
  *         online: true|false,                    // false while its sshd is stopped ("node down")
  *         pveVersion, kernel, repoid, sslFingerprint, bootTime,
- *         guests: { <vmid>: { name, status: "running"|"stopped", template: bool, config: {k: v} } },
+ *         guests: { <vmid>: { name, status: "running"|"stopped", template: bool, config: {k: v},
+ *                             raw?: true (made by `qm create`: config is complete), nextDisk?: n } },
  *         cluster: null | <cluster name>, nodeid: null | n, links: { link0: addr, link1: addr },
  *     } },
  *     clusters: { <name>: {
@@ -610,6 +611,18 @@ function uuidFor(seed) {
 /** The full qemu-server config of a guest (defaults + what addGuest/qm set stored). */
 function guestConfig(nodeName, vmid, guest) {
   const mac = ["BC", "24", "11", ...[...hexBytes(`${nodeName}/${vmid}/mac`, 3)].map((b) => b.toString(16).toUpperCase().padStart(2, "0"))].join(":");
+  if (guest.raw) {
+    // Created by the fake `qm create`: exactly what qm create/set stored, no addGuest defaults.
+    const raw = {
+      meta: `creation-qemu=9.2.0,ctime=${guest.ctime || 1735689600}`,
+      name: guest.name,
+      smbios1: `uuid=${uuidFor(`${nodeName}/${vmid}/smbios`)}`,
+      vmgenid: uuidFor(`${nodeName}/${vmid}/vmgenid`),
+      ...(guest.config || {}),
+    };
+    if (guest.template) raw.template = 1;
+    return raw;
+  }
   const disk = guest.template ? `base-${vmid}-disk-0` : `vm-${vmid}-disk-0`;
   const conf = {
     boot: "order=scsi0;net0",

@@ -1,0 +1,154 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { CloudImage } from "../infra/images";
+import type { NodeConnection } from "../infra/providers/connection";
+import { CloudTemplate as CloudTemplateResource, DEFAULT_TEMPLATE_HARDWARE, TemplateHardware } from "../infra/providers/cloud-template";
+import { RemoteFile } from "../infra/providers/remote-file";
+
+/** File name of the vendor snippet that installs the QEMU guest agent. */
+export const GUEST_AGENT_SNIPPET_FILE = "homelab-qemu-guest-agent.yaml";
+
+/** Cloud-init vendor data: install and start qemu-guest-agent on first boot (the generic images lack it). */
+export const GUEST_AGENT_VENDOR_DATA = [
+  "#cloud-config",
+  "packages:",
+  "  - qemu-guest-agent",
+  "runcmd:",
+  "  - [systemctl, enable, --now, qemu-guest-agent]",
+  "",
+].join("\n");
+
+/** Where to write the guest-agent vendor snippet. */
+export interface GuestAgentSnippetArgs {
+  /** Storage with the `snippets` content type enabled (e.g. "local"; enabling it is the storage config's job). */
+  storage: string;
+  /** That storage's snippets directory on the node. Defaults to "/var/lib/vz/snippets" (the `local` storage's). */
+  directory?: string;
+}
+
+/** Arguments of one cloud-init VM template. */
+export interface CloudTemplateArgs {
+  /**
+   * The node that builds and holds the template. On shared storage (Ceph RBD)
+   * one template serves the whole cluster; on local storage the config names
+   * the node (create one component per node for a template on each node).
+   */
+  connection: NodeConnection;
+  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
+  sshPrivateKey?: pulumi.Input<string>;
+  /** VMID of the template. Required; a VMID held by a guest not built by homelab is refused. */
+  vmid: number;
+  /** VM name of the template. Defaults to `<image name>-template`. */
+  templateName?: string;
+  /** The catalog entry (see `resolveImage` in infra/images.ts). */
+  image: CloudImage;
+  /**
+   * Absolute path of the downloaded image on the node, e.g. the path behind the
+   * volid of a `proxmoxve.download.File` (`/var/lib/vz/template/iso/<fileName>`
+   * for `local:iso/<fileName>`). Pass an Output so the template depends on the download.
+   */
+  imagePath: pulumi.Input<string>;
+  /** Storage for the template's disks (efidisk, system disk, cloud-init drive). Defaults to "local-lvm". */
+  storage?: string;
+  /** Bridge of net0. Defaults to "vmbr0". */
+  bridge?: string;
+  /** Size of the system disk (the image is grown to it). Defaults to "32G". */
+  diskSize?: string;
+  /**
+   * Hardware overrides. Defaults to the issue's script: ostype from the image (l26), memory 4096,
+   * balloon 1, agent 1, bios ovmf + efidisk0 pre-enrolled-keys=0, machine q35, cpu host, cores 4,
+   * numa 1, vga serial0, serial0 socket, net0 virtio mtu=1, scsihw virtio-scsi-pci.
+   */
+  hardware?: Partial<TemplateHardware>;
+  /** Cloud-init user. Defaults to the image's default user (rocky / debian). */
+  ciUser?: string;
+  /** SSH public keys authorized for the cloud-init user. Defaults to none. */
+  sshKeys?: string[];
+  /** Cloud-init `ipconfig0`. Defaults to "ip=dhcp". */
+  ipconfig0?: string;
+  /** Tags of the template. Defaults to the image's tags (e.g. rocky9, cloudinit). */
+  tags?: string[];
+  /**
+   * Cloud-init vendor snippet volid (`--cicustom vendor=...`, e.g. "local:snippets/qemu-guest-agent.yaml")
+   * that installs and starts qemu-guest-agent. The generic Rocky and Debian images do not ship the
+   * agent; without a snippet `agent=1` is set but the agent only answers once a clone installs it.
+   * Defaults to none (or the snippet written by `guestAgentSnippet`).
+   */
+  vendorSnippet?: pulumi.Input<string>;
+  /**
+   * Write a vendor snippet that installs and starts qemu-guest-agent (file
+   * `homelab-qemu-guest-agent.yaml` in the storage's snippets directory on this node) and use it as
+   * `cicustom vendor=`. Clones copy the reference, so every node that starts a clone needs the
+   * snippet too (write it on each node, or use shared snippet storage such as CephFS).
+   * Ignored when `vendorSnippet` is given. Defaults to none.
+   */
+  guestAgentSnippet?: GuestAgentSnippetArgs;
+}
+
+/** A cloud-init VM template built with qm on one node (`homelab:vm:CloudTemplate`). */
+export class CloudTemplate extends pulumi.ComponentResource {
+  /** VMID of the template. */
+  readonly vmid: number;
+  /** Node that holds it. */
+  readonly nodeName: string;
+  /** The template's system disk volume (`<storage>:base-<vmid>-disk-N`). */
+  readonly diskVolume: pulumi.Output<string>;
+  /** The dynamic resource, for `dependsOn`. */
+  readonly template: CloudTemplateResource;
+  /** The guest-agent vendor snippet, when `guestAgentSnippet` is set. */
+  readonly snippet?: RemoteFile;
+
+  constructor(name: string, args: CloudTemplateArgs, opts?: pulumi.ComponentResourceOptions) {
+    const templateName = args.templateName ?? `${args.image.name}-template`;
+    super(
+      "homelab:vm:CloudTemplate",
+      name,
+      { node: args.connection.node, vmid: args.vmid, image: args.image.name, templateName },
+      opts,
+    );
+    this.vmid = args.vmid;
+    this.nodeName = args.connection.node;
+    let vendorSnippet = args.vendorSnippet;
+    if (vendorSnippet === undefined && args.guestAgentSnippet) {
+      const dir = (args.guestAgentSnippet.directory ?? "/var/lib/vz/snippets").replace(/\/+$/, "");
+      this.snippet = new RemoteFile(
+        `${name}-guest-agent-snippet`,
+        {
+          connection: args.connection,
+          sshPrivateKey: args.sshPrivateKey,
+          path: `${dir}/${GUEST_AGENT_SNIPPET_FILE}`,
+          content: GUEST_AGENT_VENDOR_DATA,
+          fileMode: "0644",
+          // other templates on this node may share the file
+          onDelete: "keep",
+        },
+        { parent: this },
+      );
+      vendorSnippet = pulumi.interpolate`${args.guestAgentSnippet.storage}:snippets/${this.snippet.path.apply((p) => p.split("/").pop() ?? GUEST_AGENT_SNIPPET_FILE)}`;
+    }
+    const hardware: TemplateHardware = { ...DEFAULT_TEMPLATE_HARDWARE, ostype: args.image.ostype || "l26", ...(args.hardware ?? {}) };
+    this.template = new CloudTemplateResource(
+      `${name}-template`,
+      {
+        connection: args.connection,
+        sshPrivateKey: args.sshPrivateKey,
+        vmid: args.vmid,
+        name: templateName,
+        imagePath: args.imagePath,
+        // The pinned checksum identifies the content; unpinned entries fall back to the URL.
+        imageChecksum: args.image.checksum ? `${args.image.checksumAlgorithm}:${args.image.checksum}` : args.image.url,
+        storage: args.storage ?? "local-lvm",
+        bridge: args.bridge ?? "vmbr0",
+        diskSize: args.diskSize ?? "32G",
+        hardware,
+        ciUser: args.ciUser ?? args.image.defaultUser,
+        sshKeys: args.sshKeys ?? [],
+        ipconfig0: args.ipconfig0 ?? "ip=dhcp",
+        tags: args.tags ?? args.image.tags,
+        vendorSnippet,
+      },
+      { parent: this, dependsOn: this.snippet ? [this.snippet] : [] },
+    );
+    this.diskVolume = this.template.diskVolume;
+    this.registerOutputs({ vmid: this.vmid, node: this.nodeName, diskVolume: this.diskVolume });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * homelab:vm:CloudTemplate under Pulumi mocks: what it registers, with which inputs and secrets.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { CloudTemplate, GUEST_AGENT_VENDOR_DATA } from "../components/cloud-template";
+import { resolveImage } from "../infra/images";
+import { allStrings, isSecretValue, runStack, StackRun, stubProviderSerialization } from "./helpers/pulumi-mocks";
+
+// Real serialization is tested in tests/cloud-template.test.ts (serializeProvider against the sim).
+stubProviderSerialization();
+
+const STACK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "cloud-template-component-"));
+const STACK_FILE = path.join(STACK_DIR, "Pulumi.test.yaml");
+fs.writeFileSync(STACK_FILE, "config: {}\n");
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
+const connection = { node: "ms01", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" };
+
+let stackRun: Promise<StackRun> | undefined;
+function run(): Promise<StackRun> {
+  stackRun ??= runStack(STACK_FILE, () => {
+    const rocky = new CloudTemplate("rocky9", { connection, sshPrivateKey: KEY, vmid: 7000, image: resolveImage("rocky9"), imagePath: "/var/lib/vz/template/iso/r9.img" });
+    const deb = new CloudTemplate("debian12", {
+      connection,
+      sshPrivateKey: KEY,
+      vmid: 7002,
+      image: resolveImage("debian12"),
+      imagePath: "/var/lib/vz/template/iso/d12.img",
+      storage: "ceph-vm",
+      diskSize: "20G",
+      hardware: { cores: 2, memory: 2048 },
+      sshKeys: ["ssh-ed25519 AAAA admin"],
+      tags: ["debian12"],
+    });
+    const r10 = new CloudTemplate("rocky10", {
+      connection,
+      sshPrivateKey: KEY,
+      vmid: 7001,
+      image: resolveImage("rocky10"),
+      imagePath: "/var/lib/vz/template/iso/r10.img",
+      guestAgentSnippet: { storage: "local" },
+    });
+    return { rocky: rocky.diskVolume, deb: deb.diskVolume, r10: r10.diskVolume };
+  });
+  return stackRun;
+}
+
+describe("CloudTemplate component", () => {
+  it("registers one dynamic CloudTemplate per component with the issue's defaults", async () => {
+    const r = await run();
+    expect(r.byType("homelab:vm:CloudTemplate").map((x) => x.name).sort()).toEqual(["debian12", "rocky10", "rocky9"]);
+    const t = r.byName("rocky9-template");
+    expect(t.type).toBe("pulumi-nodejs:dynamic/vm:CloudTemplate");
+    expect(t.parent).toBe(r.byName("rocky9").urn);
+    expect(t.rawInputs).toMatchObject({
+      vmid: 7000,
+      name: "rocky9-template",
+      storage: "local-lvm",
+      bridge: "vmbr0",
+      diskSize: "32G",
+      ciUser: "rocky",
+      ipconfig0: "ip=dhcp",
+      tags: ["rocky9", "cloudinit"],
+      sshKeys: [],
+      imageChecksum: resolveImage("rocky9").url,
+      hardware: { ostype: "l26", memory: 4096, balloon: 1, agent: true, bios: "ovmf", machine: "q35", cpu: "host", cores: 4, numa: true, vga: "serial0", serial0: "socket", mtu: 1 },
+    });
+    const d = r.byName("debian12-template");
+    expect(d.rawInputs).toMatchObject({ storage: "ceph-vm", diskSize: "20G", ciUser: "debian", tags: ["debian12"], hardware: { cores: 2, memory: 2048, bios: "ovmf" } });
+  });
+
+  it("writes the guest-agent vendor snippet first and points cicustom at it when asked", async () => {
+    const r = await run();
+    const file = r.byName("rocky10-guest-agent-snippet");
+    expect(file.type).toBe("pulumi-nodejs:dynamic/node:RemoteFile");
+    expect(file.rawInputs).toMatchObject({ path: "/var/lib/vz/snippets/homelab-qemu-guest-agent.yaml", content: GUEST_AGENT_VENDOR_DATA, onDelete: "keep" });
+    expect(GUEST_AGENT_VENDOR_DATA).toContain("#cloud-config\npackages:\n  - qemu-guest-agent\n");
+    const t = r.byName("rocky10-template");
+    expect(t.rawInputs.vendorSnippet).toBe("local:snippets/homelab-qemu-guest-agent.yaml");
+    expect(t.dependsOn).toContain(file.urn);
+    expect(r.byName("rocky9-template").rawInputs.vendorSnippet).toBeUndefined();
+    expect(r.byType("pulumi-nodejs:dynamic/node:RemoteFile")).toHaveLength(1);
+  });
+
+  it("keeps the SSH key secret and out of the component's own inputs", async () => {
+    const r = await run();
+    const t = r.byName("rocky9-template");
+    expect(isSecretValue(t.rawInputs.sshPrivateKey)).toBe(true);
+    expect(t.additionalSecretOutputs).toContain("sshPrivateKey");
+    expect(allStrings(r.byName("rocky9").rawInputs).join("\n")).not.toContain("PRIVATE KEY");
+  });
+});
