@@ -146,9 +146,15 @@ export class CloudTemplate extends pulumi.ComponentResource {
         tags: args.tags ?? args.image.tags,
         vendorSnippet,
       },
-      { parent: this, dependsOn: this.snippet ? [this.snippet] : [] },
+      // A component's dependsOn does not reach its children's registrations: pass it on.
+      { parent: this, dependsOn: [...asArray(opts?.dependsOn), ...(this.snippet ? [this.snippet] : [])] },
     );
     this.diskVolume = this.template.diskVolume;
     this.registerOutputs({ vmid: this.vmid, node: this.nodeName, diskVolume: this.diskVolume });
   }
+}
+
+function asArray(deps: pulumi.ComponentResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+  if (deps === undefined) return [];
+  return Array.isArray(deps) ? deps : [deps as pulumi.Input<pulumi.Resource>];
 }

@@ -88,7 +88,8 @@ export class HaPlacementComponent extends pulumi.ComponentResource {
             maxRelocate: vm.maxRelocate ?? 1,
             comment: vm.comment,
           },
-          { parent: this },
+          // A component's dependsOn (the VMs) does not reach its children's registrations: pass it on.
+          { parent: this, dependsOn: opts?.dependsOn },
         ),
     );
     this.placement = new HaPlacement(

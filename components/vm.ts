@@ -132,7 +132,8 @@ export class Vm extends pulumi.ComponentResource {
         timeoutStopVm: 30,
         purgeOnDestroy: true,
       },
-      { parent: this, provider: args.provider },
+      // A component's dependsOn does not reach its children's registrations: pass it on.
+      { parent: this, provider: args.provider, dependsOn: opts?.dependsOn },
     );
     this.ipv4 = this.vm.ipv4Addresses.apply((perNic) =>
       (perNic ?? []).flat().filter((ip) => ip && !ip.startsWith("127.") && !ip.startsWith("169.254.")),

@@ -5,6 +5,10 @@ import { CephCluster } from "../components/ceph-cluster";
 import { CephHealth } from "../components/ceph-health";
 import { CephOsds } from "../components/ceph-osds";
 import { CephPools } from "../components/ceph-pools";
+import { CloudTemplate } from "../components/cloud-template";
+import { HaPlacementComponent } from "../components/ha";
+import { Vm } from "../components/vm";
+import { resolveImage } from "../infra/images";
 import { NodeBaseline, type BaselineUser } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
@@ -12,7 +16,16 @@ import { ProxmoxNode } from "../components/proxmox-node";
 import { ThunderboltRing } from "../components/thunderbolt-ring";
 import type { HostEntry } from "../infra/baseline";
 import { nodeConnection } from "./connections";
-import { clusterLinkAddresses, networkByName, nodeAddressOn, type Environment, type Node, type Secrets } from "./schema";
+import {
+  clusterLinkAddresses,
+  networkByName,
+  nodeAddressOn,
+  nodeByName,
+  vmVmid,
+  type Environment,
+  type Node,
+  type Secrets,
+} from "./schema";
 
 /** What a stack exports. */
 export interface EnvironmentOutputs {
@@ -28,6 +41,8 @@ export interface EnvironmentOutputs {
     rawAvailBytes: pulumi.Output<number>;
     pools: pulumi.Output<unknown>;
   };
+  templates?: Record<string, { vmid: number; node: string }>;
+  vms?: Record<string, { vmid: number; node: string; ipv4: pulumi.Output<string[]> }>;
 }
 
 /** Per-node pieces, for ordering later steps. */
@@ -87,7 +102,8 @@ export function buildEnvironment(
     { dependsOn: [...parts.flatMap((p) => [p.baseline, p.network]), ...(ring?.ready ?? [])] },
   );
   outputs.cluster = { name: cluster.clusterName, members: cluster.members, quorate: cluster.quorate };
-  if (env.ceph) outputs.ceph = buildCeph(env, cluster, sshPrivateKey);
+  const ceph = env.ceph ? buildCeph(env, cluster, sshPrivateKey) : undefined;
+  if (ceph) outputs.ceph = ceph.outputs;
 
   if (!env.apiAccess) return outputs;
   const founder = env.nodes[0];
@@ -109,6 +125,7 @@ export function buildEnvironment(
     { dependsOn: [cluster] },
   );
   outputs.api = { endpoint: api.endpoint, tokenId: api.tokenId, tokenSecret: api.tokenSecret };
+  Object.assign(outputs, buildGuests(env, api, ceph?.storage ?? [], sshPrivateKey));
 
   if (env.cluster.migration) {
     const network = networkByName(env, env.cluster.migration.network);
@@ -127,7 +144,7 @@ function buildCeph(
   env: Environment,
   cluster: ProxmoxCluster,
   sshPrivateKey: pulumi.Input<string> | undefined,
-): EnvironmentOutputs["ceph"] {
+): { outputs: NonNullable<EnvironmentOutputs["ceph"]>; storage: pulumi.Resource[] } {
   const ceph = env.ceph!;
   const cidrOf = (name: string) => networkByName(env, name)!.cidr;
   const cephCluster = new CephCluster(
@@ -180,13 +197,118 @@ function buildCeph(
     { dependsOn: [osds, pools] },
   );
   return {
-    health: health.health,
-    osdsUp: health.osdsUp,
-    osdsIn: health.osdsIn,
-    rawTotalBytes: health.rawTotalBytes,
-    rawAvailBytes: health.rawAvailBytes,
-    pools: health.pools,
+    outputs: {
+      health: health.health,
+      osdsUp: health.osdsUp,
+      osdsIn: health.osdsIn,
+      rawTotalBytes: health.rawTotalBytes,
+      rawAvailBytes: health.rawAvailBytes,
+      pools: health.pools,
+    },
+    // Guests on Ceph storage wait for healthy pools.
+    storage: [pools, health],
   };
+}
+
+/** Proxmox's `local` dir storage keeps `iso` content here. */
+const LOCAL_ISO_DIR = "/var/lib/vz/template/iso";
+
+/**
+ * Templates (image downloaded with the native download.File, checksum
+ * verified when pinned; template built over SSH with qm), VMs cloned from
+ * them (native VmLegacy), and HA placements for the VMs that ask for it.
+ */
+function buildGuests(
+  env: Environment,
+  api: ApiAccess,
+  storage: pulumi.Resource[],
+  sshPrivateKey: pulumi.Input<string> | undefined,
+): Pick<EnvironmentOutputs, "templates" | "vms"> {
+  if (env.templates.length === 0 && env.vms.length === 0) return {};
+  const templates: NonNullable<EnvironmentOutputs["templates"]> = {};
+  const built = new Map<string, CloudTemplate>();
+  for (const t of env.templates) {
+    const image = resolveImage(t.image);
+    const [algorithm, checksum] = t.checksum ? t.checksum.split(":") : [image.checksumAlgorithm, image.checksum];
+    const download = new proxmoxve.download.File(
+      `${env.name}-image-${t.name}`,
+      {
+        nodeName: t.node,
+        datastoreId: "local",
+        contentType: "iso",
+        url: image.url,
+        fileName: image.fileName,
+        checksum,
+        checksumAlgorithm: checksum ? algorithm : undefined,
+        overwrite: false,
+      },
+      { provider: api.provider },
+    );
+    const template = new CloudTemplate(
+      `${env.name}-template-${t.name}`,
+      {
+        connection: nodeConnection(env, nodeByName(env, t.node)!),
+        sshPrivateKey,
+        vmid: t.vmid,
+        templateName: t.name,
+        image,
+        imagePath: download.id.apply(() => `${LOCAL_ISO_DIR}/${image.fileName}`),
+        storage: t.storage,
+        bridge: t.bridge,
+        diskSize: t.diskSize,
+        hardware: { cores: t.cores, memory: t.memoryMb },
+      },
+      { dependsOn: [download, ...storage] },
+    );
+    built.set(t.name, template);
+    templates[t.name] = { vmid: t.vmid, node: t.node };
+  }
+
+  const vms: NonNullable<EnvironmentOutputs["vms"]> = {};
+  const haMembers = new Map<string, { vm: Vm; vmid: number; ha: NonNullable<Environment["vms"][number]["ha"]> }[]>();
+  env.vms.forEach((v, index) => {
+    const t = env.templates.find((x) => x.name === v.template)!;
+    const vmid = vmVmid(env, index);
+    const vm = new Vm(
+      `${env.name}-vm-${v.name}`,
+      {
+        provider: api.provider,
+        node: v.node,
+        vmid,
+        name: v.name,
+        templateVmid: t.vmid,
+        templateNode: t.node,
+        storage: v.storage ?? t.storage,
+        cores: v.cores,
+        memoryMb: v.memoryMb,
+        disks: v.diskGb ? [{ interface: "virtio0", sizeGb: v.diskGb }] : undefined,
+        networks: v.networks,
+        cloudInit: v.cloudInit,
+      },
+      { dependsOn: [built.get(t.name)!, ...storage] },
+    );
+    vms[v.name] = { vmid, node: v.node, ipv4: vm.ipv4 };
+    if (v.ha) haMembers.set(v.ha.placement, [...(haMembers.get(v.ha.placement) ?? []), { vm, vmid, ha: v.ha }]);
+  });
+
+  for (const placement of env.ha.placements) {
+    const members = haMembers.get(placement.name) ?? [];
+    if (members.length === 0) continue;
+    new HaPlacementComponent(
+      `${env.name}-ha-${placement.name}`,
+      {
+        connection: nodeConnection(env, env.nodes[0]),
+        sshPrivateKey,
+        placementName: placement.name,
+        nodes: placement.nodes,
+        strict: placement.strict,
+        nofailback: placement.nofailback,
+        vms: members.map((m) => ({ vmid: m.vmid, state: m.ha.state, maxRestart: m.ha.maxRestart, maxRelocate: m.ha.maxRelocate })),
+      },
+      { dependsOn: members.map((m) => m.vm) },
+    );
+  }
+  return { templates, vms };
 }
 
 function buildNode(

@@ -16,3 +16,7 @@ export const api = outputs.api;
 export const ring = outputs.ring;
 /** Ceph health, OSDs up/in, raw and per-pool capacity. */
 export const ceph = outputs.ceph;
+/** Templates by name: VMID and build node. */
+export const templates = outputs.templates;
+/** VMs by name: VMID, node, and the addresses the guest agent reports. */
+export const vms = outputs.vms;

@@ -16,7 +16,10 @@
  */
 import { z } from "zod";
 import { isCryptHash } from "../infra/providers/linux-user";
+import { IMAGE_CATALOG } from "../infra/images";
 import { validatePrivileges } from "../infra/pve-privileges";
+
+const KNOWN_IMAGES = Object.keys(IMAGE_CATALOG);
 
 // ---------------------------------------------------------------------------
 // Value rendering for messages
@@ -590,6 +593,106 @@ export const CephSchema = mapping(
   "a mapping of Ceph settings",
 );
 
+const VM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const vmid = () => integer("a VMID", 100, 999999999);
+const CHECKSUM = /^(md5|sha1|sha224|sha256|sha384|sha512):[0-9a-f]{32,128}$/;
+
+export const TemplateSchema = mapping(
+  {
+    /** Template name (a DNS label). */
+    name: text("a template name (lowercase letters, digits, hyphens)", (v) => VM_NAME.test(v)),
+    /** Catalog image: rocky9, rocky10, debian12, debian13. */
+    image: text("an image name from the catalog (rocky9, rocky10, debian12, debian13)", (v) => /^[a-z0-9-]{1,32}$/.test(v)),
+    /** Pinned checksum of the image file, `sha256:<hex>`: verified on download. Defaults to the catalog's pin. */
+    checksum: text("a checksum (sha256:<hex>)", (v) => CHECKSUM.test(v)).optional(),
+    vmid: vmid(),
+    /** Node that downloads the image and builds the template (on shared storage it serves the whole cluster). */
+    node: hostName(),
+    /** Storage of the template's disk and cloud-init drive. Defaults to local-lvm. */
+    storage: text("a storage ID", (v) => /^[a-z][a-z0-9_.-]{0,62}[a-z0-9]$/.test(v)).default("local-lvm"),
+    /** Bridge of net0. Defaults to vmbr0. */
+    bridge: ifName().default("vmbr0"),
+    /** Disk size, e.g. 32G. Defaults to 32G. */
+    diskSize: text("a size like 32G", (v) => /^[1-9][0-9]{0,5}G$/.test(v)).default("32G"),
+    /** Cores. Defaults to 4. */
+    cores: integer("a core count", 1, 256).default(4),
+    /** Memory in MiB. Defaults to 4096. */
+    memoryMb: integer("a memory size in MiB", 256, 4194304).default(4096),
+  },
+  "a template (a mapping with name, image, vmid and node)",
+);
+
+export const VmSchema = mapping(
+  {
+    name: text("a VM name (lowercase letters, digits, hyphens)", (v) => VM_NAME.test(v)),
+    /** Name of a template in `templates`. */
+    template: text("a template name", (v) => VM_NAME.test(v)),
+    /** Node the VM runs on. */
+    node: hostName(),
+    /** VMID. Defaults to vmidBase + the VM's index in `vms`. */
+    vmid: vmid().optional(),
+    /** Storage of the clone's disks. Defaults to the template's storage. */
+    storage: text("a storage ID", (v) => /^[a-z][a-z0-9_.-]{0,62}[a-z0-9]$/.test(v)).optional(),
+    cores: integer("a core count", 1, 256).default(2),
+    memoryMb: integer("a memory size in MiB", 256, 4194304).default(2048),
+    /** Boot disk size in GiB (grows the template's disk). */
+    diskGb: integer("a disk size in GiB", 1, 65536).optional(),
+    networks: list(
+      mapping(
+        { bridge: ifName(), vlanId: integer("a VLAN id", 1, 4094).optional(), mtu: integer("an MTU (1 = the bridge's)", 1, MTU_MAX).optional() },
+        "a network (a mapping with bridge)",
+      ),
+      "a list of networks",
+    ).default([{ bridge: "vmbr0" }]),
+    cloudInit: mapping(
+      {
+        user: text("a Linux user name", isLinuxUser).optional(),
+        sshKeys: list(text("an SSH public key", isSshPublicKey), "a list of SSH public keys").min(1, { error: "empty; a VM needs at least one SSH key" }),
+        /** "dhcp" or a static address with prefix (192.168.3.50/24). Defaults to dhcp. */
+        ipv4: text('"dhcp" or an IPv4 address with prefix', (v) => v === "dhcp" || isCidrSyntax(v)).default("dhcp"),
+        gateway: ipv4().optional(),
+        dnsServers: list(ipv4(), "a list of IPv4 addresses").optional(),
+      },
+      "a mapping with sshKeys",
+    ),
+    /** Make the VM highly available. */
+    ha: mapping(
+      {
+        /** Name of a placement in ha.placements (which nodes may run it). */
+        placement: text("a placement name", (v) => VM_NAME.test(v)),
+        state: oneOf(["started", "stopped", "disabled", "ignored"] as const, "an HA state").default("started"),
+        maxRestart: integer("a restart count", 0, 10).default(1),
+        maxRelocate: integer("a relocate count", 0, 10).default(1),
+      },
+      "a mapping of HA settings",
+    ).optional(),
+  },
+  "a VM (a mapping with name, template, node and cloudInit)",
+);
+
+export const HaSchema = mapping(
+  {
+    placements: list(
+      mapping(
+        {
+          name: text("a placement name", (v) => VM_NAME.test(v)),
+          nodes: list(
+            mapping({ node: hostName(), priority: integer("a priority", 0, 1000).optional() }, "a mapping with node"),
+            "a list of nodes",
+          ).min(1, { error: "empty; a placement needs at least one node" }),
+          /** Only these nodes (PVE 8 restricted group / PVE 9 strict rule). Defaults to false. */
+          strict: bool().default(false),
+          /** Do not move back when a preferred node returns. Defaults to false. */
+          nofailback: bool().default(false),
+        },
+        "a placement (a mapping with name and nodes)",
+      ),
+      "a list of placements",
+    ).default([]),
+  },
+  "a mapping of HA settings",
+);
+
 const EnvironmentObject = mapping(
   {
     name: envName(),
@@ -604,6 +707,14 @@ const EnvironmentObject = mapping(
     apiAccess: ApiAccessSchema.optional(),
     /** Ceph on the cluster: monitors, managers, OSDs (nodes[].osds) and pools. Needs `cluster`. */
     ceph: CephSchema.optional(),
+    /** Cloud-init VM templates (need apiAccess: images are downloaded with the API). */
+    templates: list(TemplateSchema, "a list of templates").default([]),
+    /** First VMID of VMs that have none. Defaults to 200. */
+    vmidBase: integer("a VMID", 100, 999999000).default(200),
+    /** VMs cloned from templates (need apiAccess). */
+    vms: list(VmSchema, "a list of VMs").default([]),
+    /** HA placements for VMs. */
+    ha: HaSchema.prefault({}),
   },
   "an environment (a mapping with name, networks and nodes)",
 );
@@ -642,6 +753,14 @@ export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
 export type CephConfig = NonNullable<Environment["ceph"]>;
 export type CephPool = CephConfig["pools"][number];
 export type OsdDevice = Node["osds"][number];
+export type Template = Environment["templates"][number];
+export type VmConfig = Environment["vms"][number];
+export type HaPlacementConfig = Environment["ha"]["placements"][number];
+
+/** The VMID of the VM at `index`: its own, or vmidBase + index. */
+export function vmVmid(env: Environment, index: number): number {
+  return env.vms[index].vmid ?? env.vmidBase + index;
+}
 
 // ---------------------------------------------------------------------------
 // Secrets
@@ -1503,6 +1622,7 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
   });
 
   issues.push(...crossCheckCeph(value, nodes, layoutIsValid));
+  issues.push(...crossCheckGuests(value, nodes));
 
   const users = isRecord(value.baseline) && Array.isArray(value.baseline.users) ? value.baseline.users : [];
   const seen = new Map<string, number>();
@@ -1607,6 +1727,57 @@ function crossCheckCeph(value: Record<string, unknown>, nodes: Record<string, un
     if (pool.pgNum !== undefined && pool.autoscale === true) {
       issues.push({ path: at("autoscale"), message: "true with a fixed pgNum; choose one" });
     }
+  });
+  return issues;
+}
+
+/** Templates, VMs and HA: references resolve, VMIDs never collide, the API exists. */
+function crossCheckGuests(value: Record<string, unknown>, nodes: Record<string, unknown>[]): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const nodeNames = nodes.map((n) => n.name).filter(isLabel);
+  // With a broken node list (bad or duplicate names) references would only echo that error.
+  const nodesComplete = nodeNames.length === nodes.length && new Set(nodeNames).size === nodeNames.length;
+  const unknownNode = (name: unknown) => nodesComplete && isLabel(name) && !nodeNames.includes(name);
+  const templates = Array.isArray(value.templates) ? value.templates.filter(isRecord) : [];
+  const vms = Array.isArray(value.vms) ? value.vms : [];
+  const placements = isRecord(value.ha) && Array.isArray(value.ha.placements) ? value.ha.placements : [];
+  if ((templates.length > 0 || vms.length > 0) && !isRecord(value.apiAccess)) {
+    issues.push({ path: [templates.length > 0 ? "templates" : "vms"], message: "needs apiAccess: templates and VMs use the Proxmox API token" });
+  }
+  const vmids = new Map<number, string>();
+  const claim = (id: unknown, path: (string | number)[]) => {
+    if (!isInt(id, 100, 999999999)) return;
+    const owner = vmids.get(id);
+    if (owner) issues.push({ path, message: `VMID ${id} is already used by ${owner}` });
+    else vmids.set(id, pathText(path));
+  };
+  const names = new Set<string>();
+  templates.forEach((t, i) => {
+    if (unknownNode(t.node)) issues.push({ path: ["templates", i, "node"], message: `no node named ${show(t.node)}` });
+    if (isString(t.image) && !KNOWN_IMAGES.includes(t.image)) {
+      issues.push({ path: ["templates", i, "image"], message: `${show(t.image)} is not in the image catalog (${KNOWN_IMAGES.join(", ")})` });
+    }
+    if (isString(t.name)) names.add(t.name);
+    claim(t.vmid, ["templates", i, "vmid"]);
+  });
+  const base = isInt(value.vmidBase, 100, 999999000) ? value.vmidBase : value.vmidBase === undefined ? 200 : undefined;
+  vms.forEach((vm, i) => {
+    if (!isRecord(vm)) return;
+    if (isString(vm.template) && !names.has(vm.template)) issues.push({ path: ["vms", i, "template"], message: `no template named ${show(vm.template)}` });
+    if (unknownNode(vm.node)) issues.push({ path: ["vms", i, "node"], message: `no node named ${show(vm.node)}` });
+    claim(vm.vmid ?? (base === undefined ? undefined : base + i), ["vms", i, "vmid"]);
+    const ha = isRecord(vm.ha) ? vm.ha : undefined;
+    if (ha && isString(ha.placement) && !placements.some((p) => isRecord(p) && p.name === ha.placement)) {
+      issues.push({ path: ["vms", i, "ha", "placement"], message: `no placement named ${show(ha.placement)} in ha.placements` });
+    }
+  });
+  placements.forEach((p, i) => {
+    if (!isRecord(p) || !Array.isArray(p.nodes)) return;
+    p.nodes.forEach((n, j) => {
+      if (isRecord(n) && unknownNode(n.node)) {
+        issues.push({ path: ["ha", "placements", i, "nodes", j, "node"], message: `no node named ${show(n.node)}` });
+      }
+    });
   });
   return issues;
 }

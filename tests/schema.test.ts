@@ -20,6 +20,7 @@ import {
   nodeAddressOn,
   nodeSshPort,
   prefixLength,
+  vmVmid,
   type Environment,
 } from "../stacks/schema";
 import { unwrapSecrets } from "../stacks/stack-file";
@@ -39,10 +40,13 @@ const matrix = (): Raw => structuredClone(stackConfig("matrix").environment);
 const ms01 = (): Raw => structuredClone(stackConfig("ms01").environment);
 
 /** Issues of an environment (secrets not checked). */
-/** Drop Ceph (section and OSDs) from a config: for tests about other parts that change the node count. */
+/** Drop the workloads (Ceph, OSDs, templates, VMs, HA) from a config: for tests that change the node list. */
 function withoutCeph(env: Raw): Raw {
   delete env.ceph;
   for (const node of env.nodes) node.osds = [];
+  delete env.templates;
+  delete env.vms;
+  delete env.ha;
   return env;
 }
 
@@ -835,8 +839,7 @@ describe("secrets", () => {
     ]);
     delete env.cluster;
     delete env.apiAccess;
-    delete env.ceph;
-    for (const node of env.nodes) node.osds = [];
+    withoutCeph(env);
     expect(checkEnvironment(env, {}).ok).toBe(true);
   });
 
@@ -1008,6 +1011,43 @@ describe("ceph", () => {
     const env = matrix();
     delete env.cluster;
     delete env.apiAccess;
+    delete env.templates;
+    delete env.vms;
     expect(issuesOf(env)).toEqual(["ceph: needs cluster: Ceph runs on a quorate Proxmox cluster (cluster first, Ceph after)"]);
+  });
+});
+
+describe("templates, VMs and HA", () => {
+  it("matrix: three templates, one VM per template, VMIDs from vmidBase", () => {
+    const env = parseEnvironment(matrix());
+    expect(env.templates.map((t) => [t.image, t.vmid])).toEqual([["rocky9", 7000], ["rocky10", 7001], ["debian12", 7002]]);
+    expect(env.vms.map((v, i) => [v.template, vmVmid(env, i)])).toEqual([
+      ["rocky9-template", 200],
+      ["rocky10-template", 201],
+      ["debian12-template", 202],
+    ]);
+  });
+
+  it("refuses VMID collisions (explicit and from vmidBase), unknown templates, images, nodes and placements", () => {
+    const env = matrix();
+    env.vmidBase = 7001; // vms[0] would be 7001, which rocky10-template holds
+    env.vms[1].template = "centos-template";
+    env.vms[2].node = "india";
+    env.vms[2].ha = { placement: "nowhere" };
+    env.templates[2].image = "windows11";
+    expect(issuesOf(env)).toEqual([
+      'templates[2].image: "windows11" is not in the image catalog (rocky9, rocky10, debian12, debian13)',
+      "vms[0].vmid: VMID 7001 is already used by templates[1].vmid",
+      'vms[1].template: no template named "centos-template"',
+      "vms[1].vmid: VMID 7002 is already used by templates[2].vmid",
+      'vms[2].node: no node named "india"',
+      'vms[2].ha.placement: no placement named "nowhere" in ha.placements',
+    ]);
+  });
+
+  it("templates and VMs need API access", () => {
+    const env = matrix();
+    delete env.apiAccess;
+    expect(issuesOf(env)).toEqual(["templates: needs apiAccess: templates and VMs use the Proxmox API token"]);
   });
 });

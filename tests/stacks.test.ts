@@ -199,3 +199,49 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: Ceph", 
     expect(osdCount).toBe(stack === "matrix" ? 12 : 3);
   });
 });
+
+describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: templates, VMs and HA", (stack) => {
+  it("builds Rocky 9, Rocky 10 and Debian 12 templates from checksum-verifiable downloads, after the Ceph pools", async () => {
+    const r = await run(stack);
+    const templates = r.byType("pulumi-nodejs:dynamic/vm:CloudTemplate");
+    expect(templates.map((t) => t.rawInputs.vmid).sort()).toEqual([7000, 7001, 7002]);
+    const downloads = r.byType("proxmoxve:download/file:File");
+    expect(downloads).toHaveLength(3);
+    const pools = r.byType("pulumi-nodejs:dynamic/ceph:Pool").map((p) => p.urn);
+    for (const t of templates) {
+      expect(t.dependsOn).toEqual(expect.arrayContaining(pools));
+      expect(downloads.some((d) => t.dependsOn.includes(d.urn))).toBe(true);
+    }
+  });
+
+  it("clones at least one VM per template, each after its template and the Ceph storage, and exports its addresses", async () => {
+    const r = await run(stack);
+    const templates = r.byType("pulumi-nodejs:dynamic/vm:CloudTemplate");
+    const vms = r.byType("proxmoxve:index/vmLegacy:VmLegacy");
+    const pools = r.byType("pulumi-nodejs:dynamic/ceph:Pool").map((p) => p.urn);
+    for (const t of templates) {
+      const clones = vms.filter((v) => (v.rawInputs.clone as { vmId: number }).vmId === t.rawInputs.vmid);
+      expect(clones.length, `clones of ${t.rawInputs.vmid}`).toBeGreaterThanOrEqual(1);
+      for (const v of clones) {
+        expect(v.dependsOn).toContain(t.urn);
+        expect(v.dependsOn).toEqual(expect.arrayContaining(pools));
+      }
+    }
+    const out = r.outputs.vms as Record<string, { vmid: number; ipv4: string[] }>;
+    expect(Object.keys(out).sort()).toEqual(["debian12-01", "rocky10-01", "rocky9-01"]);
+    expect(out["rocky9-01"]).toMatchObject({ vmid: 200, ipv4: ["10.99.0.200"] });
+  });
+
+  it("makes the VMs that ask for it highly available after they exist, once each", async () => {
+    const r = await run(stack);
+    const ha = r.byType("pulumi-nodejs:dynamic/ha:Resource");
+    expect(ha.map((h) => h.rawInputs.vmid).sort()).toEqual([200, 201]);
+    const vms = r.byType("proxmoxve:index/vmLegacy:VmLegacy");
+    for (const h of ha) {
+      const vm = vms.find((v) => v.rawInputs.vmId === h.rawInputs.vmid)!;
+      expect(h.dependsOn).toContain(vm.urn);
+    }
+    const [placement] = r.byType("pulumi-nodejs:dynamic/ha:Placement");
+    expect(placement.rawInputs.resources).toEqual(["vm:200", "vm:201"]);
+  });
+});

@@ -60,6 +60,10 @@ const defaultState: StateFor = (type, _name, inputs) => {
     const conn = inputs.connection as { node: string };
     return { ...inputs, hostname: conn.node, pveVersion: "8.4.14", pveRelease: "8.4", kernel: "6.8.12-15-pve" };
   }
+  if (type === "proxmoxve:index/vmLegacy:VmLegacy") {
+    // What the guest agent reports: loopback, then the VM's NIC.
+    return { ...inputs, ipv4Addresses: [["127.0.0.1"], [`10.99.0.${Number(inputs.vmId) % 250}`]] };
+  }
   return inputs;
 };
 
