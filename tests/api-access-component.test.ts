@@ -12,7 +12,7 @@ import { ApiAccess, ApiAccessArgs, apiAccessProblems, apiEndpoint } from "../com
 import { allStrings, isSecretValue, runStack, StackRun, StateFor, stubProviderSerialization } from "./helpers/pulumi-mocks";
 
 const TOKEN_VALUE = "mock-token-0b5e2d6c-1111-4222-8333-444455556666";
-const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-ssh-key\n-----END OPENSSH PRIVATE KEY-----\n";
+const SSH_KEY = "fake-ssh-private-key-for-mock-tests";
 
 /*
  * A dynamic resource serializes its provider when it is constructed. Under
@@ -137,7 +137,7 @@ describe("ApiAccess under mocks", () => {
       return v;
     };
     for (const reg of r.registrations) {
-      const leaked = allStrings(unwrap(reg.rawInputs)).filter((s) => s.includes(TOKEN_VALUE) || s.includes("mock-ssh-key"));
+      const leaked = allStrings(unwrap(reg.rawInputs)).filter((s) => s.includes(TOKEN_VALUE) || s.includes(SSH_KEY));
       expect(leaked, `${reg.type} ${reg.name}`).toEqual([]);
     }
     // the component's own stored inputs are a non-secret summary

@@ -21,7 +21,7 @@ const STACK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "baseline-component-"));
 const STACK_FILE = path.join(STACK_DIR, "Pulumi.test.yaml");
 fs.writeFileSync(STACK_FILE, "config: {}\n");
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY = "fake-ssh-private-key-for-mock-tests";
 /** kellen's password hash, passed as a plain string: the component must make it a secret. */
 const HASH = "$y$j9T$mockSaltmockSalt$mockHashValueNotARealOneAtAllxxxxxxxxxxxxxx";
 const warn = vi.spyOn(pulumi.log, "warn");
@@ -117,7 +117,7 @@ describe("NodeBaseline", () => {
       ].sort(),
     );
     // the component's stored inputs hold no secret
-    expect(JSON.stringify(c.rawInputs)).not.toContain("PRIVATE KEY");
+    expect(JSON.stringify(c.rawInputs)).not.toContain(KEY);
   });
 
   it("manages the repositories over SSH only: no native proxmoxve resource or provider anywhere", async () => {

@@ -19,7 +19,7 @@ const { NodeNetwork, renderNodeInterfaces } = nodeRequire("../components/node-ne
 const STACK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "network-component-"));
 const STACK_FILE = path.join(STACK_DIR, "Pulumi.test.yaml");
 fs.writeFileSync(STACK_FILE, "config: {}\n");
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY = "fake-ssh-private-key-for-mock-tests";
 
 function args(extra: Partial<NodeNetworkArgs> = {}): NodeNetworkArgs {
   return {

@@ -884,7 +884,7 @@ describe("baseline, users, migration and API access", () => {
 
   it.each([
     ["root is refused", { name: "root", sshKeys: [key] }, 'baseline.users[0].name: "root" is not a Linux user name'],
-    ["a private key pasted as a key", { name: "kellen", sshKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] }, "baseline.users[0].sshKeys[0]: "],
+    ["a private key pasted as a key", { name: "kellen", sshKeys: ["-----BEGIN OPENSSH PRIVATE KEY"] }, "baseline.users[0].sshKeys[0]: "],
     ["a hostile shell", { name: "kellen", sshKeys: [key], shell: "/bin/sh; rm -rf /" }, 'baseline.users[0].shell: "/bin/sh; rm -rf /" is not an absolute shell path'],
     ["an unknown sudo mode", { name: "kellen", sshKeys: [key], sudo: "always" }, 'baseline.users[0].sudo: "always" is not a sudo mode (none, password, nopasswd)'],
     ["no keys", { name: "kellen", sshKeys: [] }, "baseline.users[0].sshKeys: empty; a user needs at least one SSH key"],

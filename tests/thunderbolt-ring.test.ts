@@ -32,7 +32,7 @@ const STACK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "thunderbolt-ring-"));
 const STACK_FILE = path.join(STACK_DIR, "Pulumi.test.yaml");
 fs.writeFileSync(STACK_FILE, "config: {}\n");
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY = "fake-ssh-private-key-for-mock-tests";
 const T = {
   ring: "homelab:network:ThunderboltRing",
   file: "pulumi-nodejs:dynamic/node:RemoteFile",
