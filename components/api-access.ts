@@ -102,7 +102,8 @@ export class ApiAccess extends pulumi.ComponentResource {
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
 
     const conn = { connection: args.connection, sshPrivateKey: args.sshPrivateKey };
-    this.role = new PveRole(`${name}-role`, { ...conn, roleName, privileges: args.privileges }, { parent: this });
+    // The component's dependsOn (the cluster) is passed on: it does not reach children by itself.
+    this.role = new PveRole(`${name}-role`, { ...conn, roleName, privileges: args.privileges }, { parent: this, dependsOn: opts?.dependsOn });
     this.user = new PveUser(
       `${name}-user`,
       { ...conn, userid, roleName: this.role.roleName, aclPath: "/" },

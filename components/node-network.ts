@@ -110,7 +110,8 @@ export class NodeNetwork extends pulumi.ComponentResource {
         allowManagementChange: args.allowManagementChange ?? false,
         confirmTimeoutSeconds: args.confirmTimeoutSeconds,
       },
-      { parent: this },
+      // Pass the component's dependsOn on to the resource (it does not reach children by itself).
+      { parent: this, dependsOn: opts?.dependsOn },
     );
     this.registerOutputs({ content });
   }

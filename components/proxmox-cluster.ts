@@ -80,7 +80,9 @@ export class ProxmoxCluster extends pulumi.ComponentResource {
         quorumPollIntervalSeconds: args.quorumPollIntervalSeconds ?? 2,
         dissolveOnDelete: args.dissolveOnDelete ?? false,
       },
-      { parent: this },
+      // A component's dependsOn does not reach its children's registrations: pass it on, so the
+      // engine also knows the membership needs the networks (ordering on destroy and replace).
+      { parent: this, dependsOn: opts?.dependsOn },
     );
     this.clusterName = this.membership.clusterName;
     this.members = this.membership.members;

@@ -120,6 +120,8 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster
     const interfaces = urnsOf(r, "pulumi-nodejs:dynamic/network:Interfaces");
     expect(interfaces).toHaveLength(3);
     expect(clusterComponent.dependsOn).toEqual(expect.arrayContaining(interfaces));
+    // The engine sees it on the resource itself too (destroy/replace ordering), not only on the component.
+    expect(membership.dependsOn).toEqual(expect.arrayContaining(interfaces));
     expect(clusterComponent.dependsOn).toEqual(expect.arrayContaining(urnsOf(r, "pulumi-nodejs:dynamic/node:Packages")));
     expect(isSecretValue(membership.rawInputs.rootPassword)).toBe(true);
     const nodes = membership.rawInputs.nodes as { connection: { node: string }; links: Record<string, string> }[];
@@ -132,6 +134,7 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster
     const api = r.byType("homelab:proxmox:ApiAccess")[0];
     const membership = r.byType("pulumi-nodejs:dynamic/proxmox:Cluster")[0];
     expect(api.dependsOn).toContain(membership.urn);
+    expect(r.byType("pulumi-nodejs:dynamic/proxmox:PveRole")[0].dependsOn).toContain(membership.urn);
     const [provider] = r.byType("pulumi:providers:proxmoxve");
     expect(isSecretValue(provider.rawInputs.apiToken)).toBe(true);
     const [options] = r.byType("proxmoxve:cluster/options:Options");
