@@ -20,6 +20,7 @@ import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { seedQuorateCluster } from "./helpers/sim-state";
+import { failure } from "./helpers/failure";
 
 const FAST = { connectTimeoutMs: 2000, retries: 1, retryBaseDelayMs: 50 };
 /** Commands that change Ceph or a node. */
@@ -78,15 +79,6 @@ function mutating(): string[] {
 
 async function create(i: CephClusterInputs): Promise<{ id: string; outs: CephClusterOutputs }> {
   return (await cephClusterProvider.create!(i)) as { id: string; outs: CephClusterOutputs };
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure, but the call succeeded");
 }
 
 /** Seed a quorate Proxmox cluster of the group's three nodes (what pvecm create/add would leave). */

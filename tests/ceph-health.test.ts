@@ -15,6 +15,7 @@ import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { seedQuorateCluster } from "./helpers/sim-state";
+import { failure } from "./helpers/failure";
 
 const FAST = { connectTimeoutMs: 2000, retries: 1, retryBaseDelayMs: 50 };
 const NODES = ["h1", "h2", "h3"];
@@ -37,15 +38,6 @@ function inputs(extra: Partial<CephHealthInputs> = {}): CephHealthInputs {
     connectTimeoutSeconds: 1,
     ...extra,
   };
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure, but the call succeeded");
 }
 
 async function exec(node: string, cmd: string): Promise<string> {

@@ -21,6 +21,7 @@ import { CEPH_POOL_PROVIDER_VERSION, cephPoolProvider } from "../infra/providers
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { seedQuorateCluster } from "./helpers/sim-state";
+import { failure } from "./helpers/failure";
 
 const FAST = { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50 };
 const NODES = ["o1", "o2", "o3"];
@@ -78,15 +79,6 @@ function mutating(): { node: string; command: string }[] {
 
 async function create(i: CephOsdsInputs): Promise<CephOsdsOutputs> {
   return ((await cephOsdsProvider.create!(i)) as { outs: CephOsdsOutputs }).outs;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure, but the call succeeded");
 }
 
 async function tree(node = "o1") {

@@ -26,6 +26,7 @@ import { CephPools, cephPoolsProblems } from "../components/ceph-pools";
 import { StackRun, allStrings, isSecretValue, runStack } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { failure } from "./helpers/failure";
 
 const FAST = { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50 };
 const NODES = ["p1", "p2", "p3"];
@@ -94,15 +95,6 @@ function mutating(): string[] {
 
 async function create(i: CephPoolInputs): Promise<CephPoolOutputs> {
   return ((await cephPoolProvider.create!(i)) as { outs: CephPoolOutputs }).outs;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure, but the call succeeded");
 }
 
 async function livePool(name: string) {

@@ -18,6 +18,7 @@ import { ProxmoxCluster } from "../components/proxmox-cluster";
 import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { failure } from "./helpers/failure";
 
 const PASSWORD = "Corr3ct horse 'battery' $taple";
 const FAST = { connectTimeoutMs: 2000, retries: 1, retryBaseDelayMs: 50 };
@@ -68,15 +69,6 @@ function clusterOf(name: string): string | null {
 
 async function create(i: ClusterInputs): Promise<{ id: string; outs: ClusterOutputs }> {
   return (await clusterProvider.create!(i)) as { id: string; outs: ClusterOutputs };
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a failure, but the call succeeded");
 }
 
 function expectNoPassword(...things: unknown[]): void {
