@@ -2,28 +2,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CloudImage } from "../infra/images";
 import type { NodeConnection } from "../infra/providers/connection";
 import { CloudTemplate as CloudTemplateResource, DEFAULT_TEMPLATE_HARDWARE, TemplateHardware } from "../infra/providers/cloud-template";
-import { RemoteFile } from "../infra/providers/remote-file";
-
-/** File name of the vendor snippet that installs the QEMU guest agent. */
-export const GUEST_AGENT_SNIPPET_FILE = "homelab-qemu-guest-agent.yaml";
-
-/** Cloud-init vendor data: install and start qemu-guest-agent on first boot (the generic images lack it). */
-export const GUEST_AGENT_VENDOR_DATA = [
-  "#cloud-config",
-  "packages:",
-  "  - qemu-guest-agent",
-  "runcmd:",
-  "  - [systemctl, enable, --now, qemu-guest-agent]",
-  "",
-].join("\n");
-
-/** Where to write the guest-agent vendor snippet. */
-export interface GuestAgentSnippetArgs {
-  /** Storage with the `snippets` content type enabled (e.g. "local"; enabling it is the storage config's job). */
-  storage: string;
-  /** That storage's snippets directory on the node. Defaults to "/var/lib/vz/snippets" (the `local` storage's). */
-  directory?: string;
-}
 
 /** Arguments of one cloud-init VM template. */
 export interface CloudTemplateArgs {
@@ -68,20 +46,11 @@ export interface CloudTemplateArgs {
   /** Tags of the template. Defaults to the image's tags (e.g. rocky9, cloudinit). */
   tags?: string[];
   /**
-   * Cloud-init vendor snippet volid (`--cicustom vendor=...`, e.g. "local:snippets/qemu-guest-agent.yaml")
-   * that installs and starts qemu-guest-agent. The generic Rocky and Debian images do not ship the
-   * agent; without a snippet `agent=1` is set but the agent only answers once a clone installs it.
-   * Defaults to none (or the snippet written by `guestAgentSnippet`).
+   * Cloud-init vendor snippet volid (`--cicustom vendor=...`), e.g. the
+   * `GuestAgentSnippet` component's, which installs qemu-guest-agent on images
+   * without it. Defaults to none.
    */
   vendorSnippet?: pulumi.Input<string>;
-  /**
-   * Write a vendor snippet that installs and starts qemu-guest-agent (file
-   * `homelab-qemu-guest-agent.yaml` in the storage's snippets directory on this node) and use it as
-   * `cicustom vendor=`. Clones copy the reference, so every node that starts a clone needs the
-   * snippet too (write it on each node, or use shared snippet storage such as CephFS).
-   * Ignored when `vendorSnippet` is given. Defaults to none.
-   */
-  guestAgentSnippet?: GuestAgentSnippetArgs;
 }
 
 /** A cloud-init VM template built with qm on one node (`homelab:vm:CloudTemplate`). */
@@ -94,8 +63,6 @@ export class CloudTemplate extends pulumi.ComponentResource {
   readonly diskVolume: pulumi.Output<string>;
   /** The dynamic resource, for `dependsOn`. */
   readonly template: CloudTemplateResource;
-  /** The guest-agent vendor snippet, when `guestAgentSnippet` is set. */
-  readonly snippet?: RemoteFile;
 
   constructor(name: string, args: CloudTemplateArgs, opts?: pulumi.ComponentResourceOptions) {
     const templateName = args.templateName ?? `${args.image.name}-template`;
@@ -107,24 +74,6 @@ export class CloudTemplate extends pulumi.ComponentResource {
     );
     this.vmid = args.vmid;
     this.nodeName = args.connection.node;
-    let vendorSnippet = args.vendorSnippet;
-    if (vendorSnippet === undefined && args.guestAgentSnippet) {
-      const dir = (args.guestAgentSnippet.directory ?? "/var/lib/vz/snippets").replace(/\/+$/, "");
-      this.snippet = new RemoteFile(
-        `${name}-guest-agent-snippet`,
-        {
-          connection: args.connection,
-          sshPrivateKey: args.sshPrivateKey,
-          path: `${dir}/${GUEST_AGENT_SNIPPET_FILE}`,
-          content: GUEST_AGENT_VENDOR_DATA,
-          fileMode: "0644",
-          // other templates on this node may share the file
-          onDelete: "keep",
-        },
-        { parent: this },
-      );
-      vendorSnippet = pulumi.interpolate`${args.guestAgentSnippet.storage}:snippets/${this.snippet.path.apply((p) => p.split("/").pop() ?? GUEST_AGENT_SNIPPET_FILE)}`;
-    }
     const hardware: TemplateHardware = { ...DEFAULT_TEMPLATE_HARDWARE, ostype: args.image.ostype || "l26", ...(args.hardware ?? {}) };
     this.template = new CloudTemplateResource(
       `${name}-template`,
@@ -134,8 +83,8 @@ export class CloudTemplate extends pulumi.ComponentResource {
         vmid: args.vmid,
         name: templateName,
         imagePath: args.imagePath,
-        // The pinned checksum identifies the content; unpinned entries fall back to the URL.
-        imageChecksum: args.image.checksum ? `${args.image.checksumAlgorithm}:${args.image.checksum}` : args.image.url,
+        // The pinned checksum identifies the content: a new pin rebuilds the template.
+        imageChecksum: `${args.image.checksumAlgorithm}:${args.image.checksum}`,
         storage: args.storage ?? "local-lvm",
         bridge: args.bridge ?? "vmbr0",
         diskSize: args.diskSize ?? "32G",
@@ -144,17 +93,12 @@ export class CloudTemplate extends pulumi.ComponentResource {
         sshKeys: args.sshKeys ?? [],
         ipconfig0: args.ipconfig0 ?? "ip=dhcp",
         tags: args.tags ?? args.image.tags,
-        vendorSnippet,
+        vendorSnippet: args.vendorSnippet,
       },
       // A component's dependsOn does not reach its children's registrations: pass it on.
-      { parent: this, dependsOn: [...asArray(opts?.dependsOn), ...(this.snippet ? [this.snippet] : [])] },
+      { parent: this, dependsOn: opts?.dependsOn },
     );
     this.diskVolume = this.template.diskVolume;
     this.registerOutputs({ vmid: this.vmid, node: this.nodeName, diskVolume: this.diskVolume });
   }
-}
-
-function asArray(deps: pulumi.ComponentResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
-  if (deps === undefined) return [];
-  return Array.isArray(deps) ? deps : [deps as pulumi.Input<pulumi.Resource>];
 }

@@ -69,6 +69,11 @@ export interface VmArgs {
   tags?: string[];
   /** Start at boot. Defaults to true. */
   onBoot?: boolean;
+  /**
+   * Cloud-init vendor snippet volid (the template's, e.g. the guest-agent
+   * installer). Set on the clone explicitly so the provider keeps it. Defaults to none.
+   */
+  vendorSnippet?: pulumi.Input<string>;
   /** Seconds to wait for the guest agent to report an address. Defaults to 300. */
   agentTimeoutSeconds?: number;
 }
@@ -122,6 +127,7 @@ export class Vm extends pulumi.ComponentResource {
           userAccount: { username: init.user, keys: init.sshKeys },
           ipConfigs: [{ ipv4: staticIp ? { address: init.ipv4, gateway: init.gateway } : { address: "dhcp" } }],
           dns: init.dnsServers || init.dnsDomain ? { servers: init.dnsServers, domain: init.dnsDomain } : undefined,
+          vendorDataFileId: args.vendorSnippet,
         },
         tags: args.tags,
         onBoot: args.onBoot ?? true,

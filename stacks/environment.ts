@@ -6,9 +6,9 @@ import { CephHealth } from "../components/ceph-health";
 import { CephOsds } from "../components/ceph-osds";
 import { CephPools } from "../components/ceph-pools";
 import { CloudTemplate } from "../components/cloud-template";
+import { GuestAgentSnippet } from "../components/guest-agent-snippet";
 import { HaPlacementComponent } from "../components/ha";
 import { Vm } from "../components/vm";
-import { resolveImage } from "../infra/images";
 import { NodeBaseline, type BaselineUser } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
@@ -21,6 +21,7 @@ import {
   networkByName,
   nodeAddressOn,
   nodeByName,
+  templateImage,
   vmVmid,
   type Environment,
   type Node,
@@ -227,9 +228,27 @@ function buildGuests(
   if (env.templates.length === 0 && env.vms.length === 0) return {};
   const templates: NonNullable<EnvironmentOutputs["templates"]> = {};
   const built = new Map<string, CloudTemplate>();
+  const vendorSnippets = new Map<string, pulumi.Output<string> | undefined>();
+  const images = new Map(env.templates.map((t) => [t.name, templateImage(env, t)]));
+  const installsAgent = (t: Environment["templates"][number]) => t.installGuestAgent ?? !images.get(t.name)!.guestAgent;
+  // One snippet for every template that needs the agent, on every node (HA may start a clone anywhere).
+  const snippet = env.templates.some(installsAgent)
+    ? new GuestAgentSnippet(
+        `${env.name}-guest-agent`,
+        {
+          configNode: nodeConnection(env, env.nodes[0]),
+          nodes: env.nodes.map((n) => nodeConnection(env, n)),
+          sshPrivateKey,
+          storage: env.snippets.storage,
+          storagePath: env.snippets.path,
+        },
+        // storage.cfg is cluster-wide: change it once the cluster exists
+        { dependsOn: [api] },
+      )
+    : undefined;
   for (const t of env.templates) {
-    const image = resolveImage(t.image);
-    const [algorithm, checksum] = t.checksum ? t.checksum.split(":") : [image.checksumAlgorithm, image.checksum];
+    const image = images.get(t.name)!;
+    const agentSnippet = installsAgent(t) ? snippet : undefined;
     const download = new proxmoxve.download.File(
       `${env.name}-image-${t.name}`,
       {
@@ -238,8 +257,9 @@ function buildGuests(
         contentType: "iso",
         url: image.url,
         fileName: image.fileName,
-        checksum,
-        checksumAlgorithm: checksum ? algorithm : undefined,
+        // Pinned in the catalog (or the stack's images): a file that does not match fails the download.
+        checksum: image.checksum,
+        checksumAlgorithm: image.checksumAlgorithm,
         overwrite: false,
       },
       { provider: api.provider },
@@ -257,10 +277,12 @@ function buildGuests(
         bridge: t.bridge,
         diskSize: t.diskSize,
         hardware: { cores: t.cores, memory: t.memoryMb },
+        vendorSnippet: agentSnippet?.volid,
       },
-      { dependsOn: [download, ...storage] },
+      { dependsOn: [download, ...storage, ...(agentSnippet?.ready ?? [])] },
     );
     built.set(t.name, template);
+    vendorSnippets.set(t.name, agentSnippet?.volid);
     templates[t.name] = { vmid: t.vmid, node: t.node };
   }
 
@@ -284,6 +306,7 @@ function buildGuests(
         disks: v.diskGb ? [{ interface: "virtio0", sizeGb: v.diskGb }] : undefined,
         networks: v.networks,
         cloudInit: v.cloudInit,
+        vendorSnippet: vendorSnippets.get(t.name),
       },
       { dependsOn: [built.get(t.name)!, ...storage] },
     );

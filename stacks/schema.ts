@@ -16,7 +16,7 @@
  */
 import { z } from "zod";
 import { isCryptHash } from "../infra/providers/linux-user";
-import { IMAGE_CATALOG } from "../infra/images";
+import { IMAGE_CATALOG, resolveImage, type ChecksumAlgorithm, type CloudImage } from "../infra/images";
 import { validatePrivileges } from "../infra/pve-privileges";
 
 const KNOWN_IMAGES = Object.keys(IMAGE_CATALOG);
@@ -597,14 +597,40 @@ const VM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const vmid = () => integer("a VMID", 100, 999999999);
 const CHECKSUM = /^(md5|sha1|sha224|sha256|sha384|sha512):[0-9a-f]{32,128}$/;
 
+const IMAGE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const imageName = () => text("an image name (lowercase letters, digits, hyphens, at most 32)", (v) => IMAGE_NAME.test(v));
+
+/**
+ * One entry of `images`: a new image, or an override of a built-in one (rocky9,
+ * rocky10, debian12, debian13) — e.g. a newer dated build before homelab's
+ * catalog has it. A new URL needs its checksum.
+ */
+export const ImageSchema = mapping(
+  {
+    /** Download URL of the qcow2 image (a dated build, not a "latest" alias). */
+    url: text("an http(s) URL", (v) => /^https?:\/\/[A-Za-z0-9._~:/?#@%+=&-]+$/.test(v)).optional(),
+    /** Pinned digest of the file at url, `<algorithm>:<hex>` (sha256, sha512, …): verified on download. */
+    checksum: text("a checksum (<algorithm>:<hex>, e.g. sha256:…)", (v) => CHECKSUM.test(v)).optional(),
+    /** File name on the node; must end in .img (Proxmox's iso content). Defaults to the URL's file name with .img. */
+    fileName: text("a file name ending in .img", (v) => /^[A-Za-z0-9._-]{1,200}\.img$/.test(v)).optional(),
+    /** The image's cloud-init user. Required for a new image. */
+    defaultUser: text("a Linux user name", isLinuxUser).optional(),
+    /** qm ostype. Defaults to l26. */
+    ostype: oneOf(["l26", "l24", "other"] as const, "an ostype").optional(),
+    /** Tags of templates built from it. */
+    tags: list(text("a tag (lowercase letters, digits, - _)", (v) => /^[a-z0-9_][a-z0-9_-]{0,31}$/.test(v)), "a list of tags").optional(),
+    /** Whether the image ships qemu-guest-agent. Defaults to false for a new image (homelab then installs it). */
+    guestAgent: bool().optional(),
+  },
+  "an image (a mapping with url, checksum and defaultUser)",
+);
+
 export const TemplateSchema = mapping(
   {
     /** Template name (a DNS label). */
     name: text("a template name (lowercase letters, digits, hyphens)", (v) => VM_NAME.test(v)),
-    /** Catalog image: rocky9, rocky10, debian12, debian13. */
-    image: text("an image name from the catalog (rocky9, rocky10, debian12, debian13)", (v) => /^[a-z0-9-]{1,32}$/.test(v)),
-    /** Pinned checksum of the image file, `sha256:<hex>`: verified on download. Defaults to the catalog's pin. */
-    checksum: text("a checksum (sha256:<hex>)", (v) => CHECKSUM.test(v)).optional(),
+    /** Image: rocky9, rocky10, debian12, debian13, or a name from `images`. */
+    image: imageName(),
     vmid: vmid(),
     /** Node that downloads the image and builds the template (on shared storage it serves the whole cluster). */
     node: hostName(),
@@ -618,6 +644,11 @@ export const TemplateSchema = mapping(
     cores: integer("a core count", 1, 256).default(4),
     /** Memory in MiB. Defaults to 4096. */
     memoryMb: integer("a memory size in MiB", 256, 4194304).default(4096),
+    /**
+     * Install qemu-guest-agent through a cloud-init vendor snippet (see `snippets`).
+     * Defaults to true for images without the agent (Debian), false for those with it (Rocky).
+     */
+    installGuestAgent: bool().optional(),
   },
   "a template (a mapping with name, image, vmid and node)",
 );
@@ -707,6 +738,21 @@ const EnvironmentObject = mapping(
     apiAccess: ApiAccessSchema.optional(),
     /** Ceph on the cluster: monitors, managers, OSDs (nodes[].osds) and pools. Needs `cluster`. */
     ceph: CephSchema.optional(),
+    /** Extra images, or overrides of built-in ones, by name (see ImageSchema). */
+    // Keys are checked in crossCheckGuests (a record key schema's message can't name the key).
+    images: z
+      .record(z.string(), ImageSchema, { error: (iss) => (iss.code === "invalid_type" ? notA(iss.input, "a mapping of image name to image") : undefined) })
+      .default({}),
+    /** Where cloud-init snippets (the guest-agent vendor data) are written: a directory storage present on every node. */
+    snippets: mapping(
+      {
+        /** Storage ID; homelab enables its `snippets` content type. Defaults to local. */
+        storage: text("a storage ID", (v) => /^[a-z][a-z0-9_.-]{0,62}[a-z0-9]$/.test(v)).default("local"),
+        /** The storage's path on the nodes (snippets go to <path>/snippets). Defaults to /var/lib/vz (local's). */
+        path: text("an absolute path", (v) => /^\/[A-Za-z0-9._/-]{0,200}$/.test(v) && !v.split("/").includes("..")).default("/var/lib/vz"),
+      },
+      "a mapping of snippet storage settings",
+    ).prefault({}),
     /** Cloud-init VM templates (need apiAccess: images are downloaded with the API). */
     templates: list(TemplateSchema, "a list of templates").default([]),
     /** First VMID of VMs that have none. Defaults to 200. */
@@ -754,6 +800,26 @@ export type CephConfig = NonNullable<Environment["ceph"]>;
 export type CephPool = CephConfig["pools"][number];
 export type OsdDevice = Node["osds"][number];
 export type Template = Environment["templates"][number];
+export type ImageConfig = z.output<typeof ImageSchema>;
+
+/** A config `images` entry in the catalog's shape (`checksum: "sha256:…"` split into algorithm and digest). */
+export function userImageEntry(entry: ImageConfig): Partial<CloudImage> {
+  const { checksum, ...rest } = entry;
+  const out: Partial<CloudImage> = { ...rest };
+  for (const k of Object.keys(out) as (keyof CloudImage)[]) if (out[k] === undefined) delete out[k];
+  if (checksum) {
+    const [algorithm, digest] = checksum.split(":");
+    out.checksumAlgorithm = algorithm as ChecksumAlgorithm;
+    out.checksum = digest;
+  }
+  return out;
+}
+
+/** The catalog entry a template uses: the stack's `images` first, then the built-in catalog. */
+export function templateImage(env: Environment, template: Template): CloudImage {
+  const user = Object.fromEntries(Object.entries(env.images).map(([name, entry]) => [name, userImageEntry(entry)]));
+  return resolveImage(template.image, user);
+}
 export type VmConfig = Environment["vms"][number];
 export type HaPlacementConfig = Environment["ha"]["placements"][number];
 
@@ -1751,11 +1817,28 @@ function crossCheckGuests(value: Record<string, unknown>, nodes: Record<string, 
     if (owner) issues.push({ path, message: `VMID ${id} is already used by ${owner}` });
     else vmids.set(id, pathText(path));
   };
+  const userImages = isRecord(value.images) ? value.images : {};
+  const known = [...new Set([...KNOWN_IMAGES, ...Object.keys(userImages)])].sort();
+  for (const [name, entry] of Object.entries(userImages)) {
+    // Entries with field errors already have their messages.
+    if (!IMAGE_NAME.test(name)) {
+      issues.push({ path: ["images", name], message: notA(name, "an image name (lowercase letters, digits, hyphens, at most 32)") });
+      continue;
+    }
+    const parsed = ImageSchema.safeParse(entry);
+    if (!parsed.success) continue;
+    try {
+      resolveImage(name, { [name]: userImageEntry(parsed.data) });
+    } catch (e) {
+      // resolveImage says `image "<name>": <problems>`; the path already names the image.
+      issues.push({ path: ["images", name], message: (e as Error).message.replace(/^(unknown )?image "[^"]*":? ?/, "") });
+    }
+  }
   const names = new Set<string>();
   templates.forEach((t, i) => {
     if (unknownNode(t.node)) issues.push({ path: ["templates", i, "node"], message: `no node named ${show(t.node)}` });
-    if (isString(t.image) && !KNOWN_IMAGES.includes(t.image)) {
-      issues.push({ path: ["templates", i, "image"], message: `${show(t.image)} is not in the image catalog (${KNOWN_IMAGES.join(", ")})` });
+    if (isString(t.image) && !known.includes(t.image)) {
+      issues.push({ path: ["templates", i, "image"], message: `${show(t.image)} is not a known image (${known.join(", ")}); add it under images` });
     }
     if (isString(t.name)) names.add(t.name);
     claim(t.vmid, ["templates", i, "vmid"]);

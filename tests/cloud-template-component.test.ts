@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CloudTemplate, GUEST_AGENT_VENDOR_DATA } from "../components/cloud-template";
+import { CloudTemplate } from "../components/cloud-template";
+import { GUEST_AGENT_VENDOR_DATA, GuestAgentSnippet } from "../components/guest-agent-snippet";
 import { resolveImage } from "../infra/images";
 import { allStrings, isSecretValue, runStack, StackRun, stubProviderSerialization } from "./helpers/pulumi-mocks";
 
@@ -17,6 +18,7 @@ const STACK_FILE = path.join(STACK_DIR, "Pulumi.test.yaml");
 fs.writeFileSync(STACK_FILE, "config: {}\n");
 const KEY = "fake-ssh-private-key-for-mock-tests";
 const connection = { node: "ms01", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" };
+const connection2 = { ...connection, node: "ms02", host: "10.0.0.12" };
 
 let stackRun: Promise<StackRun> | undefined;
 function run(): Promise<StackRun> {
@@ -34,14 +36,12 @@ function run(): Promise<StackRun> {
       sshKeys: ["ssh-ed25519 AAAA admin"],
       tags: ["debian12"],
     });
-    const r10 = new CloudTemplate("rocky10", {
-      connection,
-      sshPrivateKey: KEY,
-      vmid: 7001,
-      image: resolveImage("rocky10"),
-      imagePath: "/var/lib/vz/template/iso/r10.img",
-      guestAgentSnippet: { storage: "local" },
-    });
+    const snippet = new GuestAgentSnippet("agent", { configNode: connection, nodes: [connection, connection2], sshPrivateKey: KEY });
+    const r10 = new CloudTemplate(
+      "rocky10",
+      { connection, sshPrivateKey: KEY, vmid: 7001, image: resolveImage("rocky10"), imagePath: "/var/lib/vz/template/iso/r10.img", vendorSnippet: snippet.volid },
+      { dependsOn: snippet.ready },
+    );
     return { rocky: rocky.diskVolume, deb: deb.diskVolume, r10: r10.diskVolume };
   });
   return stackRun;
@@ -64,24 +64,30 @@ describe("CloudTemplate component", () => {
       ipconfig0: "ip=dhcp",
       tags: ["rocky9", "cloudinit"],
       sshKeys: [],
-      imageChecksum: resolveImage("rocky9").url,
+      imageChecksum: `sha256:${resolveImage("rocky9").checksum}`,
       hardware: { ostype: "l26", memory: 4096, balloon: 1, agent: true, bios: "ovmf", machine: "q35", cpu: "host", cores: 4, numa: true, vga: "serial0", serial0: "socket", mtu: 1 },
     });
     const d = r.byName("debian12-template");
     expect(d.rawInputs).toMatchObject({ storage: "ceph-vm", diskSize: "20G", ciUser: "debian", tags: ["debian12"], hardware: { cores: 2, memory: 2048, bios: "ovmf" } });
   });
 
-  it("writes the guest-agent vendor snippet first and points cicustom at it when asked", async () => {
+  it("enables snippets on the storage once, writes the guest-agent snippet on every node, and the template waits for both", async () => {
     const r = await run();
-    const file = r.byName("rocky10-guest-agent-snippet");
-    expect(file.type).toBe("pulumi-nodejs:dynamic/node:RemoteFile");
-    expect(file.rawInputs).toMatchObject({ path: "/var/lib/vz/snippets/homelab-qemu-guest-agent.yaml", content: GUEST_AGENT_VENDOR_DATA, onDelete: "keep" });
+    const content = r.byName("agent-content");
+    expect(content.type).toBe("pulumi-nodejs:dynamic/storage:StorageContent");
+    expect(content.rawInputs).toMatchObject({ storage: "local", content: ["snippets"], connection: { node: "ms01" } });
+    const files = r.byType("pulumi-nodejs:dynamic/node:RemoteFile");
+    expect(files.map((f) => f.name).sort()).toEqual(["agent-ms01", "agent-ms02"]);
+    for (const file of files) {
+      expect(file.rawInputs).toMatchObject({ path: "/var/lib/vz/snippets/homelab-qemu-guest-agent.yaml", content: GUEST_AGENT_VENDOR_DATA, onDelete: "keep" });
+      expect(file.dependsOn).toContain(content.urn);
+      expect(file.parent).toBe(r.byName("agent").urn);
+    }
     expect(GUEST_AGENT_VENDOR_DATA).toContain("#cloud-config\npackages:\n  - qemu-guest-agent\n");
     const t = r.byName("rocky10-template");
     expect(t.rawInputs.vendorSnippet).toBe("local:snippets/homelab-qemu-guest-agent.yaml");
-    expect(t.dependsOn).toContain(file.urn);
+    expect(t.dependsOn).toEqual(expect.arrayContaining([content.urn, ...files.map((f) => f.urn)]));
     expect(r.byName("rocky9-template").rawInputs.vendorSnippet).toBeUndefined();
-    expect(r.byType("pulumi-nodejs:dynamic/node:RemoteFile")).toHaveLength(1);
   });
 
   it("keeps the SSH key secret and out of the component's own inputs", async () => {

@@ -20,6 +20,7 @@ import {
   nodeAddressOn,
   nodeSshPort,
   prefixLength,
+  templateImage,
   vmVmid,
   type Environment,
 } from "../stacks/schema";
@@ -1036,12 +1037,60 @@ describe("templates, VMs and HA", () => {
     env.vms[2].ha = { placement: "nowhere" };
     env.templates[2].image = "windows11";
     expect(issuesOf(env)).toEqual([
-      'templates[2].image: "windows11" is not in the image catalog (rocky9, rocky10, debian12, debian13)',
+      'templates[2].image: "windows11" is not a known image (debian12, debian13, rocky10, rocky9); add it under images',
       "vms[0].vmid: VMID 7001 is already used by templates[1].vmid",
       'vms[1].template: no template named "centos-template"',
       "vms[1].vmid: VMID 7002 is already used by templates[2].vmid",
       'vms[2].node: no node named "india"',
       'vms[2].ha.placement: no placement named "nowhere" in ha.placements',
+    ]);
+  });
+
+  it("images: a stack adds its own pinned image or overrides a built-in pin, and templates may use it", () => {
+    const env = matrix();
+    env.images = {
+      alma9: {
+        url: "https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/AlmaLinux-9-GenericCloud-9.6-20250522.x86_64.qcow2",
+        checksum: `sha256:${"ab".repeat(32)}`,
+        defaultUser: "almalinux",
+      },
+      debian12: { url: "https://cloud.debian.org/images/cloud/bookworm/20261110-2650/debian-12-genericcloud-amd64-20261110-2650.qcow2", checksum: `sha512:${"cd".repeat(64)}` },
+    };
+    env.templates[0].image = "alma9";
+    const parsed = parseEnvironment(env);
+    expect(templateImage(parsed, parsed.templates[0])).toMatchObject({
+      name: "alma9",
+      checksumAlgorithm: "sha256",
+      checksum: "ab".repeat(32),
+      fileName: "AlmaLinux-9-GenericCloud-9.6-20250522.x86_64.img",
+      defaultUser: "almalinux",
+      guestAgent: false,
+    });
+    expect(templateImage(parsed, parsed.templates[2])).toMatchObject({
+      checksumAlgorithm: "sha512",
+      checksum: "cd".repeat(64),
+      fileName: "debian-12-genericcloud-amd64-20261110-2650.img",
+      defaultUser: "debian",
+    });
+    expect(parsed.snippets).toEqual({ storage: "local", path: "/var/lib/vz" });
+  });
+
+  it("images: an entry without its digest, user or a usable URL is refused where it is", () => {
+    const env = matrix();
+    env.images = {
+      alma9: { url: "https://repo.almalinux.org/almalinux/9/cloud/x86_64/images/AlmaLinux-9-GenericCloud-latest.x86_64.qcow2" },
+      rocky9: { url: "https://dl.rockylinux.org/pub/rocky/9.9/images/x86_64/Rocky-9-GenericCloud-Base-9.9-20261120.0.x86_64.qcow2" },
+      "Bad Name": { checksum: `sha256:${"0".repeat(64)}` },
+      ubuntu: { url: "https://x/$(reboot).img", checksum: "sha1:zz" },
+    };
+    env.snippets = { storage: "local", path: "/var/lib/../../etc" };
+    expect(issuesOf(env)).toEqual([
+      'images.ubuntu.url: "https://x/$(reboot).img" is not an http(s) URL',
+      'images.ubuntu.checksum: "sha1:zz" is not a checksum (<algorithm>:<hex>, e.g. sha256:…)',
+      'snippets.path: "/var/lib/../../etc" is not an absolute path',
+      "images.alma9: checksum is required (downloads are verified against a pinned digest); defaultUser is required",
+      "images.rocky9: checksum is required when url is overridden",
+      'images["Bad Name"]: "Bad Name" is not an image name (lowercase letters, digits, hyphens, at most 32)',
     ]);
   });
 

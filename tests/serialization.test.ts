@@ -26,6 +26,7 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/ha.ts", "haResourceProvider"],
   ["infra/providers/ha.ts", "haPlacementProvider"],
   ["infra/providers/cloud-template.ts", "cloudTemplateProvider"],
+  ["infra/providers/storage-content.ts", "storageContentProvider"],
 ];
 
 describe.each(PROVIDERS)("%s", (file, exportName) => {

@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { IMAGE_CATALOG } from "../infra/images";
 import { runProgram } from "../stacks/program";
 import { allStrings, isSecretValue, prepareStack, Registration, runStack, StackRun } from "./helpers/pulumi-mocks";
 
@@ -215,6 +216,38 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: templat
       expect(t.dependsOn).toEqual(expect.arrayContaining(pools));
       expect(downloads.some((d) => t.dependsOn.includes(d.urn))).toBe(true);
     }
+    // every download is verified against the catalog's pinned digest
+    for (const d of downloads) {
+      const image = Object.values(IMAGE_CATALOG).find((i) => i.url === d.rawInputs.url);
+      expect(image, `catalog entry for ${String(d.rawInputs.url)}`).toBeDefined();
+      expect(d.rawInputs).toMatchObject({ checksum: image!.checksum, checksumAlgorithm: image!.checksumAlgorithm, fileName: image!.fileName, contentType: "iso" });
+    }
+  });
+
+  it("installs the guest agent on the Debian template through a vendor snippet on every node, after the cluster's API exists", async () => {
+    const r = await run(stack);
+    const content = r.byType("pulumi-nodejs:dynamic/storage:StorageContent");
+    expect(content).toHaveLength(1);
+    expect(content[0].rawInputs).toMatchObject({ storage: "local", content: ["snippets"] });
+    const snippet = r.byType("homelab:vm:GuestAgentSnippet")[0];
+    const api = r.byType("homelab:proxmox:ApiAccess")[0];
+    // the engine sees a component dependency as its resources: the token, and so the cluster before it
+    const token = r.byType("pulumi-nodejs:dynamic/proxmox:PveApiToken").find((t) => t.parent === api.urn)!;
+    expect(snippet.dependsOn).toContain(token.urn);
+    const files = r.byType("pulumi-nodejs:dynamic/node:RemoteFile").filter((f) => f.parent === snippet.urn);
+    expect(files.map((f) => (f.rawInputs.connection as { node: string }).node).sort()).toEqual(
+      stack === "matrix" ? ["foxtrot", "golf", "hotel"] : ["frege", "russell", "wittgenstein"],
+    );
+    const volid = "local:snippets/homelab-qemu-guest-agent.yaml";
+    const templates = r.byType("pulumi-nodejs:dynamic/vm:CloudTemplate");
+    const debian = templates.find((t) => t.rawInputs.vmid === 7002)!;
+    expect(debian.rawInputs.vendorSnippet).toBe(volid);
+    expect(debian.dependsOn).toEqual(expect.arrayContaining(files.map((f) => f.urn)));
+    // Rocky's images ship the agent
+    for (const t of templates.filter((x) => x !== debian)) expect(t.rawInputs.vendorSnippet).toBeUndefined();
+    const vms = r.byType("proxmoxve:index/vmLegacy:VmLegacy");
+    const clone = vms.find((v) => (v.rawInputs.clone as { vmId: number }).vmId === 7002)!;
+    expect((clone.rawInputs.initialization as { vendorDataFileId?: string }).vendorDataFileId).toBe(volid);
   });
 
   it("clones at least one VM per template, each after its template and the Ceph storage, and exports its addresses", async () => {
