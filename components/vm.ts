@@ -1,5 +1,7 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import type { NodeConnection } from "../infra/providers/connection";
+import { GuestAddress } from "../infra/providers/guest-address";
 
 /** One network interface of a VM. */
 export interface VmNetwork {
@@ -41,6 +43,10 @@ export interface VmCloudInit {
 export interface VmArgs {
   /** API provider (ApiAccess.provider). */
   provider: proxmoxve.Provider;
+  /** A cluster member to ask the guest agent through (any node: the API finds the VM). */
+  connection: NodeConnection;
+  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
+  sshPrivateKey?: pulumi.Input<string>;
   /** Node the VM runs on. */
   node: string;
   /** VMID (explicit, or vmidBase + index, allocated and checked for collisions by the stack schema). */
@@ -74,20 +80,22 @@ export interface VmArgs {
    * installer). Set on the clone explicitly so the provider keeps it. Defaults to none.
    */
   vendorSnippet?: pulumi.Input<string>;
-  /** Seconds to wait for the guest agent to report an address. Defaults to 300. */
+  /** Seconds to wait for the guest agent to report an address (then the apply fails). Defaults to 300. */
   agentTimeoutSeconds?: number;
 }
 
 /**
  * A VM cloned from a cloud-init template on the native provider's production
  * VM resource (`VmLegacy` with its clone block; the provider marks `Vm` and
- * `cloned.Vm` experimental). The QEMU guest agent is on and the VM is started,
- * so `ipv4` is what the agent reports. Destroy is fast and safe: a short ACPI
+ * `cloned.Vm` experimental). The QEMU guest agent is on and the VM is started;
+ * a GuestAddress waits (bounded) until the agent reports the VM's address. Destroy is fast and safe: a short ACPI
  * shutdown, then stop — never the multi-minute default wait.
  */
 export class Vm extends pulumi.ComponentResource {
   /** The VMID. */
   readonly vmid: number;
+  /** The VM's address: the static one once the guest has it, else net0's DHCP lease. */
+  readonly address: pulumi.Output<string>;
   /** Addresses the guest agent reports, loopback and link-local left out. */
   readonly ipv4: pulumi.Output<string[]>;
   /** The native resource, for `dependsOn` (HA resources). */
@@ -141,9 +149,22 @@ export class Vm extends pulumi.ComponentResource {
       // A component's dependsOn does not reach its children's registrations: pass it on.
       { parent: this, provider: args.provider, dependsOn: opts?.dependsOn },
     );
-    this.ipv4 = this.vm.ipv4Addresses.apply((perNic) =>
-      (perNic ?? []).flat().filter((ip) => ip && !ip.startsWith("127.") && !ip.startsWith("169.254.")),
+    // The bounded wait for the agent's address, with an error that names the VM and the agent's last answer.
+    const guest = new GuestAddress(
+      `${name}-address`,
+      {
+        connection: args.connection,
+        sshPrivateKey: args.sshPrivateKey,
+        vmid: args.vmid,
+        name: args.name,
+        mac: this.vm.macAddresses.apply((macs) => macs?.[0]),
+        expected: staticIp ? init.ipv4!.split("/")[0] : undefined,
+        timeoutSeconds: args.agentTimeoutSeconds ?? 300,
+      },
+      { parent: this, dependsOn: [this.vm] },
     );
-    this.registerOutputs({ vmid: this.vmid, ipv4: this.ipv4 });
+    this.address = guest.address;
+    this.ipv4 = guest.addresses;
+    this.registerOutputs({ vmid: this.vmid, address: this.address, ipv4: this.ipv4 });
   }
 }

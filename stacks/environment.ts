@@ -43,7 +43,7 @@ export interface EnvironmentOutputs {
     pools: pulumi.Output<unknown>;
   };
   templates?: Record<string, { vmid: number; node: string }>;
-  vms?: Record<string, { vmid: number; node: string; ipv4: pulumi.Output<string[]> }>;
+  vms?: Record<string, { vmid: number; node: string; address: pulumi.Output<string>; ipv4: pulumi.Output<string[]> }>;
 }
 
 /** Per-node pieces, for ordering later steps. */
@@ -295,6 +295,8 @@ function buildGuests(
       `${env.name}-vm-${v.name}`,
       {
         provider: api.provider,
+        connection: nodeConnection(env, nodeByName(env, v.node)!),
+        sshPrivateKey,
         node: v.node,
         vmid,
         name: v.name,
@@ -310,7 +312,7 @@ function buildGuests(
       },
       { dependsOn: [built.get(t.name)!, ...storage] },
     );
-    vms[v.name] = { vmid, node: v.node, ipv4: vm.ipv4 };
+    vms[v.name] = { vmid, node: v.node, address: vm.address, ipv4: vm.ipv4 };
     if (v.ha) haMembers.set(v.ha.placement, [...(haMembers.get(v.ha.placement) ?? []), { vm, vmid, ha: v.ha }]);
   });
 

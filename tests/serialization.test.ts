@@ -27,6 +27,7 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/ha.ts", "haPlacementProvider"],
   ["infra/providers/cloud-template.ts", "cloudTemplateProvider"],
   ["infra/providers/storage-content.ts", "storageContentProvider"],
+  ["infra/providers/guest-address.ts", "guestAddressProvider"],
 ];
 
 describe.each(PROVIDERS)("%s", (file, exportName) => {

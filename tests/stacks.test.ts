@@ -263,9 +263,14 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: templat
         expect(v.dependsOn).toEqual(expect.arrayContaining(pools));
       }
     }
-    const out = r.outputs.vms as Record<string, { vmid: number; ipv4: string[] }>;
+    const out = r.outputs.vms as Record<string, { vmid: number; address: string; ipv4: string[] }>;
     expect(Object.keys(out).sort()).toEqual(["debian12-01", "rocky10-01", "rocky9-01"]);
-    expect(out["rocky9-01"]).toMatchObject({ vmid: 200, ipv4: ["10.99.0.200"] });
+    expect(out["rocky9-01"]).toMatchObject({ vmid: 200, address: "10.99.0.200", ipv4: ["10.99.0.200"] });
+    // each VM waits for its guest agent address after it exists
+    for (const w of r.byType("pulumi-nodejs:dynamic/vm:GuestAddress")) {
+      expect(w.dependsOn).toContain(vms.find((v) => v.rawInputs.vmId === w.rawInputs.vmid)!.urn);
+    }
+    expect(r.byType("pulumi-nodejs:dynamic/vm:GuestAddress")).toHaveLength(vms.length);
   });
 
   it("makes the VMs that ask for it highly available after they exist, once each", async () => {

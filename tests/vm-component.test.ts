@@ -21,6 +21,8 @@ async function build() {
       const provider = new proxmoxve.Provider("pve", { endpoint: "https://192.168.3.5:8006/" });
       const vm = new Vm("web1", {
         provider,
+        connection: { node: "foxtrot", host: "192.168.3.5", port: 22, user: "root" },
+        sshPrivateKey: "fake-ssh-private-key-for-mock-tests",
         node: "golf",
         vmid: 201,
         name: "web1",
@@ -34,12 +36,14 @@ async function build() {
         cloudInit: { user: "rocky", sshKeys: [KEY], ipv4: "192.168.3.50/24", gateway: "192.168.3.1" },
       });
       ipv4 = vm.ipv4;
-      return { ipv4: vm.ipv4 };
+      return { ipv4: vm.ipv4, address: vm.address };
     },
     (type, _name, inputs) =>
       type === "proxmoxve:index/vmLegacy:VmLegacy"
-        ? { ...inputs, ipv4Addresses: [["127.0.0.1"], ["192.168.3.50"], ["169.254.1.1"]] }
-        : inputs,
+        ? { ...inputs, macAddresses: ["BC:24:11:0A:0B:0C"] }
+        : type === "pulumi-nodejs:dynamic/vm:GuestAddress"
+          ? { ...inputs, runsOn: "golf", address: "192.168.3.50", addresses: ["192.168.3.50", "10.20.0.5"] }
+          : inputs,
   );
   return { r, ipv4 };
 }
@@ -79,8 +83,15 @@ describe("Vm component", () => {
     expect(vm.provider.startsWith(`${provider.urn}::`)).toBe(true);
   });
 
-  it("reports the guest agent's addresses without loopback and link-local ones", async () => {
+  it("waits for the static address on net0 after the VM exists, within the agent timeout, and outputs it", async () => {
     const { r } = await build();
-    expect(r.outputs.ipv4).toEqual(["192.168.3.50"]);
+    const [vm] = r.byType("proxmoxve:index/vmLegacy:VmLegacy");
+    const [wait] = r.byType("pulumi-nodejs:dynamic/vm:GuestAddress");
+    expect(wait.parent).toBe(r.byType("homelab:vm:Vm")[0].urn);
+    expect(wait.dependsOn).toContain(vm.urn);
+    expect(wait.rawInputs).toMatchObject({ vmid: 201, name: "web1", mac: "BC:24:11:0A:0B:0C", expected: "192.168.3.50", timeoutSeconds: 300 });
+    expect(wait.additionalSecretOutputs).toContain("sshPrivateKey");
+    expect(r.outputs.address).toBe("192.168.3.50");
+    expect(r.outputs.ipv4).toEqual(["192.168.3.50", "10.20.0.5"]);
   });
 });

@@ -62,7 +62,12 @@ const defaultState: StateFor = (type, _name, inputs) => {
   }
   if (type === "proxmoxve:index/vmLegacy:VmLegacy") {
     // What the guest agent reports: loopback, then the VM's NIC.
-    return { ...inputs, ipv4Addresses: [["127.0.0.1"], [`10.99.0.${Number(inputs.vmId) % 250}`]] };
+    return { ...inputs, ipv4Addresses: [["127.0.0.1"], [`10.99.0.${Number(inputs.vmId) % 250}`]], macAddresses: ["BC:24:11:00:00:01"] };
+  }
+  if (type === "pulumi-nodejs:dynamic/vm:GuestAddress") {
+    // The static address once the guest has it, else a DHCP lease.
+    const address = (inputs.expected as string | undefined) ?? `10.99.0.${Number(inputs.vmid) % 250}`;
+    return { ...inputs, runsOn: (inputs.connection as { node: string }).node, address, addresses: [address] };
   }
   return inputs;
 };

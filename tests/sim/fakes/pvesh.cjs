@@ -190,6 +190,52 @@ const ROUTES = [
     },
   },
   {
+    // The guest agent through the API (qemu-server PVE/API2/Qemu/Agent.pm): {"result": [...]}.
+    // Errors (exit 255) as in pve-cli.md §3.10. The fake's agent answers once the VM has run for
+    // `guest.agentBootSeconds` (default 0); `guest.agentInstalled: false` keeps it silent;
+    // `guest.agentInterfaces` replaces the reported list. Otherwise: lo, and eth0 with net0's
+    // MAC and ipconfig0's static address (or a DHCP lease from 10.99.0.0/16).
+    get: "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces",
+    handler: ({ state, self, params }) => {
+      const n = targetNode(state, self, params.node);
+      const g = n.guests[params.vmid];
+      if (!g) configMissing(n.name, params.vmid);
+      const conf = lib.guestConfig(n.name, params.vmid, g);
+      if (!/^(1|enabled=1)(,|$)/.test(String(conf.agent ?? ""))) lib.die("No QEMU guest agent configured\n");
+      if (g.status !== "running") lib.die(`VM ${params.vmid} is not running\n`);
+      const upFor = Math.floor(Date.now() / 1000) - (g.startedAt || 0);
+      if (g.agentInstalled === false || upFor < (g.agentBootSeconds || 0)) lib.die("QEMU guest agent is not running\n");
+      if (g.agentInterfaces) return { result: g.agentInterfaces };
+      const mac = (/^[a-z0-9]+=([0-9A-Fa-f:]{17})/.exec(String(conf.net0 || "")) || [])[1] || "BC:24:11:00:00:00";
+      const ip = (/(?:^|,)ip=(\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(String(conf.ipconfig0 || "")) || []).slice(1);
+      const vmid = Number(params.vmid);
+      const [address, prefix] = ip.length ? [ip[0], Number(ip[1])] : [`10.99.${Math.floor(vmid / 250) % 256}.${(vmid % 250) + 1}`, 16];
+      const stats = { "rx-bytes": 1048576, "rx-dropped": 0, "rx-errs": 0, "rx-packets": 2048, "tx-bytes": 524288, "tx-dropped": 0, "tx-errs": 0, "tx-packets": 1024 };
+      return {
+        result: [
+          {
+            "hardware-address": "00:00:00:00:00:00",
+            "ip-addresses": [
+              { "ip-address": "127.0.0.1", "ip-address-type": "ipv4", prefix: 8 },
+              { "ip-address": "::1", "ip-address-type": "ipv6", prefix: 128 },
+            ],
+            name: "lo",
+            statistics: stats,
+          },
+          {
+            "hardware-address": mac.toLowerCase(),
+            "ip-addresses": [
+              { "ip-address": address, "ip-address-type": "ipv4", prefix },
+              { "ip-address": `fe80::be24:11ff:fe${mac.slice(9, 11).toLowerCase()}:${mac.slice(12, 14).toLowerCase()}${mac.slice(15, 17).toLowerCase()}`, "ip-address-type": "ipv6", prefix: 64 },
+            ],
+            name: "eth0",
+            statistics: stats,
+          },
+        ],
+      };
+    },
+  },
+  {
     get: "/nodes/{node}/qemu/{vmid}/config",
     handler: ({ state, self, params }) => {
       const n = targetNode(state, self, params.node);
