@@ -305,7 +305,7 @@ function buildGuests(
         storage: v.storage ?? t.storage,
         cores: v.cores,
         memoryMb: v.memoryMb,
-        disks: v.diskGb ? [{ interface: "virtio0", sizeGb: v.diskGb }] : undefined,
+        disks: v.disks ?? (v.diskGb ? [{ interface: "virtio0", sizeGb: v.diskGb }] : undefined),
         networks: v.networks,
         cloudInit: v.cloudInit,
         vendorSnippet: vendorSnippets.get(t.name),

@@ -666,8 +666,21 @@ export const VmSchema = mapping(
     storage: text("a storage ID", (v) => /^[a-z][a-z0-9_.-]{0,62}[a-z0-9]$/.test(v)).optional(),
     cores: integer("a core count", 1, 256).default(2),
     memoryMb: integer("a memory size in MiB", 256, 4194304).default(2048),
-    /** Boot disk size in GiB (grows the template's disk). */
+    /** Boot disk size in GiB (grows the template's disk, virtio0). Shorthand for disks: [{ interface: virtio0, sizeGb }]. */
     diskGb: integer("a disk size in GiB", 1, 65536).optional(),
+    /** Disks: virtio0 resizes the template's boot disk, others are added. Defaults to the template's. */
+    disks: list(
+      mapping(
+        {
+          interface: text("a disk slot (virtio0–15, scsi0–30, sata0–5)", (v) => /^(virtio([0-9]|1[0-5])|scsi([0-9]|[12][0-9]|30)|sata[0-5])$/.test(v)),
+          sizeGb: integer("a disk size in GiB", 1, 65536),
+          /** Defaults to the VM's storage. */
+          storage: text("a storage ID", (v) => /^[a-z][a-z0-9_.-]{0,62}[a-z0-9]$/.test(v)).optional(),
+        },
+        "a disk (a mapping with interface and sizeGb)",
+      ),
+      "a list of disks",
+    ).optional(),
     networks: list(
       mapping(
         { bridge: ifName(), vlanId: integer("a VLAN id", 1, 4094).optional(), mtu: integer("an MTU (1 = the bridge's)", 1, MTU_MAX).optional() },
@@ -683,6 +696,8 @@ export const VmSchema = mapping(
         ipv4: text('"dhcp" or an IPv4 address with prefix', (v) => v === "dhcp" || isCidrSyntax(v)).default("dhcp"),
         gateway: ipv4().optional(),
         dnsServers: list(ipv4(), "a list of IPv4 addresses").optional(),
+        /** DNS search domain. */
+        dnsDomain: text("a DNS domain", (v) => v.length <= 253 && v.split(".").every((l) => LABEL.test(l))).optional(),
       },
       "a mapping with sshKeys",
     ),
@@ -1848,6 +1863,15 @@ function crossCheckGuests(value: Record<string, unknown>, nodes: Record<string, 
     if (!isRecord(vm)) return;
     if (isString(vm.template) && !names.has(vm.template)) issues.push({ path: ["vms", i, "template"], message: `no template named ${show(vm.template)}` });
     if (unknownNode(vm.node)) issues.push({ path: ["vms", i, "node"], message: `no node named ${show(vm.node)}` });
+    if (vm.diskGb !== undefined && vm.disks !== undefined) issues.push({ path: ["vms", i, "diskGb"], message: "give either diskGb or disks, not both" });
+    if (Array.isArray(vm.disks)) {
+      const slots = new Set<string>();
+      vm.disks.forEach((d, j) => {
+        if (!isRecord(d) || !isString(d.interface)) return;
+        if (slots.has(d.interface)) issues.push({ path: ["vms", i, "disks", j, "interface"], message: `${show(d.interface)} is used twice` });
+        slots.add(d.interface);
+      });
+    }
     claim(vm.vmid ?? (base === undefined ? undefined : base + i), ["vms", i, "vmid"]);
     const ha = isRecord(vm.ha) ? vm.ha : undefined;
     if (ha && isString(ha.placement) && !placements.some((p) => isRecord(p) && p.name === ha.placement)) {

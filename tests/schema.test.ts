@@ -1094,6 +1094,25 @@ describe("templates, VMs and HA", () => {
     ]);
   });
 
+  it("VM disks and DNS: slots checked, one way to size the boot disk", () => {
+    const env = matrix();
+    env.vms[0].disks = [{ interface: "virtio0", sizeGb: 40 }, { interface: "scsi1", sizeGb: 100, storage: "vm_containers" }];
+    env.vms[0].cloudInit.dnsDomain = "lab.example.org";
+    const parsed = parseEnvironment(env);
+    expect(parsed.vms[0].disks).toEqual([{ interface: "virtio0", sizeGb: 40 }, { interface: "scsi1", sizeGb: 100, storage: "vm_containers" }]);
+    expect(parsed.vms[0].cloudInit.dnsDomain).toBe("lab.example.org");
+
+    env.vms[0].disks = [{ interface: "scsi1", sizeGb: 10 }, { interface: "scsi1", sizeGb: 20 }, { interface: "ide2; reboot", sizeGb: 1 }];
+    env.vms[0].diskGb = 40;
+    env.vms[0].cloudInit.dnsDomain = "lab..org";
+    expect(issuesOf(env)).toEqual([
+      'vms[0].disks[2].interface: "ide2; reboot" is not a disk slot (virtio0–15, scsi0–30, sata0–5)',
+      'vms[0].cloudInit.dnsDomain: "lab..org" is not a DNS domain',
+      "vms[0].diskGb: give either diskGb or disks, not both",
+      'vms[0].disks[1].interface: "scsi1" is used twice',
+    ]);
+  });
+
   it("templates and VMs need API access", () => {
     const env = matrix();
     delete env.apiAccess;
