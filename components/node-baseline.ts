@@ -156,7 +156,7 @@ export class NodeBaseline extends pulumi.ComponentResource {
           group: spec.apply((f) => f.group ?? "root"),
           onDelete: "keep",
         },
-        { parent: this },
+        { parent: this, dependsOn: opts?.dependsOn },
       );
     };
     const repos: pulumi.Resource[] = [
@@ -180,7 +180,7 @@ export class NodeBaseline extends pulumi.ComponentResource {
 
     if (args.removeSubscriptionNag) {
       // The hook re-patches after every dpkg run; onChangeCommand applies it once right away.
-      const hook = new RemoteFile(`${name}-no-nag`, { ...conn, ...noNagHookFile() }, { parent: this });
+      const hook = new RemoteFile(`${name}-no-nag`, { ...conn, ...noNagHookFile() }, { parent: this, dependsOn: opts?.dependsOn });
       this.ready.push(hook);
     }
 
@@ -191,7 +191,7 @@ export class NodeBaseline extends pulumi.ComponentResource {
       } catch (e) {
         throw new pulumi.ResourceError((e as Error).message, this);
       }
-      const hosts = new RemoteFile(`${name}-hosts`, { ...conn, ...spec }, { parent: this });
+      const hosts = new RemoteFile(`${name}-hosts`, { ...conn, ...spec }, { parent: this, dependsOn: opts?.dependsOn });
       this.ready.push(hosts);
     }
 
@@ -207,7 +207,7 @@ export class NodeBaseline extends pulumi.ComponentResource {
       } catch (e) {
         throw new pulumi.ResourceError((e as Error).message, this);
       }
-      sshdRules = new RemoteFile(`${name}-sshd-users`, { ...conn, ...spec }, { parent: this });
+      sshdRules = new RemoteFile(`${name}-sshd-users`, { ...conn, ...spec }, { parent: this, dependsOn: opts?.dependsOn });
       this.ready.push(sshdRules);
     }
 

@@ -111,9 +111,11 @@ export class CommandFailedError extends NodeError {
   readonly result: CommandResult;
   constructor(node: string, command: string, result: CommandResult, secrets: readonly string[] = []) {
     const detail = redact(lastLines(result.stderr.trim() || result.stdout.trim(), 20), secrets);
-    super(node, `${summarize(command)} failed (exit ${result.code}): ${detail || "(no output)"}\n  command: ${command}`);
-    this.command = command;
-    this.result = result;
+    const shown = redact(command, secrets);
+    super(node, `${summarize(shown)} failed (exit ${result.code}): ${detail || "(no output)"}\n  command: ${shown}`);
+    this.command = shown;
+    // Callers and loggers may print the result too: it carries no secret either.
+    this.result = { ...result, stdout: redact(result.stdout, secrets), stderr: redact(result.stderr, secrets) };
     this.name = "CommandFailedError";
   }
 }

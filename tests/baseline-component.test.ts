@@ -74,11 +74,16 @@ let stackRun: Promise<StackRun> | undefined;
 function run(): Promise<StackRun> {
   stackRun ??= runStack(STACK_FILE, () => {
     const out: Record<string, unknown> = {};
+    const built: Record<string, NodeBaseline> = {};
     for (const [v, extra] of Object.entries(VARIANTS)) {
       const b = new NodeBaseline(`${v}-baseline`, baseArgs(extra));
+      built[v] = b;
       // Outputs that wait for every registration (runStack resolves them before it returns).
       out[v] = { urn: b.urn, ready: b.ready.map((x) => x.urn) };
     }
+    // a baseline ordered after something else (as the stack orders it after the node facts)
+    const after = new NodeBaseline("after-baseline", baseArgs({}), { dependsOn: [built.bare] });
+    out.after = { urn: after.urn, ready: after.ready.map((x) => x.urn) };
     return out;
   });
   return stackRun;
@@ -118,6 +123,16 @@ describe("NodeBaseline", () => {
     );
     // the component's stored inputs hold no secret
     expect(JSON.stringify(c.rawInputs)).not.toContain(KEY);
+  });
+
+  it("passes its own dependsOn to the resources that start its work, so the engine orders them too", async () => {
+    const r = await run();
+    const bareChildren = ofVariant(r, "bare").filter((x) => x.custom).map((x) => x.urn);
+    expect(bareChildren.length).toBeGreaterThan(0);
+    const roots = ["apt-ceph", "apt-pve-enterprise", "apt-pve-no-subscription", "hosts", "sshd-users"];
+    for (const root of roots) {
+      expect(r.byName(`after-baseline-${root}`).dependsOn, root).toEqual(expect.arrayContaining(bareChildren));
+    }
   });
 
   it("manages the repositories over SSH only: no native proxmoxve resource or provider anywhere", async () => {
@@ -299,8 +314,8 @@ describe("NodeBaseline", () => {
     expect(ofVariant(r, "nag").filter((x) => "sshPrivateKey" in x.rawInputs).length).toBe(11);
     const carriers = r.registrations.filter((x) => "sshPrivateKey" in x.rawInputs);
     // ms01, v9, reef: 10 each; bare: 3 repository files, hosts, sshd drop-in, 1 user; nag: 11;
-    // pw: 3 repository files, packages, hosts, sshd drop-in, 1 user, 1 sudoers file
-    expect(carriers.length).toBe(55);
+    // pw: 3 repository files, packages, hosts, sshd drop-in, 1 user, 1 sudoers file; after: 10
+    expect(carriers.length).toBe(65);
     for (const x of carriers) {
       expect(isSecretValue(x.rawInputs.sshPrivateKey)).toBe(true);
       expect(x.additionalSecretOutputs).toContain("sshPrivateKey");

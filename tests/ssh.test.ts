@@ -89,13 +89,16 @@ describe("running commands", () => {
   it("check() throws an error naming node, command and exit code; secrets are redacted", async () => {
     const err = await withSession(
       target("golf"),
-      (s) => s.check("pvecm status && echo hunter2", { secrets: ["hunter2"] }),
+      (s) => s.check("echo hunter2 >&2; pvecm status && echo hunter2", { secrets: ["hunter2"] }),
       FAST,
     ).catch((e) => e);
     expect(err).toBeInstanceOf(CommandFailedError);
-    expect(err.message).toMatch(/^golf: pvecm status failed \(exit 2\): Error: Corosync config/);
+    expect(err.message).toMatch(/^golf: echo failed \(exit 2\): \*\*\*\nError: Corosync config/);
     expect(err.message).not.toContain("hunter2");
     expect(err.message).toContain("&& echo ***");
+    // what the command printed is kept on the error for callers: redacted too
+    expect(JSON.stringify(err.result)).not.toContain("hunter2");
+    expect(err.result.stderr).toMatch(/^\*\*\*\n/);
   });
 
   it("times out a slow command and names node and command", async () => {
