@@ -102,6 +102,30 @@ describe("whole file", () => {
     expect(await sh("cat /root/hook-count")).toBe("changed\nchanged\n");
   });
 
+  it("a failed onChangeCommand puts the old file back and fails, so the next run retries it", async () => {
+    await sh("printf 'old\\n' > /etc/homelab-test/retry.conf; chmod 600 /etc/homelab-test/retry.conf");
+    const inputs = file({
+      path: "/etc/homelab-test/retry.conf",
+      content: "new\n",
+      onChangeCommand: ["sh", "-c", "echo applied >> /root/retry-count"],
+    });
+    sim.injectFault({ node: "foxtrot", match: "retry-count", mode: "fail-once", stderr: "reload failed" });
+    await expect(remoteFileProvider.create!(inputs)).rejects.toThrow(
+      /^foxtrot: sh failed \(exit 255\): reload failed[\s\S]*retry\.conf was put back as it was, so the next run retries the change$/,
+    );
+    expect(await sh("cat /etc/homelab-test/retry.conf; stat -c %a /etc/homelab-test/retry.conf")).toBe("old\n600\n");
+
+    await remoteFileProvider.create!(inputs);
+    expect(await sh("cat /etc/homelab-test/retry.conf")).toBe("new\n");
+    expect(await sh("cat /root/retry-count")).toBe("applied\n");
+  });
+
+  it("a failed onChangeCommand on a new file removes it again", async () => {
+    const inputs = file({ path: "/etc/homelab-test/retry-new.conf", content: "x\n", onChangeCommand: ["false"] });
+    await expect(remoteFileProvider.create!(inputs)).rejects.toThrow(/^foxtrot: false failed \(exit 1\)/);
+    expect(await sh("test -e /etc/homelab-test/retry-new.conf && echo present || echo absent")).toBe("absent\n");
+  });
+
   it("delete removes the file; onDelete keep leaves it", async () => {
     const a = file({ path: "/etc/homelab-test/del-a.conf", content: "a\n" });
     const b = file({ path: "/etc/homelab-test/del-b.conf", content: "b\n", onDelete: "keep" });

@@ -95,6 +95,16 @@ async function installFile(session: SshSession, inputs: RemoteFileInputs, text: 
   if (result.code !== 0) throw new CommandFailedError(session.node, script, result);
 }
 
+/** Undo an install: the previous text and metadata, or no file when there was none. */
+async function restoreFile(session: SshSession, inputs: RemoteFileInputs, previous: FileState): Promise<void> {
+  if (!previous.exists) {
+    await session.check(sh`rm -f -- ${inputs.path}`);
+    return;
+  }
+  const asBefore = { ...inputs, validateCommand: undefined, fileMode: previous.mode, owner: previous.owner, group: previous.group };
+  await installFile(session, asBefore, previous.text, previous);
+}
+
 function desiredText(inputs: RemoteFileInputs, current: FileState): string {
   if (!inputs.blockId) return inputs.content;
   const before = inputs.insertBefore ? new RegExp(inputs.insertBefore) : undefined;
@@ -125,7 +135,16 @@ export async function applyRemoteFile(inputs: RemoteFileInputs): Promise<boolean
       const text = desiredText(inputs, current);
       if (current.exists && current.text === text && sameMeta(inputs, current)) return false;
       await installFile(session, inputs, text, current);
-      if (inputs.onChangeCommand?.length) await session.check(command(...inputs.onChangeCommand));
+      if (inputs.onChangeCommand?.length) {
+        try {
+          await session.check(command(...inputs.onChangeCommand));
+        } catch (err) {
+          // Put the old file back: the next run then sees the change again and retries the
+          // command, instead of finding the file right and never running it.
+          await restoreFile(session, inputs, current);
+          throw new Error(`${(err as Error).message}\n  ${inputs.path} was put back as it was, so the next run retries the change`);
+        }
+      }
       return true;
     },
     sshOptions(inputs),
