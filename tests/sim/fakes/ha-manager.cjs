@@ -9,12 +9,15 @@
 //   rules add|set node-affinity <id> --resources sids --nodes list [--strict 0|1] (PVE 9)
 //   rules remove <id>        rules config|list [--output-format json]
 //   status
+//   migrate <sid> <node>   crm-command migrate <sid> <node>   (queued for the CRM, see pvesh-ha.cjs)
 const lib = require("./lib.cjs");
 const ha = require("./pvesh-ha.cjs");
 
 const STATES = ["started", "stopped", "enabled", "disabled", "ignored"];
 const USAGES = [
   "ha-manager add <sid> [OPTIONS]",
+  "ha-manager crm-command <COMMAND> [ARGS] [OPTIONS]",
+  "ha-manager migrate <sid> <node>",
   "ha-manager remove <sid> [OPTIONS]",
   "ha-manager set <sid> [OPTIONS]",
   "ha-manager groupadd <group> --nodes <string> [OPTIONS]",
@@ -121,6 +124,23 @@ function haRules(argv, sim, state, nodeName) {
     h.rules[args.rule] = r;
   });
   if (problem) lib.die(problem);
+  return 0;
+}
+
+/**
+ * `ha-manager migrate <sid> <node>` (alias of `crm-command migrate`): PVE::API2::HA::Resources
+ * migrate only queues a CRM command and prints nothing; the CRM moves the service later.
+ */
+function haMigrate(argv, sim, state, nodeName, usage) {
+  const { args } = lib.parseCli(argv, { usage, args: ["sid", "node"] });
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(args.node)) lib.paramError({ node: "invalid format - value does not look like a valid node name" }, usage);
+  let sid = args.sid;
+  if (/^\d+$/.test(sid)) {
+    if (!lib.findGuest(state, nodeName, sid)) lib.die(`unable to detect SID from VMID - VM/CT ${sid} does not exist\n`);
+    sid = `vm:${sid}`;
+  } else if (!/^(\S+):(\S+)$/.test(sid)) lib.die(`unable to parse service id '${sid}'\n`);
+  ha.crmTick(sim);
+  sim.mutate((st) => ha.requestMigration(st, nodeName, sid, args.node));
   return 0;
 }
 
@@ -236,8 +256,17 @@ lib.main(() => {
     }
     case "rules":
       return haRules(rest, sim, state, nodeName);
+    case "migrate":
+      return haMigrate(rest, sim, state, nodeName, "ha-manager migrate <sid> <node>");
+    case "crm-command": {
+      const sub = rest[0];
+      const subs = ["arm-ha", "disarm-ha", "migrate", "node-maintenance", "relocate", "stop"];
+      if (!subs.includes(sub)) return lib.unknownCommand("ha-manager crm-command", sub, subs.map((x) => `ha-manager crm-command ${x}`));
+      if (sub !== "migrate") lib.die(`pve-sim: 'ha-manager crm-command ${sub}' is not simulated\n`, 70);
+      return haMigrate(rest.slice(1), sim, state, nodeName, "ha-manager crm-command migrate <sid> <node>");
+    }
     case "status": {
-      for (const r of ha.statusRows(state, nodeName)) {
+      for (const r of ha.statusRows(ha.crmTick(sim) || state, nodeName)) {
         if (r.type === "quorum") lib.line(`quorum ${r.status}`);
         else if (r.type === "service") lib.line(`service ${r.status}`);
         else lib.line(`${r.type} ${r.status}`);

@@ -12,8 +12,16 @@
 //   GET /cluster/ha/groups           -> [{ digest, group, nodes, type: "group", restricted?, nofailback? }]
 //   GET /cluster/ha/rules            -> [{ digest, rule, type, resources, nodes, strict?, order }]  (PVE 9)
 //   GET /cluster/ha/status/current   -> quorum row (+ master/lrm/service rows once HA is used)
+//
+// Migrations through HA (`ha-manager migrate`, `qm migrate` of an HA-managed VM) are queued in
+//   state.ha[<scope>].migrations[<sid>] = { sid, source, target, requestedAt, dueAt, upid }
+// The service shows as "migrate" on its source node until dueAt = request + state.sim.haMigrationDelayMs
+// (default 0: done before the command returns). Then the CRM/LRM run the qmigrate task that was
+// started on the source node (see pvesh-tasks.cjs). The CRM runs "in the background": whoever
+// looks at HA status or at the task list after dueAt sees its finished work (crmTick).
 const crypto = require("node:crypto");
 const lib = require("./lib.cjs");
+const tasks = require("./pvesh-tasks.cjs");
 
 function scopeOf(state, nodeName) {
   const c = lib.clusterOf(state, nodeName);
@@ -101,7 +109,8 @@ function statusRows(state, nodeName) {
     const r = ha.resources[sid];
     const g = lib.findGuest(state, nodeName, sid.split(":")[1]);
     const node = g ? g.node : nodeName;
-    const st = r.state === "started" ? (g && g.guest.status === "running" ? "started" : "starting") : r.state === "disabled" ? "stopped" : r.state;
+    const moving = ha.migrations && ha.migrations[sid];
+    const st = moving ? "migrate" : r.state === "started" ? (g && g.guest.status === "running" ? "started" : "starting") : r.state === "disabled" ? "stopped" : r.state;
     const row = { crm_state: st, id: `service:${sid}`, max_relocate: r.max_relocate ?? 1, max_restart: r.max_restart ?? 1, node, request_state: r.state, sid, state: st, status: `${sid} (${node}, ${st})`, type: "service" };
     if (v9) row.failback = r.failback ?? 1;
     if (!v9 && r.group) row.group = r.group;
@@ -129,7 +138,91 @@ const pveshRoutes = [
       return ruleRows(state, self.name);
     },
   },
-  { get: "/cluster/ha/status/current", handler: ({ state, self }) => statusRows(state, self.name) },
+  { get: "/cluster/ha/status/current", handler: ({ sim, state, self }) => statusRows(crmTick(sim) || state, self.name) },
 ];
 
-module.exports = { pveshRoutes, scopeOf, haOf, mutateHa, pveMajor, groupsMigrated, quorate, requireQuorum, resourceRows, groupRows, ruleRows, statusRows };
+// ---------------------------------------------------------------------------------------------
+// migration through HA (pve-ha-manager src/PVE/API2/HA/Resources.pm migrate, src/PVE/HA/Manager.pm)
+
+/** PVE::HA::Config::vm_is_ha_managed: a resource whose state is not "ignored". */
+function isHaManaged(state, nodeName, sid) {
+  const r = haOf(state, nodeName).resources[sid];
+  return !!r && r.state !== "ignored";
+}
+
+/**
+ * Request a migration like `ha-manager migrate <sid> <node>` (call inside sim.mutate): dies with
+ * the API's texts; queues the CRM command. The CRM ignores a target that is not an online member
+ * ("crm command error - node not online") and a service already there. Returns the queued
+ * migration or null.
+ */
+function requestMigration(state, nodeName, sid, target, now = Date.now()) {
+  if (!isHaManaged(state, nodeName, sid)) lib.die(`resource '${sid}' is not HA managed\n`);
+  if (!quorate(state, nodeName)) lib.die("cfs-lock 'domain-ha' error: no quorum!\n");
+  state.ha ??= {};
+  const h = (state.ha[scopeOf(state, nodeName)] ??= emptyHa());
+  h.migrations ??= {};
+  const vmid = sid.split(":")[1];
+  const g = lib.findGuest(state, nodeName, vmid);
+  const t = lib.visibleNodes(state, nodeName).find((n) => n.name === target);
+  if (!g || !t || !t.online || g.node === target || h.migrations[sid]) return null;
+  const task = tasks.startTask(state, g.node, { type: "qmigrate", id: vmid, starttime: Math.floor(now / 1000), log: ["task started by HA resource agent"] });
+  const delay = Number((state.sim && state.sim.haMigrationDelayMs) || 0);
+  const m = { sid, source: g.node, target, requestedAt: now, dueAt: now + Math.max(0, delay), upid: task.upid };
+  h.migrations[sid] = m;
+  g.guest.config ??= {};
+  g.guest.config.lock = "migrate";
+  if (delay <= 0) completeDue(state, now);
+  return m;
+}
+
+/** The CRM/LRM work that is due: run each queued migration's qmigrate task. */
+function completeDue(state, now) {
+  for (const h of Object.values(state.ha || {})) {
+    for (const m of Object.values(h.migrations || {})) {
+      if (m.dueAt > now) continue;
+      delete h.migrations[m.sid];
+      const vmid = m.sid.split(":")[1];
+      const src = state.nodes[m.source];
+      const task = tasks.findTask(state, m.source, m.upid);
+      const guest = src && src.guests[vmid];
+      if (guest && guest.config) delete guest.config.lock;
+      if (!guest || !src.online) {
+        if (task) tasks.finishTask(task, { error: guest ? "received interrupt" : `Configuration file 'nodes/${m.source}/qemu-server/${vmid}.conf' does not exist` });
+        continue;
+      }
+      // PVE::HA::Resources::PVEVM::migrate: online, force and with-local-disks
+      const res = tasks.runQmigrate(state, m.source, m.target, vmid, { online: true, withLocalDisks: true, start: task ? task.starttime : Math.floor(m.requestedAt / 1000) });
+      if (task) tasks.finishTask(task, { lines: res.lines, error: res.error, endtime: res.endtime });
+    }
+  }
+}
+
+/** Let the background CRM catch up; returns the new state when it did something, else null. */
+function crmTick(sim) {
+  const now = Date.now();
+  const due = Object.values(sim.read().ha || {}).some((h) => Object.values(h.migrations || {}).some((m) => m.dueAt <= now));
+  if (!due) return null;
+  return sim.mutate((state) => {
+    completeDue(state, Date.now());
+    return state;
+  });
+}
+
+module.exports = {
+  pveshRoutes,
+  scopeOf,
+  haOf,
+  mutateHa,
+  pveMajor,
+  groupsMigrated,
+  quorate,
+  requireQuorum,
+  resourceRows,
+  groupRows,
+  ruleRows,
+  statusRows,
+  isHaManaged,
+  requestMigration,
+  crmTick,
+};

@@ -16,6 +16,7 @@ const USAGES = [
   "qm disk resize <vmid> <disk> <size> [OPTIONS]",
   "qm importdisk <vmid> <source> <storage> [OPTIONS]",
   "qm list  [OPTIONS]",
+  "qm migrate <vmid> <target> [OPTIONS]",
   "qm resize <vmid> <disk> <size> [OPTIONS]",
   "qm set <vmid> [OPTIONS]",
   "qm start <vmid> [OPTIONS]",
@@ -448,6 +449,96 @@ const COMMANDS = {
 };
 
 for (const [k, fn] of Object.entries(BUILD_COMMANDS)) if (!k.startsWith("__")) COMMANDS[k] = fn;
+
+// ---------------------------------------------------------------------------------------------
+// migration (pve-cli.md §0.2; qemu-server src/PVE/API2/Qemu.pm migrate_vm): the checks before the
+// fork die (stderr, exit 255, no task); the worker's log goes to stdout and a failed task prints
+// its error on stderr and exits 255 (upid_exit). The worker (PVE::QemuMigrate) lives in
+// pvesh-tasks.cjs, HA's part in pvesh-ha.cjs. Both record their task in the node's task list.
+
+function migrateVm(sim, argv) {
+  const usage = "qm migrate <vmid> <target> [OPTIONS]";
+  const tasks = require("./pvesh-tasks.cjs");
+  const ha = require("./pvesh-ha.cjs");
+  const options = { online: "boolean", force: "boolean", migration_type: "string", migration_network: "string", "with-local-disks": "boolean", targetstorage: "string", bwlimit: "integer" };
+  if (lib.parseVersion(sim.self().node.pveVersion).major >= 9) options["with-conntrack-state"] = "boolean"; // qemu-server 9.0
+  const { args, opts } = lib.parseCli(argv, { usage, args: ["vmid", "target"], options });
+  const vmid = vmidArg(args, usage);
+  const errors = {};
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(args.target)) errors.target = "invalid format - value does not look like a valid node name";
+  if (opts.migration_type !== undefined && !["secure", "insecure"].includes(opts.migration_type)) errors.migration_type = `value '${opts.migration_type}' does not have a value in the enumeration 'secure, insecure'`;
+  if (opts.migration_network !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(opts.migration_network)) errors.migration_network = "invalid format - value does not look like a valid CIDR network";
+  if (opts.bwlimit !== undefined && opts.bwlimit < 0) errors.bwlimit = "value must have a minimum value of 0";
+  if (Object.keys(errors).length) lib.paramError(errors, usage);
+  ha.crmTick(sim);
+  const me = sim.nodeName;
+  let result = null;
+  sim.mutate((state) => {
+    if (args.target === me) lib.paramError({ target: "target is local node." }, usage);
+    const cluster = lib.clusterOf(state, me);
+    if (cluster && !lib.quorumInfo(state, cluster).quorate) lib.die("cluster not ready - no quorum?\n");
+    if (!cluster || !cluster.nodes.some((m) => m.name === args.target)) lib.die(`no such cluster node '${args.target}'\n`);
+    const guest = state.nodes[me].guests[String(vmid)];
+    if (!guest) lib.die(`Configuration file 'nodes/${me}/qemu-server/${vmid}.conf' does not exist\n`);
+    const conf = lib.guestConfig(me, vmid, guest);
+    if (conf.lock) lib.die(`VM is locked (${conf.lock})\n`);
+    let warn = "";
+    if (guest.status === "running") {
+      if (!opts.online) lib.die("can't migrate running VM without --online\n");
+    } else if (opts.online) {
+      warn = "VM isn't running. Doing offline migration instead.\n";
+    }
+    // --targetstorage (storage map) and check_storage_availability
+    for (const part of String(opts.targetstorage ?? "").split(/[,;]/).filter((x) => x && x !== "1")) {
+      const sid = part.includes(":") ? part.split(":")[1] : part;
+      if (!tasks.storageKnown(state, sid)) lib.die(`storage '${sid}' does not exist\n`);
+    }
+    for (const [k, v] of Object.entries(conf)) {
+      if (!(DRIVE_KEY.test(k) || /^unused\d+$/.test(k))) continue;
+      const volid = String(v).split(",")[0];
+      const m = /^([^:/]+):/.exec(volid);
+      if (m && !tasks.storageKnown(state, m[1])) lib.die(`storage '${m[1]}' does not exist\n`);
+    }
+    const sid = `vm:${vmid}`;
+    if (ha.isHaManaged(state, me, sid)) {
+      // worker "hamigrate": print, then run `ha-manager migrate` (queued for the CRM)
+      const task = tasks.startTask(state, me, { type: "hamigrate", id: vmid });
+      const lines = [`Requesting HA migration for VM ${vmid} to node ${args.target}`];
+      let error = null;
+      try {
+        ha.requestMigration(state, me, sid, args.target);
+      } catch (e) {
+        if (!(e instanceof lib.DieError)) throw e;
+        lines.push(e.message.replace(/\n+$/, ""));
+        error = `command 'ha-manager migrate ${sid} ${args.target}' failed: exit code ${e.code}`;
+      }
+      tasks.finishTask(task, { lines, error });
+      result = { warn, lines, error };
+      return;
+    }
+    // worker "qmigrate"
+    const task = tasks.startTask(state, me, { type: "qmigrate", id: vmid });
+    const res = tasks.runQmigrate(state, me, args.target, vmid, {
+      online: !!opts.online,
+      withLocalDisks: !!opts["with-local-disks"],
+      migrationNetwork: opts.migration_network,
+      migrationType: opts.migration_type,
+      bwlimit: opts.bwlimit,
+      targetstorage: opts.targetstorage,
+      start: task.starttime,
+    });
+    tasks.finishTask(task, res);
+    result = { warn, lines: res.lines, error: res.error };
+  });
+  if (result.warn) lib.err(result.warn);
+  lib.out(result.lines.map((l) => l + "\n").join(""));
+  lib.worker(() => {
+    if (result.error) lib.die(result.error);
+  }, { upidExit: true });
+  return 0;
+}
+
+COMMANDS.migrate = migrateVm;
 
 lib.main(() => {
   const sim = lib.context();
