@@ -19,7 +19,21 @@ import {
   placementCommands,
   placementState,
 } from "../infra/providers/ha";
-import { allowedNodes, checkHaPlacement, parseMigrationLog, planMigration, verifyReport, HaSnapshot } from "../scripts/ha-verify-plan";
+import {
+  allowedNodes,
+  checkHaPlacement,
+  haMigrationStep,
+  migrationError,
+  newestNewTask,
+  parseClusterMembers,
+  parseMigrationLog,
+  parseTaskList,
+  parseTaskLog,
+  planMigration,
+  taskFailed,
+  verifyReport,
+  HaSnapshot,
+} from "../scripts/ha-verify-plan";
 import type { HaPlacementComponentArgs } from "../components/ha";
 import { allStrings, isSecretValue, runStack, StackRun } from "./helpers/pulumi-mocks";
 
@@ -144,7 +158,7 @@ describe("verify planning", () => {
   it("migration target and the qm migrate log (real capture lines)", () => {
     expect(planMigration(100, "b", ["c", "a", "b"])).toEqual({ vmid: 100, source: "b", target: "a" });
     expect(() => planMigration(100, "a", ["a", "b"], "a")).toThrow(/already runs on a/);
-    expect(() => planMigration(100, "a", ["a"])).toThrow(/no other node/);
+    expect(() => planMigration(100, "a", ["a"])).toThrow(/no other online node/);
     const log = [
       "2025-01-04 00:34:38 average migration speed: 457.0 MiB/s - downtime 73 ms",
       "2025-01-04 00:34:38 migration status: completed",
@@ -158,6 +172,127 @@ describe("verify planning", () => {
     expect(verifyReport(checkHaPlacement(snap), { plan, result }).text).toContain("ok   migrate VM 100 a -> b: downtime 73 ms, took 18 s");
     expect(verifyReport([], { plan, result, maxDowntimeMs: 50 }).failed).toBe(true);
     expect(verifyReport(checkHaPlacement(snap)).failed).toBe(true);
+  });
+});
+
+describe("live migration planning (ha-verify --migrate)", () => {
+  const ha = { sid: "vm:100", allowed: ["a", "b"], preferred: ["a"], via: "group web" };
+
+  it("cluster members and their online flag from /cluster/status", () => {
+    const out =
+      '[{"id":"cluster","name":"c","nodes":3,"quorate":1,"type":"cluster","version":3},' +
+      '{"id":"node/b","ip":"10.0.0.12","local":0,"name":"b","nodeid":2,"online":0,"type":"node"},' +
+      '{"id":"node/a","ip":"10.0.0.11","level":"","local":1,"name":"a","nodeid":1,"online":1,"type":"node"}]';
+    expect(parseClusterMembers(out, "a")).toEqual([
+      { name: "a", online: true, ip: "10.0.0.11" },
+      { name: "b", online: false, ip: "10.0.0.12" },
+    ]);
+    expect(() => parseClusterMembers("cluster not ready", "a")).toThrow(/^a: pvesh get \/cluster\/status did not print JSON/);
+  });
+
+  it("target choice: online members only; HA prefers the placement's preferred nodes, then the allowed ones", () => {
+    expect(planMigration(100, "a", ["a", "b", "c"], undefined, { online: ["a", "c"] })).toEqual({ vmid: 100, source: "a", target: "c" });
+    expect(planMigration(100, "c", ["a", "b", "c"], undefined, { ha })).toEqual({ vmid: 100, source: "c", target: "a", viaHa: true });
+    expect(planMigration(100, "a", ["a", "b", "c"], undefined, { ha })).toEqual({
+      vmid: 100,
+      source: "a",
+      target: "b",
+      viaHa: true,
+      note: "b is not a preferred node of vm:100 (group web prefers a); HA failback may move it back",
+    });
+    // no placement: every node is allowed and preferred, no note
+    expect(planMigration(100, "a", ["a", "b"], undefined, { ha: { sid: "vm:100", allowed: ["a", "b"], preferred: ["a", "b"] } })).toEqual({
+      vmid: 100,
+      source: "a",
+      target: "b",
+      viaHa: true,
+    });
+    expect(() => planMigration(100, "a", ["a", "b", "c"], undefined, { ha, online: ["a", "c"] })).toThrow(
+      "VM 100: no other online node allowed by the HA placement of vm:100 (group web: a, b) to migrate to (cluster: a, b, c; online: a, c)",
+    );
+  });
+
+  it("a requested target is refused outside a strict placement, when offline, and for a VM that is not running", () => {
+    expect(() => planMigration(100, "a", ["a", "b", "c"], "c", { ha })).toThrow("target c is outside the HA placement of vm:100: group web allows only a, b");
+    expect(() => planMigration(100, "a", ["a", "b", "c"], "b", { online: ["a", "c"] })).toThrow("target node b is offline (pvesh get /cluster/status)");
+    expect(() => planMigration(100, "a", ["a", "b"], "b", { status: "stopped" })).toThrow("VM 100 on a is stopped; a live migration needs a running VM");
+    expect(() => planMigration(100, "a", ["a", "b"], "x")).toThrow("target x is not a cluster member (a, b)");
+    expect(planMigration(100, "a", ["a", "b"], "b", { status: "running", online: ["a", "b"] })).toEqual({ vmid: 100, source: "a", target: "b" });
+  });
+
+  it("HA progress from /cluster/ha/status/current: done only when started on the target", () => {
+    const plan = { vmid: 100, source: "a", target: "b", viaHa: true };
+    const at = (node: string, state: string) => ({ quorate: true, services: [{ sid: "vm:100", node, state }] });
+    expect(haMigrationStep(at("a", "started"), "vm:100", plan)).toEqual({ done: false, moving: false, where: "a (started)" });
+    expect(haMigrationStep(at("a", "migrate"), "vm:100", plan)).toEqual({ done: false, moving: true, where: "a (migrate)" });
+    expect(haMigrationStep(at("b", "starting"), "vm:100", plan).done).toBe(false);
+    expect(haMigrationStep(at("b", "started"), "vm:100", plan)).toEqual({ done: true, moving: false, where: "b (started)" });
+    expect(haMigrationStep(at("a", "error"), "vm:100", plan).failed).toBe("vm:100 is in HA state error on a");
+    expect(haMigrationStep({ quorate: true, services: [] }, "vm:100", plan)).toEqual({ done: false, moving: false, where: "nowhere (no HA service status)" });
+  });
+
+  it("tasks: the list, the new task after a request, its failure and its log", () => {
+    const list =
+      '[{"id":"100","node":"a","pid":4660,"pstart":11259375,"starttime":1795336900,"status":"RUNNING","type":"qmigrate",' +
+      '"upid":"UPID:a:00001234:00ABCDEF:6B02AAC4:qmigrate:100:root@pam:","user":"root@pam"},' +
+      '{"endtime":1795336850,"id":"100","node":"a","pid":4000,"pstart":11259000,"starttime":1795336800,"status":"migration aborted","type":"qmigrate",' +
+      '"upid":"UPID:a:00000FA0:00ABCC78:6B02AA60:qmigrate:100:root@pam:","user":"root@pam"}]';
+    const tasks = parseTaskList(list, "a");
+    expect(tasks.map((t) => [t.starttime, t.endtime, t.status])).toEqual([
+      [1795336900, undefined, "RUNNING"],
+      [1795336800, 1795336850, "migration aborted"],
+    ]);
+    expect(newestNewTask([tasks[0].upid], tasks)).toBe(tasks[1]);
+    expect(newestNewTask([], tasks)).toBe(tasks[0]);
+    expect(newestNewTask(tasks.map((t) => t.upid), tasks)).toBeUndefined();
+    expect(tasks.map(taskFailed)).toEqual([false, true]);
+    expect(taskFailed({ ...tasks[1], status: "WARNINGS: 2" })).toBe(false);
+    expect(parseTaskLog('[{"n":2,"t":"second"},{"n":1,"t":"task started by HA resource agent"},{"n":3,"t":"TASK OK"}]', "a")).toBe(
+      "task started by HA resource agent\nsecond\nTASK OK",
+    );
+  });
+
+  it("why a migration failed: the abort line plus the local-disk refusals (PVE's texts)", () => {
+    const refused = [
+      "2026-01-01 10:00:00 starting migration of VM 101 to node 'b' (10.0.0.12)",
+      "2026-01-01 10:00:00 found local disk 'local-lvm:vm-101-disk-0' (attached)",
+      "2026-01-01 10:00:00 can't migrate local disk 'local-lvm:vm-101-disk-0': can't live migrate attached local disks without with-local-disks option",
+      "2026-01-01 10:00:00 ERROR: Problem found while scanning volumes - can't migrate VM - check log",
+      "2026-01-01 10:00:00 aborting phase 1 - cleanup resources",
+      "2026-01-01 10:00:00 ERROR: migration aborted (duration 00:00:00): Problem found while scanning volumes - can't migrate VM - check log",
+      "TASK ERROR: migration aborted",
+    ].join("\n");
+    expect(parseMigrationLog(refused)).toEqual({
+      ok: false,
+      error:
+        "migration aborted (duration 00:00:00): Problem found while scanning volumes - can't migrate VM - check log; " +
+        "can't migrate local disk 'local-lvm:vm-101-disk-0': can't live migrate attached local disks without with-local-disks option",
+    });
+    expect(migrationError("2026-01-01 10:00:01 ERROR: online migrate failure - aborting\n2026-01-01 10:00:02 ERROR: migration finished with problems (duration 00:00:02)")).toBe(
+      "online migrate failure - aborting; migration finished with problems (duration 00:00:02)",
+    );
+    expect(migrationError("Requesting HA migration for VM 100 to node b\nTASK ERROR: command 'ha-manager migrate vm:100 b' failed: exit code 255")).toBe(
+      "command 'ha-manager migrate vm:100 b' failed: exit code 255",
+    );
+    expect(migrationError("2026-01-01 10:00:02 migration finished successfully (duration 00:00:02)")).toBeUndefined();
+  });
+
+  it("report lines: FAIL with the reason (refused before a plan, or from the log), (HA) marker and note", () => {
+    expect(verifyReport([], { vmid: 100, error: "a: target node c is offline (pvesh get /cluster/status)" })).toEqual({
+      failed: true,
+      text: "FAIL migrate VM 100: a: target node c is offline (pvesh get /cluster/status)\nok   no HA resources",
+    });
+    const plan = { vmid: 100, source: "a", target: "b", viaHa: true, note: "b is not a preferred node of vm:100" };
+    expect(verifyReport([], { plan, result: { ok: true, downtimeMs: 61, durationS: 12 } }).text).toBe(
+      "ok   migrate VM 100 a -> b (HA): downtime 61 ms, took 12 s\nnote b is not a preferred node of vm:100\nok   no HA resources",
+    );
+    const failed = verifyReport([], { plan: { vmid: 101, source: "a", target: "b" }, result: { ok: false, error: "a: qm migrate 101 b --online failed (exit 255): migration aborted" } });
+    expect(failed.failed).toBe(true);
+    expect(failed.text.split("\n")[0]).toBe("FAIL migrate VM 101 a -> b: a: qm migrate 101 b --online failed (exit 255): migration aborted");
+    expect(verifyReport([], { plan, error: "b: ha-manager migrate failed (exit 255): x\n  command: LC_ALL=C ha-manager migrate vm:100 b" }).text.split("\n")[0]).toBe(
+      "FAIL migrate VM 100 a -> b (HA): b: ha-manager migrate failed (exit 255): x | command: LC_ALL=C ha-manager migrate vm:100 b",
+    );
+    expect(verifyReport([], { plan, result: { ok: true } }).text).toContain("ok   migrate VM 100 a -> b (HA): downtime not reported");
   });
 });
 
