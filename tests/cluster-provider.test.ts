@@ -25,7 +25,7 @@ const FAST = { connectTimeoutMs: 2000, retries: 1, retryBaseDelayMs: 50 };
 /** Commands that change a node's cluster state. */
 const MUTATING = /\bpvecm (create|add|delnode|expected)\b|\bsystemctl (stop|start|restart)\b|\bpmxcfs\b|\bkillall\b|\brm -/;
 
-const GROUPS: Record<string, number> = { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, s: 9, l: 10 };
+const GROUPS: Record<string, number> = { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, s: 9, l: 10, q: 11 };
 const NODES = Object.keys(GROUPS).flatMap((g) => (g === "b" ? [`${g}1`, `${g}2`] : [`${g}1`, `${g}2`, `${g}3`]));
 
 let sim: SimCluster;
@@ -363,6 +363,49 @@ describe("interrupted joins", () => {
     const { outs } = await create(inputs("golf", ["g1", "g2", "g3"]));
     expect(outs.members.map((m) => m.name)).toEqual(["g1", "g2", "g3"]);
     expect(mutating().map((e) => e.node + ": " + e.command.split(" ").slice(1, 3).join(" "))).toEqual(["g3: pvecm add"]);
+  });
+});
+
+describe("quorum after a join", () => {
+  const settle = (ms: number) =>
+    sim.mutateState((s) => {
+      s.sim = { ...(s.sim ?? {}), quorumSettleAfterJoinMs: ms };
+    });
+
+  it("waits while corosync settles, then joins the next node", async () => {
+    settle(1500);
+    try {
+      sim.clearLog();
+      const { outs } = await create(inputs("quebec", ["q1", "q2"], { allowSmallCluster: true }));
+      expect(outs.members.map((m) => m.name)).toEqual(["q1", "q2"]);
+      expect(outs.quorate).toBe(true);
+      // it asked more than once while the cluster was not quorate
+      const statusReads = sim.commandLog().filter((e) => e.node === "q1" && /pvesh get \/cluster\/status|pvecm status/.test(e.command));
+      expect(statusReads.length).toBeGreaterThan(2);
+    } finally {
+      settle(0);
+    }
+  });
+
+  it("gives up after quorumTimeoutSeconds, naming the node, the step and what it saw; the next run finishes", async () => {
+    settle(60_000);
+    let err: Error;
+    try {
+      err = await failure(create(inputs("quebec", ["q1", "q2", "q3"], { quorumTimeoutSeconds: 1 })));
+    } finally {
+      settle(0);
+    }
+    expect(err.message).toMatch(/^q1: cluster "quebec" did not become quorate with q1, q2, q3 online within 1 s after q3 joined \(quorate: no, offline: none\)\n/);
+    // with what corosync said
+    expect(err.message).toContain("Quorate:          No");
+    expect(err.message).not.toContain(PASSWORD);
+    sim.mutateState((s) => {
+      delete s.clusters.quebec.quorumHeldUntilMs;
+    });
+    sim.clearLog();
+    const { outs } = await create(inputs("quebec", ["q1", "q2", "q3"]));
+    expect(outs.quorate).toBe(true);
+    expect(mutating()).toEqual([]);
   });
 });
 

@@ -584,7 +584,9 @@ function quorumInfo(state, cluster) {
   const totalVotes = online.reduce((s, m) => s + (m.votes ?? 1), 0);
   const expected = cluster.expectedVotes ?? Math.max(configured, totalVotes);
   const quorum = Math.max(Math.floor((expected + 2) / 2), Math.floor((totalVotes + 2) / 2));
-  return { members, online, expected, highest: expected, totalVotes, quorum, quorate: totalVotes >= quorum };
+  // cluster.quorumHeldUntilMs: a membership change still settling (pvecm.cjs test knob)
+  const settling = !!cluster.quorumHeldUntilMs && Date.now() < cluster.quorumHeldUntilMs;
+  return { members, online, expected, highest: expected, totalVotes, quorum, quorate: totalVotes >= quorum && !settling };
 }
 
 function guestsOf(state, nodeName) {

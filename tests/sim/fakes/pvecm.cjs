@@ -320,6 +320,9 @@ function clusterSideAddnode(sim, { target, joiner, links, force, nodeid, votes, 
         c.configVersion += 1;
         c.ringSeq = (c.ringSeq || 1) + 4;
         c.expectedVotes = null;
+        // test knob: corosync takes this long to settle after the join (no quorum meanwhile)
+        const settle = s.sim && s.sim.quorumSettleAfterJoinMs;
+        if (settle) c.quorumHeldUntilMs = Date.now() + settle;
         me.cluster = c.name;
         me.nodeid = id;
         me.links = nodeLinks;
