@@ -130,11 +130,19 @@ export interface SimClusterState {
   authkey: string;
   interfaces: Record<string, { linknumber: number; knet_link_priority?: number }>;
   nodes: SimClusterMember[];
+  /** Not quorate before this time (a join still settling; see sim.quorumSettleAfterJoinMs). */
+  quorumHeldUntilMs?: number;
 }
 
 export interface SimState {
   format: number;
-  sim: { joinDelayMs: number };
+  /** Test knobs of the fakes. */
+  sim: {
+    joinDelayMs: number;
+    /** After a `pvecm add`, the cluster stays without quorum this long (corosync settling). */
+    quorumSettleAfterJoinMs?: number;
+    [knob: string]: unknown;
+  };
   nodes: Record<string, SimNodeState>;
   clusters: Record<string, SimClusterState>;
   [section: string]: unknown;
