@@ -119,14 +119,16 @@ export class ThunderboltRing extends pulumi.ComponentResource {
     const problem = ringProblem(args.nodes);
     if (problem) throw new pulumi.ResourceError(problem, this);
 
+    const componentDeps = dependsOnList(opts?.dependsOn);
     const perNodeReady: pulumi.Resource[] = [];
     for (const ringNode of args.nodes) {
       const node = ringNode.connection.node;
       const tb = ringNode.thunderbolt;
       const prefix = `${name}-${node}`;
       const conn = { connection: ringNode.connection, sshPrivateKey: args.sshPrivateKey };
-      const after = ringNode.dependsOn ?? [];
-      const file = (suffix: string, fileArgs: Omit<ConstructorParameters<typeof RemoteFile>[1], "connection" | "sshPrivateKey">, dependsOn: pulumi.Resource[] = []) =>
+      // The component's own dependsOn holds for every node's first steps, like the node's own list.
+      const after: pulumi.Input<pulumi.Resource>[] = [...componentDeps, ...(ringNode.dependsOn ?? [])];
+      const file = (suffix: string, fileArgs: Omit<ConstructorParameters<typeof RemoteFile>[1], "connection" | "sshPrivateKey">, dependsOn: pulumi.Input<pulumi.Resource>[] = []) =>
         new RemoteFile(`${prefix}-${suffix}`, { ...conn, ...fileArgs }, { parent: this, dependsOn: [...after, ...dependsOn] });
 
       const packages =
@@ -290,4 +292,10 @@ export function ringProblem(nodes: readonly Pick<ThunderboltRingNode, "connectio
     }
   }
   return undefined;
+}
+
+/** A resource option's dependsOn as a list (a single resource, an array, or an Output of either). */
+function dependsOnList(deps: pulumi.ComponentResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+  if (deps === undefined) return [];
+  return Array.isArray(deps) ? deps : [deps as pulumi.Input<pulumi.Resource>];
 }

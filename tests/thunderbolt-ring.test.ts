@@ -84,7 +84,14 @@ async function settled(r: StackRun): Promise<StackRun> {
 /** Last URN segment: the resource name (parents and dependencies carry full URNs with the type chain). */
 const nameOf = (urn: string) => urn.split("::").pop()!;
 
-async function run(mutate: (args: ThunderboltRingArgs) => void = () => {}): Promise<StackRun> {
+/** A stand-in resource to depend on. */
+class Gate extends pulumi.CustomResource {
+  constructor() {
+    super("test:index:Gate", "gate", {});
+  }
+}
+
+async function run(mutate: (args: ThunderboltRingArgs) => void = () => {}, withGate = false): Promise<StackRun> {
   return settled(await runStack(STACK_FILE, () => {
     const networks = Object.keys(RING).map(
       (node, i) =>
@@ -108,13 +115,26 @@ async function run(mutate: (args: ThunderboltRingArgs) => void = () => {}): Prom
       sshPrivateKey: KEY,
     };
     mutate(args);
-    const ring = new ThunderboltRing("ms01-ring", args);
+    // something the whole ring must wait for (as the stack could order it after the cluster)
+    const gate = withGate ? new Gate() : undefined;
+    const ring = new ThunderboltRing("ms01-ring", args, gate ? { dependsOn: [gate] } : undefined);
     return { nets: ring.nets, reachability: ring.reachability ?? pulumi.output([]) };
   }));
 }
 
 const input = (r: StackRun, name: string) => r.byName(name).rawInputs as Record<string, unknown>;
 const depNames = (r: StackRun, name: string) => r.byName(name).dependsOn.map(nameOf);
+
+describe("ThunderboltRing: its own dependsOn", () => {
+  it("holds for every node's first steps, as the node's own list does", async () => {
+    const r = await run(undefined, true);
+    for (const node of Object.keys(RING)) {
+      for (const step of ["packages", "modules"]) {
+        expect(depNames(r, `ms01-ring-${node}-${step}`), `${node} ${step}`).toContain("gate");
+      }
+    }
+  });
+});
 
 describe("ThunderboltRing under mocks", () => {
   let r: StackRun;
