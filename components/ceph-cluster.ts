@@ -24,7 +24,11 @@ export interface CephClusterArgs {
   cephVersion?: string;
   /** Package repository: "enterprise", "no-subscription" or "test". Defaults to "no-subscription". */
   repository?: string;
-  /** Nodes that run a monitor. Defaults to every node. */
+  /**
+   * Nodes that run a monitor. Defaults to every node. A monitor on a node dropped from
+   * this list is removed (after the new ones are in quorum, one at a time; never below 3
+   * monitors on 3+ nodes).
+   */
   monNodes?: string[];
   /** Nodes that run a manager. Defaults to the monitor nodes. */
   mgrNodes?: string[];
@@ -36,7 +40,8 @@ export interface CephClusterArgs {
 
 /**
  * Ceph on a Proxmox VE cluster: packages on every node, `pveceph init` once,
- * monitors and managers where configured, each only where missing. Refuses,
+ * monitors and managers where configured, each only where missing; monitors
+ * on nodes dropped from `monNodes` are removed once the quorum allows it. Refuses,
  * changing nothing, when the Proxmox cluster is not quorate or an existing Ceph
  * uses other networks. Place it after the Proxmox cluster (`dependsOn`), and
  * make OSDs and pools depend on `ready`. Removing it leaves Ceph running.

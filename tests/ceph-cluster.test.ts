@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CephCluster } from "../components/ceph-cluster";
 import {
   CEPH_CLUSTER_PROVIDER_VERSION,
+  CephClusterError,
   CephClusterInputs,
   CephClusterOutputs,
   CephNodeSpec,
@@ -26,7 +27,8 @@ const FAST = { connectTimeoutMs: 2000, retries: 1, retryBaseDelayMs: 50 };
 /** Commands that change Ceph or a node. */
 const MUTATING = /\bpveceph (install|init|mon|mgr|osd|pool|start|stop|purge)\b|\bceph\b.*\b(config set|crush rule create|osd pool set|osd (in|out))\b/;
 
-const GROUPS: Record<string, { cluster: string; net: number }> = {
+/** One Proxmox cluster per group, of `size` (default 3) nodes <g>1..<g>N. */
+const GROUPS: Record<string, { cluster: string; net: number; size?: number }> = {
   a: { cluster: "alpha", net: 1 },
   b: { cluster: "bravo", net: 2 },
   c: { cluster: "charlie", net: 3 },
@@ -34,8 +36,13 @@ const GROUPS: Record<string, { cluster: string; net: number }> = {
   e: { cluster: "echo", net: 5 },
   f: { cluster: "foxtrot", net: 6 },
   s: { cluster: "sierra", net: 9 },
+  // monitor removal
+  m: { cluster: "mike", net: 13, size: 4 },
+  n: { cluster: "november", net: 14 },
+  o: { cluster: "oscar", net: 15, size: 4 },
 };
-const NODES = Object.keys(GROUPS).flatMap((g) => [`${g}1`, `${g}2`, `${g}3`]);
+const members = (g: string) => Array.from({ length: GROUPS[g].size ?? 3 }, (_, i) => `${g}${i + 1}`);
+const NODES = Object.keys(GROUPS).flatMap(members);
 
 let sim: SimCluster;
 
@@ -81,11 +88,9 @@ async function create(i: CephClusterInputs): Promise<{ id: string; outs: CephClu
   return (await cephClusterProvider.create!(i)) as { id: string; outs: CephClusterOutputs };
 }
 
-/** Seed a quorate Proxmox cluster of the group's three nodes (what pvecm create/add would leave). */
+/** Seed a quorate Proxmox cluster of the group's nodes (what pvecm create/add would leave). */
 function formCluster(g: string): void {
-  const { cluster } = GROUPS[g];
-  const names = [`${g}1`, `${g}2`, `${g}3`];
-  seedQuorateCluster(sim, cluster, names);
+  seedQuorateCluster(sim, GROUPS[g].cluster, members(g));
 }
 
 beforeAll(async () => {
@@ -357,12 +362,267 @@ describe("planCeph", () => {
       mons: [{ node: "n1", address: undefined }, { node: "n2", address: undefined }],
       autoMgr: "n1",
       mgrs: ["n2"],
+      removeMons: [],
     });
   });
 
   it("network comparison ignores host bits and list order", () => {
     const conf = { fsid: "x", publicNetwork: "10.0.0.7/24", clusterNetwork: "10.0.0.0/24", monHost: [], monSections: [] };
     expect(planCeph({ ...base, conf }).problems).toEqual([]);
+  });
+});
+
+describe("monitors dropped from monNodes", () => {
+  /** inputs for all of a group's nodes (m and o have 4). */
+  const all = (g: string, extra: Partial<CephClusterInputs> = {}) => inputs(g, { nodes: members(g).map((n) => spec(n)), ...extra });
+  const names = (outs: CephClusterOutputs) => outs.mons.map((m) => m.name);
+  const update = async (id: string, olds: CephClusterOutputs, news: CephClusterInputs) =>
+    ((await cephClusterProvider.update!(id, olds, news)) as { outs: CephClusterOutputs }).outs;
+
+  describe("moving a monitor (4 Ceph nodes, monitors m1 m2 m3 → m2 m3 m4)", () => {
+    let id: string;
+    let moved: CephClusterOutputs;
+
+    it("creates m4's monitor first, waits for it in quorum, then destroys m1's; the quorum holds throughout", async () => {
+      const start = await create(all("m", { monNodes: ["m1", "m2", "m3"] }));
+      id = start.id;
+      expect(names(start.outs)).toEqual(["m1", "m2", "m3"]);
+      const news = all("m", { monNodes: ["m2", "m3", "m4"] });
+      expect((await cephClusterProvider.diff!(id, start.outs, news)).changes).toBe(true);
+
+      sim.clearLog();
+      moved = await update(id, start.outs, news);
+      expect(mutating()).toEqual(["m4: pveceph mon create", "m4: pveceph mgr create", "m1: pveceph mon destroy m1"]);
+      // the order, on the raw log: the monitor map was read (the quorum wait) between the create and
+      // the destroy, and again after the destroy
+      const log = sim.commandLog().map((e) => `${e.node}: ${e.command}`);
+      const createAt = log.findIndex((l) => l.includes("pveceph mon create"));
+      const destroyAt = log.findIndex((l) => l.includes("pveceph mon destroy"));
+      expect(createAt).toBeGreaterThanOrEqual(0);
+      expect(destroyAt).toBeGreaterThan(createAt);
+      expect(log.slice(createAt, destroyAt).some((l) => l.includes("ceph mon dump"))).toBe(true);
+      expect(log.slice(destroyAt).some((l) => l.includes("ceph mon dump"))).toBe(true);
+      expect(moved.mons).toEqual([
+        { name: "m2", addresses: ["10.13.10.2"], inQuorum: true },
+        { name: "m3", addresses: ["10.13.10.3"], inQuorum: true },
+        { name: "m4", addresses: ["10.13.10.4"], inQuorum: true },
+      ]);
+      // managers are left alone: m1 keeps its (now standby or active) manager
+      expect(moved.mgrs.map((m) => m.name).sort()).toEqual(["m1", "m2", "m3", "m4"]);
+      expect((await sim.exec("m2", "cat /etc/pve/ceph.conf")).stdout).toContain("\tmon_host = 10.13.10.2 10.13.10.3 10.13.10.4\n");
+    });
+
+    it("a second run (update, or create after lost state) runs no mutating command, and diff sees no change", async () => {
+      const news = all("m", { monNodes: ["m2", "m3", "m4"] });
+      sim.clearLog();
+      const again = await update(id, moved, news);
+      const lost = await create(news);
+      expect(mutating()).toEqual([]);
+      expect(names(again)).toEqual(["m2", "m3", "m4"]);
+      expect(names(lost.outs)).toEqual(["m2", "m3", "m4"]);
+      expect((await cephClusterProvider.diff!(id, again, news)).changes).toBe(false);
+    });
+
+    it("diff: a real monitor on a managed node that monNodes does not list is a change; one on an unmanaged node is not", async () => {
+      const news = all("m", { monNodes: ["m2", "m3", "m4"] });
+      const extra = { ...moved, mons: [...moved.mons, { name: "m1", addresses: ["10.13.10.1"], inQuorum: true }] };
+      expect((await cephClusterProvider.diff!(id, extra, news)).changes).toBe(true);
+      const foreign = { ...moved, mons: [...moved.mons, { name: "zz9", addresses: ["10.13.10.99"], inQuorum: true }] };
+      expect((await cephClusterProvider.diff!(id, foreign, news)).changes).toBe(false);
+    });
+
+    it("refuses, before any change, to remove a monitor while a wanted one is out of quorum, naming it", async () => {
+      expect((await sim.exec("m3", "systemctl stop ceph-mon@m3")).code).toBe(0);
+      try {
+        sim.clearLog();
+        const err = await failure(update(id, moved, all("m", { monNodes: ["m1", "m2", "m3"] })));
+        expect(err.message).toContain("Ceph: refusing to change anything");
+        expect(err.message).toContain("monitor m3 is out of quorum; removing monitor m4 now could cost the Ceph quorum");
+        expect(mutating()).toEqual([]);
+      } finally {
+        expect((await sim.exec("m3", "systemctl start ceph-mon@m3")).code).toBe(0);
+      }
+    });
+
+    it("re-checks the quorum right before each removal: a wanted monitor that dropped out after the plan stops it, naming it", async () => {
+      // m1's monitor is created first; while that pveceph mon create is held up, m3's monitor stops
+      sim.injectFault({ node: "m1", match: "pveceph mon create", mode: "slow", seconds: 2 });
+      const news = all("m", { monNodes: ["m1", "m2", "m3"] });
+      try {
+        sim.clearLog();
+        const running = failure(update(id, moved, news));
+        const deadline = Date.now() + 20_000;
+        while (!sim.commandLog().some((e) => e.command.includes("pveceph mon create")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect((await sim.exec("m3", "systemctl stop ceph-mon@m3")).code).toBe(0);
+        const err = await running;
+        expect(err).toBeInstanceOf(CephClusterError);
+        expect(err.message).toBe(
+          "m4: refusing to remove monitor m4: wanted monitor(s) m3 not in the Ceph quorum (monitors: m2, m3 (out of quorum), m4, m1); " +
+            "removing one now could cost the quorum. Bring m3 back into the quorum and re-run",
+        );
+        expect(mutating()).toEqual(["m1: pveceph mon create"]);
+      } finally {
+        sim.clearFaults();
+        expect((await sim.exec("m3", "systemctl start ceph-mon@m3")).code).toBe(0);
+      }
+    });
+
+    it("a destroy that leaves the monitor in the map fails after the timeout naming the node, the step and the map; the next run finishes it", async () => {
+      // pveceph mon destroy "succeeds" without doing anything
+      sim.injectFault({ node: "m4", match: "pveceph mon destroy", mode: "fail", exitCode: 0, stderr: "" });
+      const news = all("m", { monNodes: ["m1", "m2", "m3"], monQuorumTimeoutSeconds: 1 });
+      try {
+        sim.clearLog();
+        const err = await failure(update(id, moved, news));
+        expect(err).toBeInstanceOf(CephClusterError);
+        expect(err.message).toBe(
+          "m4: monitor(s) m4 still in the monitor map within 1 s after pveceph mon destroy m4 on m4 (monitors: m2, m3, m4, m1)",
+        );
+        // m1's monitor is there from the run before
+        expect(mutating()).toEqual(["m4: pveceph mon destroy m4"]);
+      } finally {
+        sim.clearFaults();
+      }
+      sim.clearLog();
+      const done = await create(news);
+      expect(mutating()).toEqual(["m4: pveceph mon destroy m4"]);
+      expect(names(done.outs)).toEqual(["m2", "m3", "m1"]);
+      expect(done.outs.mons.every((m) => m.inQuorum)).toBe(true);
+    });
+  });
+
+  it("shrinking from 3 to 2 monitors on 3 Ceph nodes is refused with what to do, and nothing runs", async () => {
+    const start = await create(inputs("n"));
+    expect(names(start.outs)).toEqual(["n1", "n2", "n3"]);
+    sim.clearLog();
+    const err = await failure(update(start.id, start.outs, inputs("n", { monNodes: ["n1", "n2"] })));
+    expect(err.message).toContain("Ceph: refusing to change anything");
+    expect(err.message).toContain(
+      "removing monitor n3 would leave 2 monitors (n1, n2) on 3 Ceph nodes; below 3 monitors, losing one stops Ceph (no quorum). " +
+        "Keep at least 3 nodes in monNodes (keep n3 or add another node), or, to run with fewer monitors anyway, destroy the monitor by hand",
+    );
+    expect(mutating()).toEqual([]);
+    const after = (await cephClusterProvider.read!(start.id, start.outs)).props as CephClusterOutputs;
+    expect(names(after)).toEqual(["n1", "n2", "n3"]);
+  });
+
+  describe("a monitor on a node the run cannot use, or does not manage (4 Proxmox nodes, monitors o1..o4)", () => {
+    let start: { id: string; outs: CephClusterOutputs };
+
+    beforeAll(async () => {
+      start = await create(all("o"));
+    }, 120_000);
+
+    it("an extra monitor on an unreachable node is refused naming the node, with nothing run", async () => {
+      expect(names(start.outs)).toEqual(["o1", "o2", "o3", "o4"]);
+      await sim.stopNode("o4");
+      try {
+        sim.clearLog();
+        const err = await failure(update(start.id, start.outs, all("o", { monNodes: ["o1", "o2", "o3"] })));
+        expect(err.message).toContain("Ceph: refusing to change anything");
+        expect(err.message).toContain("cannot reach o4: ");
+        expect(err.message).toContain(
+          "o4 is unreachable but hosts monitor o4, which monNodes no longer lists; it can only be removed by pveceph mon destroy on o4 itself. " +
+            "Bring o4 back and re-run, or, if o4 is gone for good, remove the monitor by hand (ceph mon remove o4) and drop o4 from nodes",
+        );
+        expect(mutating()).toEqual([]);
+      } finally {
+        await sim.startNode("o4");
+      }
+    });
+
+    it("the same when the node answers SSH but is offline in the Proxmox cluster", async () => {
+      sim.mutateState((s) => {
+        s.nodes.o4.online = false;
+      });
+      try {
+        sim.clearLog();
+        const err = await failure(update(start.id, start.outs, all("o", { monNodes: ["o1", "o2", "o3"] })));
+        expect(err.message).toContain('o4 is not an online member of Proxmox cluster "oscar" as o1 sees it');
+        expect(err.message).toContain("o4 is offline but hosts monitor o4, which monNodes no longer lists");
+        expect(mutating()).toEqual([]);
+      } finally {
+        sim.mutateState((s) => {
+          s.nodes.o4.online = true;
+        });
+      }
+    });
+
+    it("a monitor on a node that is not in nodes is left alone and reported", async () => {
+      const news = inputs("o"); // nodes o1..o3, monitors on them; o4 is not homelab's here
+      sim.clearLog();
+      const r = await update(start.id, start.outs, news);
+      expect(mutating()).toEqual([]);
+      expect(r.mons).toEqual(["o1", "o2", "o3", "o4"].map((n) => ({ name: n, addresses: [`10.15.10.${n[1]}`], inQuorum: true })));
+      expect((await cephClusterProvider.diff!(start.id, r, news)).changes).toBe(false);
+      // and it does not count as drift on a later read either
+      const read = (await cephClusterProvider.read!(start.id, r)).props as CephClusterOutputs;
+      expect(names(read)).toContain("o4");
+      expect((await cephClusterProvider.diff!(start.id, read, news)).changes).toBe(false);
+    });
+  });
+});
+
+describe("planCeph: monitor removal", () => {
+  const inQuorum = (name: string, i: number) => ({ name, addresses: [`10.0.0.${i + 1}`], inQuorum: true });
+  const four = {
+    publicNetwork: "10.0.0.0/24",
+    cephVersion: "squid",
+    nodes: ["n1", "n2", "n3", "n4"].map((name, i) => ({ name, addresses: [`10.0.0.${i + 1}`], installed: { release: "squid", version: "19.2.3" } })),
+    conf: { fsid: "x", publicNetwork: "10.0.0.0/24", monHost: ["10.0.0.1", "10.0.0.2", "10.0.0.3"], monSections: [] },
+    monNodes: ["n1", "n2", "n3"],
+    mgrNodes: ["n1", "n2", "n3"],
+    mons: ["n1", "n2", "n3"].map(inQuorum),
+    mgrs: ["n1", "n2", "n3"].map((name) => ({ name, active: name === "n1" })),
+  };
+
+  it("nothing to remove when the monitor map is the wanted list", () => {
+    expect(planCeph(four)).toMatchObject({ problems: [], mons: [], removeMons: [] });
+  });
+
+  it("a move: the new monitor is created, the old one removed", () => {
+    const plan = planCeph({ ...four, monNodes: ["n2", "n3", "n4"], mgrNodes: ["n2", "n3", "n4"] });
+    expect(plan).toMatchObject({ problems: [], mons: [{ node: "n4" }], removeMons: ["n1"], mgrs: ["n4"] });
+  });
+
+  it("5 → 3 monitors: the extras go, in monitor-map order", () => {
+    const five = {
+      ...four,
+      nodes: [...four.nodes, { name: "n5", addresses: ["10.0.0.5"], installed: { release: "squid", version: "19.2.3" } }],
+      mons: ["n1", "n2", "n3", "n4", "n5"].map(inQuorum),
+    };
+    expect(planCeph({ ...five, monNodes: ["n2", "n4", "n5"] })).toMatchObject({ problems: [], mons: [], removeMons: ["n1", "n3"] });
+  });
+
+  it("a monitor on a node outside nodes is never removed", () => {
+    const plan = planCeph({ ...four, mons: [...four.mons, inQuorum("zz9", 8)] });
+    expect(plan).toMatchObject({ problems: [], removeMons: [] });
+  });
+
+  it("refuses to go below 3 monitors on 3 or more nodes (unmanaged monitors count: they stay)", () => {
+    const plan = planCeph({ ...four, monNodes: ["n1", "n2"] });
+    expect(plan.removeMons).toEqual(["n3"]);
+    expect(plan.problems).toEqual([
+      "removing monitor n3 would leave 2 monitors (n1, n2) on 4 Ceph nodes; below 3 monitors, losing one stops Ceph (no quorum). " +
+        "Keep at least 3 nodes in monNodes (keep n3 or add another node), or, to run with fewer monitors anyway, destroy the monitor by hand (pveceph mon destroy <id> on its node) and re-run",
+    ]);
+    expect(planCeph({ ...four, monNodes: ["n1", "n2"], mons: [...four.mons, inQuorum("zz9", 8)] }).problems).toEqual([]);
+  });
+
+  it("allows fewer than 3 monitors on a 2-node cluster", () => {
+    const two = { ...four, nodes: four.nodes.slice(0, 2), monNodes: ["n1"], mgrNodes: ["n1"], mons: ["n1", "n2"].map(inQuorum) };
+    expect(planCeph(two)).toMatchObject({ problems: [], removeMons: ["n2"] });
+  });
+
+  it("refuses a removal while a wanted monitor is out of quorum, naming it; no removal, no refusal", () => {
+    const mons = [...four.mons.slice(0, 2), { ...four.mons[2], inQuorum: false }, inQuorum("n4", 3)];
+    expect(planCeph({ ...four, mons }).problems).toEqual([
+      "monitor n3 is out of quorum; removing monitor n4 now could cost the Ceph quorum. Bring n3 back into the quorum (ceph-mon@<id>.service on its node) and re-run",
+    ]);
+    // the monitor to remove may itself be out of quorum
+    expect(planCeph({ ...four, mons: [...four.mons, { ...inQuorum("n4", 3), inQuorum: false }] }).problems).toEqual([]);
+    // no removal planned: an out-of-quorum monitor is not this plan's problem
+    expect(planCeph({ ...four, mons: mons.slice(0, 3) }).problems).toEqual([]);
   });
 });
 

@@ -13,6 +13,14 @@
  * monitor address cannot be chosen. Then it does only what is missing, so a
  * second run only reads. Delete leaves Ceph alone.
  *
+ * Monitors follow monNodes both ways: a monitor on a Ceph node (one in `nodes`)
+ * that monNodes does not list is removed with `pveceph mon destroy` on its own
+ * node, after the wanted monitors were created and are in quorum, one at a time,
+ * each waited for. Refused before any change when that would leave fewer than 3
+ * monitors on 3 or more Ceph nodes, when a wanted monitor is out of quorum, or
+ * when the node hosting it cannot be reached. A monitor on a node that is not in
+ * `nodes` is not homelab's: it is reported, never removed.
+ *
  * A dynamic provider rather than @pulumi/command's remote.Command: each step
  * must be skipped where it already happened (`pveceph init` twice rewrites the
  * networks, `mon create` twice fails), the first monitor creates a manager by
@@ -42,7 +50,7 @@ import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from
 import { isUnknown, sleep, stableJson } from "./diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
-export const CEPH_CLUSTER_PROVIDER_VERSION = "1";
+export const CEPH_CLUSTER_PROVIDER_VERSION = "2";
 
 
 // Module-local constants: provider code must not reference `exports.X`, which the closure
@@ -75,13 +83,16 @@ export interface CephClusterInputs {
   cephVersion: string;
   /** Package repository, e.g. "no-subscription". */
   repository: string;
-  /** Nodes that run a monitor. Defaults to every node. */
+  /**
+   * Nodes that run a monitor. Defaults to every node. A monitor on another node of `nodes` is
+   * removed (never below 3 monitors on 3+ nodes); one on a node outside `nodes` is left alone.
+   */
   monNodes?: string[];
-  /** Nodes that run a manager. Defaults to the monitor nodes. */
+  /** Nodes that run a manager. Defaults to the monitor nodes. Managers are only ever added. */
   mgrNodes?: string[];
   /** Seconds a `ceph` read may take to reach the monitors. Defaults to 15. */
   connectTimeoutSeconds?: number;
-  /** Seconds to wait for a new monitor to join the quorum. Defaults to 120. */
+  /** Seconds to wait for a new monitor to join the quorum (or a removed one to leave the map). Defaults to 120. */
   monQuorumTimeoutSeconds?: number;
   /** Seconds between polls while waiting. Defaults to 2. */
   pollIntervalSeconds?: number;
@@ -227,7 +238,7 @@ interface NodeView {
 async function openSessions(
   specs: readonly CephNodeSpec[],
   sshPrivateKey: string | undefined,
-): Promise<{ sessions: Map<string, SshSession>; failures: string[] }> {
+): Promise<{ sessions: Map<string, SshSession>; failures: string[]; unreachable: string[] }> {
   const results = await Promise.allSettled(
     specs.map((spec) => {
       const args = { connection: spec.connection, sshPrivateKey };
@@ -236,11 +247,15 @@ async function openSessions(
   );
   const sessions = new Map<string, SshSession>();
   const failures: string[] = [];
+  const unreachable: string[] = [];
   results.forEach((r, i) => {
     if (r.status === "fulfilled") sessions.set(nameOf(specs[i]), r.value);
-    else failures.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
+    else {
+      failures.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
+      unreachable.push(nameOf(specs[i]));
+    }
   });
-  return { sessions, failures };
+  return { sessions, failures, unreachable };
 }
 
 function closeAll(sessions: Map<string, SshSession>): void {
@@ -329,6 +344,11 @@ export interface CephPlan {
   /** The node whose monitor is created first gets a manager from pveceph itself. */
   autoMgr?: string;
   mgrs: string[];
+  /**
+   * Monitors to remove, in monitor-map order, after `mons` were created: those on a configured
+   * node (`nodes`) that monNodes does not list. Each is named after its node (pveceph's monid).
+   */
+  removeMons: string[];
 }
 
 export function planCeph(f: CephFacts): CephPlan {
@@ -403,7 +423,31 @@ export function planCeph(f: CephFacts): CephPlan {
   const autoMgr = f.mons.length === 0 && mons.length > 0 && !haveMgr.has(mons[0].node) ? mons[0].node : undefined;
   const mgrs = f.mgrNodes.filter((n) => !haveMgr.has(n) && n !== autoMgr);
 
-  return { problems, install, init: !f.conf, mons, autoMgr, mgrs };
+  // Monitors monNodes no longer lists go, but only on nodes homelab manages: a monitor on a node
+  // outside `nodes` (another tool's, or a node being retired by hand) is reported, never removed.
+  const managed = new Set(f.nodes.map((n) => n.name));
+  const removeMons = f.mons.filter((m) => managed.has(m.name) && !f.monNodes.includes(m.name)).map((m) => m.name);
+  if (removeMons.length > 0) {
+    const left = [...f.mons.filter((m) => !removeMons.includes(m.name)).map((m) => m.name), ...mons.map((m) => m.node)];
+    if (f.nodes.length >= 3 && left.length < 3) {
+      // No setting allows fewer: with 2 monitors the loss of either one stops the cluster.
+      problems.push(
+        `removing monitor ${list(removeMons)} would leave ${left.length} monitor${left.length === 1 ? "" : "s"} (${list(left) || "none"}) ` +
+          `on ${f.nodes.length} Ceph nodes; below 3 monitors, losing one stops Ceph (no quorum). ` +
+          `Keep at least 3 nodes in monNodes (keep ${list(removeMons)} or add another node), ` +
+          `or, to run with fewer monitors anyway, destroy the monitor by hand (pveceph mon destroy <id> on its node) and re-run`,
+      );
+    }
+    const outOfQuorum = f.mons.filter((m) => f.monNodes.includes(m.name) && !m.inQuorum).map((m) => m.name);
+    if (outOfQuorum.length > 0) {
+      problems.push(
+        `monitor ${list(outOfQuorum)} ${outOfQuorum.length === 1 ? "is" : "are"} out of quorum; removing monitor ${list(removeMons)} now could cost the Ceph quorum. ` +
+          `Bring ${list(outOfQuorum)} back into the quorum (ceph-mon@<id>.service on its node) and re-run`,
+      );
+    }
+  }
+
+  return { problems, install, init: !f.conf, mons, autoMgr, mgrs, removeMons };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,16 +464,20 @@ function refusal(problems: readonly string[]): CephClusterError {
   return new CephClusterError(`Ceph: refusing to change anything:\n` + problems.map((p) => `  - ${p}`).join("\n"));
 }
 
-/** Every Ceph node must be an online member of one quorate Proxmox cluster (a lone standalone node is fine). */
-async function checkProxmoxQuorum(views: NodeView[]): Promise<void> {
+/**
+ * Every Ceph node must be an online member of one quorate Proxmox cluster (a lone standalone node is fine).
+ * `offline` lists the nodes that are not online members of an otherwise quorate cluster.
+ */
+async function proxmoxQuorumProblems(views: NodeView[]): Promise<{ problems: string[]; offline: string[] }> {
   const statuses = await Promise.all(
     views.map(async (v) => {
       const r = await v.session.check(inCLocale(command("pvesh", "get", "/cluster/status", "--output-format", "json")));
       return { view: v, status: parseClusterStatus(r.stdout, v.name) };
     }),
   );
-  if (views.length === 1 && statuses[0].status.clusterName === undefined) return; // single-node Ceph on a standalone node
   const problems: string[] = [];
+  let offline: string[] = [];
+  if (views.length === 1 && statuses[0].status.clusterName === undefined) return { problems, offline }; // single-node Ceph on a standalone node
   const names = new Set(statuses.map((s) => s.status.clusterName).filter((c): c is string => c !== undefined));
   const standalone = statuses.filter((s) => s.status.clusterName === undefined).map((s) => s.view.name);
   if (standalone.length > 0) problems.push(`${list(standalone)} ${standalone.length === 1 ? "is" : "are"} not in a Proxmox cluster; Ceph nodes must be members of one quorate cluster (form it first)`);
@@ -447,14 +495,51 @@ async function checkProxmoxQuorum(views: NodeView[]): Promise<void> {
   }
   if (problems.length === 0) {
     const first = statuses[0].status;
-    const offline = views.map((v) => v.name).filter((n) => !first.nodes.find((x) => x.name === n)?.online);
+    offline = views.map((v) => v.name).filter((n) => !first.nodes.find((x) => x.name === n)?.online);
     if (offline.length > 0) problems.push(`${list(offline)} ${offline.length === 1 ? "is" : "are"} not an online member of Proxmox cluster "${first.clusterName}" as ${views[0].name} sees it`);
   }
-  if (problems.length > 0) throw refusal(problems);
+  return { problems, offline };
 }
 
-/** Poll the monitor map until every named monitor is listed and in quorum. */
-async function waitForMons(ctx: Ctx, session: SshSession, names: readonly string[], after: string): Promise<CephMaps> {
+/**
+ * Refusal lines for monitors monNodes no longer lists on Ceph nodes this run cannot work on
+ * (unreachable over SSH, or offline in the Proxmox cluster): `pveceph mon destroy` only runs on
+ * the monitor's own node, so such a monitor can be neither removed nor silently skipped (and
+ * `ceph mon remove` from another node would leave the daemon and its data behind). Only adds
+ * detail to a refusal that happens anyway, so a failed read is reported in the refusal, not thrown.
+ */
+async function strandedMonProblems(ctx: Ctx, session: SshSession, down: readonly string[], wanted: readonly string[], why: string): Promise<string[]> {
+  let mons: CephMon[];
+  try {
+    const conf = await readCephConf(session);
+    if (!conf || !hasMonitors(conf)) return [];
+    mons = monsOf(await readMaps(session, ctx.connectTimeout));
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    return [`could not read the monitor map from ${session.node} to look for monitors to remove on ${list(down)}:\n${indent(err.message, "      ")}`];
+  }
+  return mons
+    .filter((m) => down.includes(m.name) && !wanted.includes(m.name))
+    .map(
+      (m) =>
+        `${m.name} is ${why} but hosts monitor ${m.name}, which monNodes no longer lists; it can only be removed by pveceph mon destroy on ${m.name} itself. ` +
+        `Bring ${m.name} back and re-run, or, if ${m.name} is gone for good, remove the monitor by hand (ceph mon remove ${m.name}) and drop ${m.name} from nodes`,
+    );
+}
+
+/**
+ * Poll the monitor map until every named monitor is listed and in quorum and none of `gone` is
+ * listed any more. A timeout names `node` (default: the reading node), the step (`after`) and the
+ * last monitor map seen.
+ */
+async function waitForMons(
+  ctx: Ctx,
+  session: SshSession,
+  names: readonly string[],
+  after: string,
+  gone: readonly string[] = [],
+  node: string = session.node,
+): Promise<CephMaps> {
   const deadline = Date.now() + ctx.quorumTimeoutMs;
   let last: CephMaps | undefined;
   let lastError = "";
@@ -463,7 +548,7 @@ async function waitForMons(ctx: Ctx, session: SshSession, names: readonly string
       last = await readMaps(session, ctx.connectTimeout);
       lastError = "";
       const mons = monsOf(last);
-      if (names.every((n) => mons.find((m) => m.name === n)?.inQuorum)) return last;
+      if (names.every((n) => mons.find((m) => m.name === n)?.inQuorum) && !gone.some((g) => mons.some((m) => m.name === g))) return last;
     } catch (err) {
       if (!(err instanceof CommandFailedError)) throw err;
       lastError = err.message;
@@ -473,9 +558,14 @@ async function waitForMons(ctx: Ctx, session: SshSession, names: readonly string
   }
   const mons = monsOf(last);
   const missing = names.filter((n) => !mons.find((m) => m.name === n)?.inQuorum);
+  const still = gone.filter((g) => mons.some((m) => m.name === g));
+  const what = [
+    ...(missing.length > 0 ? [`monitor(s) ${list(missing)} not in the Ceph quorum`] : []),
+    ...(still.length > 0 ? [`monitor(s) ${list(still)} still in the monitor map`] : []),
+  ];
   throw new CephClusterError(
-    `${session.node}: monitor(s) ${list(missing)} not in the Ceph quorum within ${Math.round(ctx.quorumTimeoutMs / 1000)} s after ${after}` +
-      (last ? ` (monitors: ${mons.map((m) => `${m.name}${m.inQuorum ? "" : " (out of quorum)"}`).join(", ") || "none"})` : "") +
+    `${node}: ${what.join(" and ") || "no monitor map"} within ${Math.round(ctx.quorumTimeoutMs / 1000)} s after ${after}` +
+      (last ? ` (monitors: ${mons.map((m) => `${m.name}${m.inQuorum ? "" : " (out of quorum)"}`).join(", ") || "none"})` : " (the monitor map could not be read)") +
       (lastError ? `\n  last error: ${lastError}` : ""),
   );
 }
@@ -511,14 +601,25 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
   if (problems.length > 0) throw refusal(problems);
   const ctx: Ctx = { inputs, ...settings(inputs) };
   const { mons: monNodes, mgrs: mgrNodes } = roles(inputs);
-  const { sessions, failures } = await openSessions(inputs.nodes, inputs.sshPrivateKey);
+  const { sessions, failures, unreachable } = await openSessions(inputs.nodes, inputs.sshPrivateKey);
   try {
-    if (failures.length > 0) throw refusal(failures.map((f) => `cannot reach ${f}`));
+    if (failures.length > 0) {
+      // Say so when an unreachable node hosts a monitor to remove: it is not skipped silently.
+      const reader = inputs.nodes.map(nameOf).find((n) => sessions.has(n));
+      const stranded = reader ? await strandedMonProblems(ctx, sessions.get(reader)!, unreachable, monNodes, "unreachable") : [];
+      throw refusal([...failures.map((f) => `cannot reach ${f}`), ...stranded]);
+    }
     const views: NodeView[] = inputs.nodes.map((spec) => ({ spec, name: nameOf(spec), session: sessions.get(nameOf(spec))! }));
     const first = views[0];
 
     // 1. The Proxmox cluster must be quorate before anything.
-    await checkProxmoxQuorum(views);
+    const quorum = await proxmoxQuorumProblems(views);
+    if (quorum.problems.length > 0) {
+      // `offline` is only set when the cluster is quorate, so Ceph can be asked.
+      const reader = views.find((v) => !quorum.offline.includes(v.name));
+      const stranded = quorum.offline.length > 0 && reader ? await strandedMonProblems(ctx, reader.session, quorum.offline, monNodes, "offline") : [];
+      throw refusal([...quorum.problems, ...stranded]);
+    }
 
     // 2. Read everything.
     const v6 = splitNetworks(inputs.publicNetwork).some((n) => parseCidr(n)?.v === 6);
@@ -599,7 +700,30 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
     }
     if (plan.mgrs.length > 0 || plan.autoMgr) await waitForMgrs(ctx, first.session, [...plan.mgrs, ...(plan.autoMgr ? [plan.autoMgr] : [])]);
 
-    // 4. Report what is there now.
+    // 4. Only now remove the monitors monNodes no longer lists: one at a time, each only while every
+    // wanted monitor (those created above included) is in quorum, each waited for until it left the
+    // monitor map and the quorum re-formed. The node's manager stays: managers hold no state, are
+    // only ever added here (mgrNodes), and a standby is harmless; remove one by hand with
+    // `pveceph mgr destroy <id>` if it should go too.
+    for (const id of plan.removeMons) {
+      const v = views.find((x) => x.name === id)!;
+      const now = monsOf(await readMaps(first.session, ctx.connectTimeout));
+      if (!now.some((m) => m.name === id)) continue; // gone meanwhile
+      const out = monNodes.filter((n) => !now.find((m) => m.name === n)?.inQuorum);
+      if (out.length > 0) {
+        throw new CephClusterError(
+          `${id}: refusing to remove monitor ${id}: wanted monitor(s) ${list(out)} not in the Ceph quorum ` +
+            `(monitors: ${now.map((m) => `${m.name}${m.inQuorum ? "" : " (out of quorum)"}`).join(", ")}); removing one now could cost the quorum. ` +
+            `Bring ${list(out)} back into the quorum and re-run`,
+        );
+      }
+      // A worker with upid_exit (pve-cli.md §0.2): a failed task exits 255. Its checks (the monitor
+      // exists, its data directory is on this node, it is not the last one) run before the fork.
+      await v.session.check(inCLocale(command("pveceph", "mon", "destroy", id)));
+      await waitForMons(ctx, first.session, monNodes, `pveceph mon destroy ${id} on ${id}`, [id], id);
+    }
+
+    // 5. Report what is there now.
     const finalConf = await readCephConf(first.session);
     if (!finalConf?.fsid) throw new CephClusterError(`${first.name}: /etc/pve/ceph.conf is missing after the changes`);
     const finalMaps = hasMonitors(finalConf) ? await readMaps(first.session, ctx.connectTimeout) : undefined;
@@ -672,6 +796,10 @@ export function drift(olds: CephClusterOutputs, news: CephClusterInputs): string
   const haveMons = new Set((olds.mons ?? []).map((m) => m.name));
   const missingMons = mons.filter((n) => !haveMons.has(n));
   if (missingMons.length) reasons.push(`monitor missing on ${list(missingMons)}`);
+  // A monitor on a managed node that monNodes does not list is removed; one elsewhere is not ours.
+  const managed = new Set((news.nodes ?? []).map(nameOf));
+  const extraMons = (olds.mons ?? []).map((m) => m.name).filter((n) => managed.has(n) && !mons.includes(n));
+  if (extraMons.length) reasons.push(`monitor on ${list(extraMons)}, which monNodes does not list`);
   const haveMgrs = new Set((olds.mgrs ?? []).map((m) => m.name));
   const missingMgrs = mgrs.filter((n) => !haveMgrs.has(n));
   if (missingMgrs.length) reasons.push(`manager missing on ${list(missingMgrs)}`);
