@@ -9,9 +9,11 @@ import {
   noNagHookFile,
   normalizePackages,
   sshdUsersFile,
+  supersededAptFiles,
   SudoMode,
   sudoersFile,
 } from "../infra/baseline";
+import { AbsentFiles } from "../infra/providers/absent-files";
 import type { NodeConnection } from "../infra/providers/connection";
 import { DEFAULT_SHELL, LinuxUser } from "../infra/providers/linux-user";
 import { Packages } from "../infra/providers/packages";
@@ -164,6 +166,15 @@ export class NodeBaseline extends pulumi.ComponentResource {
       repoFile("pve-no-subscription", "pveNoSubscription"),
       repoFile("ceph", "ceph"),
     ];
+    // After a PVE 8 → 9 upgrade the old .list files would name the same repositories again
+    // (or still bookworm): removed once the .sources files are in place, before apt runs.
+    repos.push(
+      new AbsentFiles(
+        `${name}-apt-superseded`,
+        { ...conn, paths: pulumi.output(args.pveMajor).apply((major) => supersededAptFiles(major)) },
+        { parent: this, dependsOn: [...repos] },
+      ),
+    );
 
     // Packages (plus sudo when someone gets sudo rights: visudo validates their files).
     const wanted = [...(args.packages ?? []), ...(users.some((u) => u.sudo !== "none") ? ["sudo"] : [])];

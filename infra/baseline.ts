@@ -288,6 +288,17 @@ export function aptRepoFiles(pveMajor: number, cephRelease: string): AptRepoFile
   };
 }
 
+/**
+ * Repository files an earlier major version's baseline (or installer) wrote
+ * that the files of `pveMajor` replace: after a PVE 8 → 9 upgrade the one-line
+ * `.list` files would name the same repositories a second time (or, not yet
+ * rewritten, bookworm on a trixie system). None before PVE 9.
+ */
+export function supersededAptFiles(pveMajor: number): string[] {
+  if (pveMajor < 9) return [];
+  return ["pve-enterprise.list", "pve-no-subscription.list", "ceph.list"].map((name) => `${APT_SOURCES_DIR}/${name}`);
+}
+
 /** The apt hook that keeps the subscription nag removed after every dpkg run. */
 export const NO_NAG_HOOK_PATH = "/etc/apt/apt.conf.d/86homelab-no-nag";
 

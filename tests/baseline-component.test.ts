@@ -31,11 +31,14 @@ const T = {
   packages: "pulumi-nodejs:dynamic/node:Packages",
   user: "pulumi-nodejs:dynamic/node:LinuxUser",
   file: "pulumi-nodejs:dynamic/node:RemoteFile",
+  absent: "pulumi-nodejs:dynamic/node:AbsentFiles",
 };
 
 /** The three repository files, by resource-name suffix. */
 const REPOS = ["apt-ceph", "apt-pve-enterprise", "apt-pve-no-subscription"];
 const repoNames = (v: string) => REPOS.map((r) => `${v}-baseline-${r}`);
+/** The repository files plus the removal of the files they supersede (apt runs after all four). */
+const aptNames = (v: string) => [...repoNames(v), `${v}-baseline-apt-superseded`];
 
 function baseArgs(extra: Partial<NodeBaselineArgs> = {}): NodeBaselineArgs {
   return {
@@ -104,7 +107,7 @@ describe("NodeBaseline", () => {
     expect(c.type).toBe(T.baseline);
     expect(c.custom).toBe(false);
     const mine = r.registrations.filter((x) => x.name.startsWith("ms01-baseline-"));
-    expect(mine.length).toBe(10);
+    expect(mine.length).toBe(11);
     for (const x of mine) expect(nameOf(x.parent)).toBe("ms01-baseline");
     expect(c.parent).toMatch(/pulumi:pulumi:Stack::homelab-test$/);
     expect(children(r).map((x) => x.name).sort()).toEqual(
@@ -112,6 +115,7 @@ describe("NodeBaseline", () => {
         "ms01-baseline-apt-ceph",
         "ms01-baseline-apt-pve-enterprise",
         "ms01-baseline-apt-pve-no-subscription",
+        "ms01-baseline-apt-superseded",
         "ms01-baseline-hosts",
         "ms01-baseline-packages",
         "ms01-baseline-sshd-users",
@@ -178,6 +182,14 @@ describe("NodeBaseline", () => {
     expect(inputs("apt-ceph").path).toBe("/etc/apt/sources.list.d/ceph.sources");
     expect(inputs("apt-ceph").content).toContain("URIs: http://download.proxmox.com/debian/ceph-squid\nSuites: trixie\nComponents: no-subscription\n");
     for (const n of REPOS) expect(inputs(n).onDelete).toBe("keep");
+    // after a PVE 8 → 9 upgrade the one-line .list files would name the repositories again
+    expect(inputs("apt-superseded").paths).toEqual([
+      "/etc/apt/sources.list.d/pve-enterprise.list",
+      "/etc/apt/sources.list.d/pve-no-subscription.list",
+      "/etc/apt/sources.list.d/ceph.list",
+    ]);
+    expect(r.byName("ms01-baseline-apt-superseded").rawInputs.paths).toEqual([]);
+    expect(r.byName("v9-baseline-apt-superseded").type).toBe(T.absent);
   });
 
   it("uses the configured Ceph release", async () => {
@@ -192,10 +204,11 @@ describe("NodeBaseline", () => {
     const p = r.byName("ms01-baseline-packages");
     expect(p.type).toBe(T.packages);
     expect(p.rawInputs.packages).toEqual(["htop", "jq", "sudo"]);
-    expect(deps(r, "ms01-baseline-packages")).toEqual(repoNames("ms01").sort());
-    expect(deps(r, "v9-baseline-packages")).toEqual(repoNames("v9").sort());
-    // the repository files themselves wait for nothing
+    expect(deps(r, "ms01-baseline-packages")).toEqual(aptNames("ms01").sort());
+    expect(deps(r, "v9-baseline-packages")).toEqual(aptNames("v9").sort());
+    // the repository files themselves wait for nothing; the superseded files go once they exist
     for (const n of repoNames("ms01")) expect(deps(r, n)).toEqual([]);
+    expect(deps(r, "ms01-baseline-apt-superseded")).toEqual(repoNames("ms01").sort());
   });
 
   it("adds no sudo package when nobody gets sudo, and no Packages resource for an empty list", async () => {
@@ -206,7 +219,7 @@ describe("NodeBaseline", () => {
       ["bare-baseline-hosts", "bare-baseline-sshd-users", ...repoNames("bare")].sort(),
     );
     // with no packages the users wait for the repositories (and the sshd rules) instead
-    expect(deps(r, "bare-baseline-user-guest")).toEqual([...repoNames("bare"), "bare-baseline-sshd-users"].sort());
+    expect(deps(r, "bare-baseline-user-guest")).toEqual([...aptNames("bare"), "bare-baseline-sshd-users"].sort());
   });
 
   it("creates the users after the packages and the sshd rules, with defaults", async () => {
@@ -310,12 +323,12 @@ describe("NodeBaseline", () => {
 
   it("keeps the SSH private key secret on every resource that carries it", async () => {
     const r = await run();
-    // nag variant: 3 repository files, packages, 2 users, 2 sudoers files, hosts, sshd drop-in, nag hook
-    expect(ofVariant(r, "nag").filter((x) => "sshPrivateKey" in x.rawInputs).length).toBe(11);
+    // nag variant: 3 repository files, superseded-file removal, packages, 2 users, 2 sudoers files, hosts, sshd drop-in, nag hook
+    expect(ofVariant(r, "nag").filter((x) => "sshPrivateKey" in x.rawInputs).length).toBe(12);
     const carriers = r.registrations.filter((x) => "sshPrivateKey" in x.rawInputs);
-    // ms01, v9, reef: 10 each; bare: 3 repository files, hosts, sshd drop-in, 1 user; nag: 11;
-    // pw: 3 repository files, packages, hosts, sshd drop-in, 1 user, 1 sudoers file; after: 10
-    expect(carriers.length).toBe(65);
+    // ms01, v9, reef, after: 11 each; bare: 4 apt, hosts, sshd drop-in, 1 user; nag: 12;
+    // pw: 4 apt, packages, hosts, sshd drop-in, 1 user, 1 sudoers file
+    expect(carriers.length).toBe(72);
     for (const x of carriers) {
       expect(isSecretValue(x.rawInputs.sshPrivateKey)).toBe(true);
       expect(x.additionalSecretOutputs).toContain("sshPrivateKey");

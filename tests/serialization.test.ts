@@ -28,6 +28,7 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/cloud-template.ts", "cloudTemplateProvider"],
   ["infra/providers/storage-content.ts", "storageContentProvider"],
   ["infra/providers/guest-address.ts", "guestAddressProvider"],
+  ["infra/providers/absent-files.ts", "absentFilesProvider"],
 ];
 
 describe.each(PROVIDERS)("%s", (file, exportName) => {
