@@ -589,6 +589,22 @@ function quorumInfo(state, cluster) {
   return { members, online, expected, highest: expected, totalVotes, quorum, quorate: totalVotes >= quorum && !settling };
 }
 
+/** Storages the fakes know: the installer's local ones plus every Ceph pool (RBD storage of the same name). */
+function knownStorage(state, storage) {
+  if (["local", "local-lvm", "local-zfs"].includes(storage)) return true;
+  const clusters = state.ceph && state.ceph.clusters ? Object.values(state.ceph.clusters) : [];
+  if (clusters.some((c) => c && c.pools && c.pools[storage])) return true;
+  return !!(state.ceph && state.ceph.pools && state.ceph.pools[storage]);
+}
+
+/** A node addressed in a pvesh /nodes/{node}/… path: visible from here, and reachable unless it is this node. */
+function apiTargetNode(state, self, name) {
+  const n = visibleNodes(state, self.name).find((x) => x.name === name);
+  if (!n) die(`hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known\n`);
+  if (!n.online && n.name !== self.name) die(`proxy handler failed: ssh: connect to host ${n.ip} port 22: Connection refused\n`);
+  return n;
+}
+
 function guestsOf(state, nodeName) {
   return state.nodes[nodeName] ? state.nodes[nodeName].guests : {};
 }
@@ -859,6 +875,8 @@ module.exports = {
   clusterOf,
   visibleNodes,
   quorumInfo,
+  knownStorage,
+  apiTargetNode,
   guestsOf,
   findGuest,
   guestConfig,

@@ -24,6 +24,7 @@
 const fs = require("node:fs");
 const crypto = require("node:crypto");
 const lib = require("./lib.cjs");
+const ceph = require("./ceph-lib.cjs");
 
 const MAX_TASKS = 200;
 const UPID_RE = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
@@ -113,16 +114,6 @@ function unit(seed) {
 
 const LOCAL_STORAGES = { local: "dir", "local-lvm": "lvmthin", "local-zfs": "zfspool" };
 
-/** Ceph RBD pools the fakes know (same lookup as qm.cjs knownStorage): shared storage. */
-function isCephPool(state, storage) {
-  const clusters = state.ceph && state.ceph.clusters ? Object.values(state.ceph.clusters) : [];
-  if (clusters.some((c) => c && c.pools && c.pools[storage])) return true;
-  return !!(state.ceph && state.ceph.pools && state.ceph.pools[storage]);
-}
-function storageKnown(state, storage) {
-  return !!LOCAL_STORAGES[storage] || isCephPool(state, storage);
-}
-
 const DRIVE_KEY = /^(virtio\d+|scsi\d+|sata\d+|ide\d+|efidisk0|tpmstate0)$/;
 
 /** Volumes of a guest config like PVE::QemuServer::foreach_volid: { volid, key, cdrom, attached, size }. */
@@ -145,14 +136,6 @@ function nodeIp(state, name) {
   const c = lib.clusterOf(state, name);
   const m = c && c.nodes.find((x) => x.name === name);
   return (m && m.ip) || (state.nodes[name] && state.nodes[name].ip);
-}
-
-function ipInCidr(ip, cidr) {
-  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr || "");
-  if (!m || !/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
-  const toInt = (a) => a.split(".").reduce((s, o) => s * 256 + Number(o), 0);
-  const block = 2 ** (32 - Number(m[2]));
-  return Math.floor(toInt(ip) / block) === Math.floor(toInt(m[1]) / block);
 }
 
 /** PVE::SSHInfo::ssh_info_to_command as PVE::Tools::cmd2string prints it. */
@@ -224,7 +207,7 @@ function runQmigrate(state, source, target, vmid, opts = {}) {
       raw(`ssh: connect to host ${ip} port 22: Connection refused`);
       return fail(`command '${cmd}' failed: exit code 255`);
     }
-    const ips = [...new Set((tgt.addresses || [tgt.ip]).filter((a) => ipInCidr(a, opts.migrationNetwork)))];
+    const ips = [...new Set((tgt.addresses || [tgt.ip]).filter((a) => ceph.ipInCidr(a, opts.migrationNetwork)))];
     if (ips.length === 0) {
       raw(`could not get migration ip: no IP address configured on local node for network '${opts.migrationNetwork}'`);
       return fail(`command '${cmd}' failed: exit code 255`);
@@ -400,14 +383,6 @@ function runQmigrate(state, source, target, vmid, opts = {}) {
 // ---------------------------------------------------------------------------------------------
 // pvesh routes
 
-/** /nodes/{node}/…: proxied to that node (pvesh.cjs texts for an unknown or unreachable node). */
-function proxyNode(state, self, name) {
-  const n = lib.visibleNodes(state, self.name).find((x) => x.name === name);
-  if (!n) lib.die(`hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known\n`);
-  if (!n.online && n.name !== self.name) lib.die(`proxy handler failed: ssh: connect to host ${n.ip} port 22: Connection refused\n`);
-  return n;
-}
-
 /** The HA CRM acts in the background; anyone looking at tasks sees its finished work. */
 function observe(sim, state) {
   const ha = require("./pvesh-ha.cjs");
@@ -445,7 +420,7 @@ const pveshRoutes = [
       if (!["archive", "active", "all"].includes(source)) lib.paramError({ source: `value '${source}' does not have a value in the enumeration 'archive, active, all'` }, LIST_USAGE);
       for (const k of ["start", "limit"]) if (opts[k] !== undefined && opts[k] < 0) lib.paramError({ [k]: `value must have a minimum value of 0` }, LIST_USAGE);
       if (opts.vmid !== undefined && (opts.vmid < 100 || opts.vmid > 999999999)) lib.paramError({ vmid: "invalid format - value must be in the range 100 - 999999999" }, LIST_USAGE);
-      proxyNode(state, self, params.node);
+      lib.apiTargetNode(state, self, params.node);
       const st = observe(sim, state);
       const tasks = ((st.tasks && st.tasks[params.node]) || []).slice().sort((a, b) => b.starttime - a.starttime || (a.upid < b.upid ? 1 : -1));
       let statusfilter = { ok: 1, warning: 1, error: 1, unknown: 1 };
@@ -486,7 +461,7 @@ const pveshRoutes = [
     handler: ({ sim, state, self, params, opts, path }) => {
       const usage = usageOf(path);
       for (const k of ["start", "limit"]) if (opts[k] !== undefined && opts[k] < 0) lib.paramError({ [k]: `value must have a minimum value of 0` }, usage);
-      proxyNode(state, self, params.node);
+      lib.apiTargetNode(state, self, params.node);
       if (!UPID_RE.test(params.upid)) lib.paramError({ upid: "unable to parse worker upid" }, usage);
       if (opts.download && (opts.start !== undefined || opts.limit !== undefined)) lib.die("'download' cannot be used together with 'start' or 'limit' parameters\n");
       const task = findTask(observe(sim, state), params.node, params.upid);
@@ -508,7 +483,7 @@ const pveshRoutes = [
     get: "/nodes/{node}/tasks/{upid}/status",
     handler: ({ sim, state, self, params, path }) => {
       const usage = usageOf(path);
-      proxyNode(state, self, params.node);
+      lib.apiTargetNode(state, self, params.node);
       const m = UPID_RE.exec(params.upid);
       if (!m) lib.paramError({ upid: "unable to parse worker upid" }, usage);
       const task = findTask(observe(sim, state), params.node, params.upid);
@@ -520,4 +495,4 @@ const pveshRoutes = [
   },
 ];
 
-module.exports = { pveshRoutes, UPID_RE, startTask, finishTask, findTask, stamp, renderBytes, duration, runQmigrate, storageKnown, isCephPool, nodeIp, LOCAL_STORAGES };
+module.exports = { pveshRoutes, UPID_RE, startTask, finishTask, findTask, stamp, renderBytes, duration, runQmigrate, nodeIp, LOCAL_STORAGES };

@@ -17,15 +17,6 @@ function configMissing(node, vmid) {
   lib.die(`Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist\n`);
 }
 
-/** A node addressed in /nodes/{node}/…: must be visible from here and online. */
-function targetNode(state, self, name) {
-  const visible = lib.visibleNodes(state, self.name);
-  const n = visible.find((x) => x.name === name);
-  if (!n) lib.die(`hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known\n`);
-  if (!n.online) lib.die(`proxy handler failed: ssh: connect to host ${n.ip} port 22: Connection refused\n`);
-  return n;
-}
-
 function nodeRow(state, n, online) {
   const base = {
     id: `node/${n.name}`,
@@ -149,7 +140,7 @@ const ROUTES = [
   {
     get: "/nodes/{node}/status",
     handler: ({ state, self, params }) => {
-      const n = targetNode(state, self, params.node);
+      const n = lib.apiTargetNode(state, self, params.node);
       return {
         cpu: 0.0123,
         kversion: `Linux ${n.kernel} #1 SMP PREEMPT_DYNAMIC PMX ${n.kernel.replace(/-pve$/, "")} x86_64`,
@@ -163,7 +154,7 @@ const ROUTES = [
   {
     get: "/nodes/{node}/qemu",
     handler: ({ state, self, params }) => {
-      const n = targetNode(state, self, params.node);
+      const n = lib.apiTargetNode(state, self, params.node);
       return Object.entries(n.guests).map(([vmid, g]) => {
         const r = guestRow(n, vmid, g, true);
         delete r.id;
@@ -177,7 +168,7 @@ const ROUTES = [
   {
     get: "/nodes/{node}/qemu/{vmid}/status/current",
     handler: ({ state, self, params }) => {
-      const n = targetNode(state, self, params.node);
+      const n = lib.apiTargetNode(state, self, params.node);
       const g = n.guests[params.vmid];
       if (!g) configMissing(n.name, params.vmid);
       const r = guestRow(n, params.vmid, g, true);
@@ -197,7 +188,7 @@ const ROUTES = [
     // MAC and ipconfig0's static address (or a DHCP lease from 10.99.0.0/16).
     get: "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces",
     handler: ({ state, self, params }) => {
-      const n = targetNode(state, self, params.node);
+      const n = lib.apiTargetNode(state, self, params.node);
       const g = n.guests[params.vmid];
       if (!g) configMissing(n.name, params.vmid);
       const conf = lib.guestConfig(n.name, params.vmid, g);
@@ -238,7 +229,7 @@ const ROUTES = [
   {
     get: "/nodes/{node}/qemu/{vmid}/config",
     handler: ({ state, self, params }) => {
-      const n = targetNode(state, self, params.node);
+      const n = lib.apiTargetNode(state, self, params.node);
       const g = n.guests[params.vmid];
       if (!g) configMissing(n.name, params.vmid);
       const conf = lib.guestConfig(n.name, params.vmid, g);

@@ -56,15 +56,8 @@ const CREATE_OPTIONS = {
 const SET_OPTIONS = { ...CREATE_OPTIONS, delete: "string" };
 delete SET_OPTIONS.start;
 
-/** Storages the fake knows: the default ones plus every Ceph pool (RBD storage of the same name). */
-function knownStorage(state, storage) {
-  if (["local", "local-lvm", "local-zfs"].includes(storage)) return true;
-  const clusters = state.ceph && state.ceph.clusters ? Object.values(state.ceph.clusters) : [];
-  if (clusters.some((c) => c && c.pools && c.pools[storage])) return true;
-  return !!(state.ceph && state.ceph.pools && state.ceph.pools[storage]);
-}
 function checkStorage(state, storage) {
-  if (!knownStorage(state, storage)) lib.die(`storage '${storage}' does not exist\n`);
+  if (!lib.knownStorage(state, storage)) lib.die(`storage '${storage}' does not exist\n`);
   if (storage === "local") return; // dir storage: qcow2 files
 }
 function isLvm(storage) {
@@ -491,13 +484,13 @@ function migrateVm(sim, argv) {
     // --targetstorage (storage map) and check_storage_availability
     for (const part of String(opts.targetstorage ?? "").split(/[,;]/).filter((x) => x && x !== "1")) {
       const sid = part.includes(":") ? part.split(":")[1] : part;
-      if (!tasks.storageKnown(state, sid)) lib.die(`storage '${sid}' does not exist\n`);
+      if (!lib.knownStorage(state, sid)) lib.die(`storage '${sid}' does not exist\n`);
     }
     for (const [k, v] of Object.entries(conf)) {
       if (!(DRIVE_KEY.test(k) || /^unused\d+$/.test(k))) continue;
       const volid = String(v).split(",")[0];
       const m = /^([^:/]+):/.exec(volid);
-      if (m && !tasks.storageKnown(state, m[1])) lib.die(`storage '${m[1]}' does not exist\n`);
+      if (m && !lib.knownStorage(state, m[1])) lib.die(`storage '${m[1]}' does not exist\n`);
     }
     const sid = `vm:${vmid}`;
     if (ha.isHaManaged(state, me, sid)) {
