@@ -14,6 +14,7 @@
  * Sources: proxmox/pve-guest-common AbstractMigrate.pm (timestamps, ERROR prefix, abort line),
  * proxmox/qemu-server QemuMigrate.pm (phase texts), proxmox/pve-manager PVE/API2/Tasks.pm (task list).
  */
+import { parseClusterStatus } from "../infra/parse/cluster";
 import { asNumber, parseToolJson } from "../infra/parse/json";
 import type { HaGroupConfig, HaResourceConfig, HaRuleConfig, HaStatus } from "../infra/parse/ha";
 
@@ -93,11 +94,8 @@ export interface ClusterMember {
 
 /** Members from `pvesh get /cluster/status --output-format json`, sorted by name. */
 export function parseClusterMembers(stdout: string, node: string): ClusterMember[] {
-  const rows = parseToolJson<unknown>(stdout, node, "pvesh get /cluster/status");
-  if (!Array.isArray(rows)) throw new Error(`${node}: pvesh get /cluster/status did not print a JSON list`);
-  return rows
-    .filter((r): r is Record<string, unknown> => !!r && typeof r === "object" && r.type === "node" && typeof r.name === "string")
-    .map((r) => ({ name: String(r.name), online: asNumber(r.online) === 1, ...(typeof r.ip === "string" ? { ip: r.ip } : {}) }))
+  return parseClusterStatus(stdout, node)
+    .nodes.map(({ name, online, ip }) => ({ name, online, ...(ip === undefined ? {} : { ip }) }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 

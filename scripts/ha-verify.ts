@@ -22,7 +22,7 @@
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { parseHaResources, parseHaRules, parseHaStatus } from "../infra/parse/ha";
-import { parseToolJson } from "../infra/parse/json";
+import { parseGuests } from "../infra/parse/cluster";
 import { sleep } from "../infra/providers/diff";
 import { detectHaMode } from "../infra/providers/ha";
 import { command, inCLocale } from "../infra/shell";
@@ -47,11 +47,6 @@ import {
   taskFailed,
   verifyReport,
 } from "./ha-verify-plan";
-
-async function json(session: SshSession, ...argv: string[]): Promise<unknown> {
-  const out = await session.check(inCLocale(command(...argv)));
-  return parseToolJson(out.stdout, session.node, argv.join(" "));
-}
 
 /** Cluster members with their online flag, from `/cluster/status`. */
 export async function clusterMembers(session: SshSession): Promise<ClusterMember[]> {
@@ -86,12 +81,8 @@ async function haStatus(session: SshSession) {
 
 /** Where a VM runs and its status, from `/cluster/resources --type vm`. */
 export async function vmInfo(session: SshSession, vmid: number): Promise<{ node: string; status?: string }> {
-  const rows = (await json(session, "pvesh", "get", "/cluster/resources", "--type", "vm", "--output-format", "json")) as {
-    vmid?: number;
-    node?: string;
-    status?: string;
-  }[];
-  const hit = rows.find((r) => Number(r.vmid) === vmid);
+  const out = await session.check(inCLocale(command("pvesh", "get", "/cluster/resources", "--type", "vm", "--output-format", "json")));
+  const hit = parseGuests(out.stdout, session.node).find((g) => g.vmid === vmid);
   if (!hit?.node) throw new Error(`${session.node}: VM ${vmid} does not exist in the cluster (pvesh get /cluster/resources)`);
   return { node: hit.node, ...(typeof hit.status === "string" ? { status: hit.status } : {}) };
 }

@@ -228,7 +228,6 @@ function buildGuests(
   if (env.templates.length === 0 && env.vms.length === 0) return {};
   const templates: NonNullable<EnvironmentOutputs["templates"]> = {};
   const built = new Map<string, CloudTemplate>();
-  const vendorSnippets = new Map<string, pulumi.Output<string> | undefined>();
   const images = new Map(env.templates.map((t) => [t.name, templateImage(env, t)]));
   const installsAgent = (t: Environment["templates"][number]) => t.installGuestAgent ?? !images.get(t.name)!.guestAgent;
   // One snippet for every template that needs the agent, on every node (HA may start a clone anywhere).
@@ -246,9 +245,11 @@ function buildGuests(
         { dependsOn: [api] },
       )
     : undefined;
+  // Templates that install the agent, and their clones, reference the snippet.
+  const snippetOf = (t: Environment["templates"][number]) => (installsAgent(t) ? snippet : undefined);
   for (const t of env.templates) {
     const image = images.get(t.name)!;
-    const agentSnippet = installsAgent(t) ? snippet : undefined;
+    const agentSnippet = snippetOf(t);
     const download = new proxmoxve.download.File(
       `${env.name}-image-${t.name}`,
       {
@@ -282,7 +283,6 @@ function buildGuests(
       { dependsOn: [download, ...storage, ...(agentSnippet?.ready ?? [])] },
     );
     built.set(t.name, template);
-    vendorSnippets.set(t.name, agentSnippet?.volid);
     templates[t.name] = { vmid: t.vmid, node: t.node };
   }
 
@@ -308,7 +308,7 @@ function buildGuests(
         disks: v.disks ?? (v.diskGb ? [{ interface: "virtio0", sizeGb: v.diskGb }] : undefined),
         networks: v.networks,
         cloudInit: v.cloudInit,
-        vendorSnippet: vendorSnippets.get(t.name),
+        vendorSnippet: snippetOf(t)?.volid,
       },
       { dependsOn: [built.get(t.name)!, ...storage] },
     );

@@ -166,9 +166,9 @@ describe("parseGuests", () => {
       '{"id":"lxc/101","name":"ct","node":"n1","status":"stopped","type":"lxc","vmid":101},' +
       '{"id":"qemu/9000","name":"tpl","node":"n1","status":"stopped","template":1,"type":"qemu","vmid":9000}]';
     expect(parseGuests(out, "n1")).toEqual([
-      { vmid: 100, node: "erplibre-proxmox-9", type: "qemu", name: "pve-suivi", template: false },
-      { vmid: 101, node: "n1", type: "lxc", name: "ct", template: false },
-      { vmid: 9000, node: "n1", type: "qemu", name: "tpl", template: true },
+      { vmid: 100, node: "erplibre-proxmox-9", type: "qemu", name: "pve-suivi", template: false, status: "running" },
+      { vmid: 101, node: "n1", type: "lxc", name: "ct", template: false, status: "stopped" },
+      { vmid: 9000, node: "n1", type: "qemu", name: "tpl", template: true, status: "stopped" },
     ]);
   });
 

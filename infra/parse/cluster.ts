@@ -223,6 +223,8 @@ export interface Guest {
   type: string;
   name?: string;
   template: boolean;
+  /** "running", "stopped", … ("unknown" on a node that is down). */
+  status?: string;
 }
 
 /** `pvesh get /cluster/resources --type vm --output-format json`. */
@@ -238,7 +240,7 @@ export function parseGuests(stdout: string, node: string): Guest[] {
     if (type !== "qemu" && type !== "lxc") continue;
     const vmid = asNumber(raw.vmid) ?? asNumber(str(raw.id)?.replace(/^\w+\//, ""));
     if (vmid === undefined) continue;
-    guests.push({ vmid, node: str(raw.node) ?? "", type, name: str(raw.name), template: asBool(raw.template) });
+    guests.push({ vmid, node: str(raw.node) ?? "", type, name: str(raw.name), template: asBool(raw.template), status: str(raw.status) });
   }
   return guests.sort((a, b) => a.vmid - b.vmid);
 }

@@ -18,7 +18,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isMissingVmConfig, parseImportDisk, parseQmConfig, templateDescription, templateMarker } from "../parse/qm";
-import { parseToolJson } from "../parse/json";
+import { parseGuests } from "../parse/cluster";
 import { command, inCLocale, quote } from "../shell";
 import { CommandFailedError, SshSession, withSession } from "../ssh";
 import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
@@ -187,19 +187,10 @@ type Occupant =
   | { kind: "ours"; hash: string; template: boolean; config: Record<string, string> }
   | { kind: "foreign"; what: string };
 
-interface ClusterResource {
-  vmid?: number;
-  node?: string;
-  type?: string;
-  name?: string;
-  template?: number;
-}
-
 async function inspect(session: SshSession, inputs: CloudTemplateInputs): Promise<Occupant> {
   const node = inputs.connection.node;
   const res = await session.check(inCLocale(command("pvesh", "get", "/cluster/resources", "--type", "vm", "--output-format", "json")));
-  const rows = parseToolJson<ClusterResource[]>(res.stdout, node, "pvesh get /cluster/resources");
-  const row = rows.find((r) => Number(r.vmid) === Number(inputs.vmid));
+  const row = parseGuests(res.stdout, node).find((g) => g.vmid === Number(inputs.vmid));
   if (row && row.node !== node) {
     return { kind: "foreign", what: `${row.type === "lxc" ? "container" : "VM"} "${row.name ?? ""}" on node '${row.node}'` };
   }

@@ -11,6 +11,7 @@
  * any cluster member can ask wherever the VM runs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { parseGuests } from "../parse/cluster";
 import { parseGuestInterfaces, pickAddress, usableAddresses } from "../parse/guest-agent";
 import { parseToolJson } from "../parse/json";
 import { command, inCLocale } from "../shell";
@@ -58,11 +59,8 @@ function isTransientAgentError(stderr: string): boolean {
 }
 
 async function locate(session: SshSession, vmid: number): Promise<string | undefined> {
-  const argv = ["pvesh", "get", "/cluster/resources", "--type", "vm", "--output-format", "json"];
-  const out = await session.check(inCLocale(command(...argv)));
-  const rows = parseToolJson<{ vmid?: unknown; node?: unknown }[]>(out.stdout, session.node, "pvesh get /cluster/resources");
-  const hit = rows.find((r) => Number(r.vmid) === vmid);
-  return typeof hit?.node === "string" ? hit.node : undefined;
+  const out = await session.check(inCLocale(command("pvesh", "get", "/cluster/resources", "--type", "vm", "--output-format", "json")));
+  return parseGuests(out.stdout, session.node).find((g) => g.vmid === vmid)?.node;
 }
 
 /** One question: where the VM runs and what its agent reports. Throws on what waiting cannot fix. */
