@@ -1,10 +1,10 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { validateTokenName, validateUserid } from "../infra/providers/api-pveum";
-import { PveApiToken } from "../infra/providers/api-token";
-import { PveRole } from "../infra/providers/api-role";
-import { PveUser } from "../infra/providers/api-user";
+import { validateTokenName, validateUserid } from "../infra/providers/proxmox/api-pveum";
+import { PveApiToken } from "../infra/providers/proxmox/api-token";
+import { PveRole } from "../infra/providers/proxmox/api-role";
+import { PveUser } from "../infra/providers/proxmox/api-user";
 import { validatePrivileges, validateRoleName } from "../infra/pve-privileges";
 
 /** One node the native provider may SSH into (some native resources need SSH, e.g. snippets, disk imports). */

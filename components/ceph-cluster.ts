@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { CephClusterResource, CephInstall, CephMgr, CephMon } from "../infra/providers/ceph-cluster";
+import { CephClusterResource, CephInstall, CephMgr, CephMon } from "../infra/providers/ceph/ceph-cluster";
 
 /** One Ceph node. */
 export interface CephClusterNode {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { CephHealthGate, CephPoolCapacity } from "../infra/providers/ceph-health";
+import { CephHealthGate, CephPoolCapacity } from "../infra/providers/ceph/ceph-health";
 
 /** Arguments of the Ceph health gate. */
 export interface CephHealthArgs {

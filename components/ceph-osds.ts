@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { CephOsds as CephOsdsResource, DeviceOsds, OsdDeviceSpec, osdInputProblems } from "../infra/providers/ceph-osd";
+import { CephOsds as CephOsdsResource, DeviceOsds, OsdDeviceSpec, osdInputProblems } from "../infra/providers/ceph/ceph-osd";
 
 /** The OSD devices of one node. */
 export interface CephOsdNodeArgs {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { CEPH_POOL_PROVIDER_VERSION, CephPool, CephPoolInputs, PoolActual, poolInputProblems } from "../infra/providers/ceph-pool";
+import { CEPH_POOL_PROVIDER_VERSION, CephPool, CephPoolInputs, PoolActual, poolInputProblems } from "../infra/providers/ceph/ceph-pool";
 
 /** One pool as configured. */
 export interface CephPoolSpec {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudImage } from "../infra/images";
 import type { NodeConnection } from "../infra/providers/connection";
-import { CloudTemplate as CloudTemplateResource, DEFAULT_TEMPLATE_HARDWARE, TemplateHardware } from "../infra/providers/cloud-template";
+import { CloudTemplate as CloudTemplateResource, DEFAULT_TEMPLATE_HARDWARE, TemplateHardware } from "../infra/providers/proxmox/cloud-template";
 
 /** Arguments of one cloud-init VM template. */
 export interface CloudTemplateArgs {

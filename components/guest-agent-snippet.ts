@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { RemoteFile } from "../infra/providers/remote-file";
-import { StorageContent } from "../infra/providers/storage-content";
+import { RemoteFile } from "../infra/providers/linux/remote-file";
+import { StorageContent } from "../infra/providers/proxmox/storage-content";
 
 /** File name of the vendor snippet that installs the QEMU guest agent. */
 export const GUEST_AGENT_SNIPPET_FILE = "homelab-qemu-guest-agent.yaml";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HaNodePriority, HaState } from "../infra/parse/ha";
 import type { NodeConnection } from "../infra/providers/connection";
-import { HaPlacement, HaResource, haPlacementProblems, haResourceProblems, haSid } from "../infra/providers/ha";
+import { HaPlacement, HaResource, haPlacementProblems, haResourceProblems, haSid } from "../infra/providers/proxmox/ha";
 
 /** One VM made highly available under this placement. */
 export interface HaVmArgs {

@@ -13,11 +13,11 @@ import {
   SudoMode,
   sudoersFile,
 } from "../infra/baseline";
-import { AbsentFiles } from "../infra/providers/absent-files";
+import { AbsentFiles } from "../infra/providers/linux/absent-files";
 import type { NodeConnection } from "../infra/providers/connection";
-import { DEFAULT_SHELL, LinuxUser } from "../infra/providers/linux-user";
-import { Packages } from "../infra/providers/packages";
-import { RemoteFile } from "../infra/providers/remote-file";
+import { DEFAULT_SHELL, LinuxUser } from "../infra/providers/linux/linux-user";
+import { Packages } from "../infra/providers/linux/packages";
+import { RemoteFile } from "../infra/providers/linux/remote-file";
 
 /** One login account on the node. */
 export interface BaselineUser {

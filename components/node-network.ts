@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { formatStanzas, InterfaceConfigError, interfaceStanzas, RING_LOOPBACK_INTERFACE, RING_MTU, ringStanzas } from "../infra/network/interfaces";
 import type { InterfaceSpec, NetworkSpec } from "../infra/network/types";
 import type { NodeConnection } from "../infra/providers/connection";
-import { Interfaces } from "../infra/providers/node-network";
+import { Interfaces } from "../infra/providers/network/node-network";
 
 /** The ring part of a node's interfaces (rendered into the same managed block). */
 export interface NodeNetworkThunderbolt {

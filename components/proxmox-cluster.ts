@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { ClusterMember, ClusterNodeLinks, ProxmoxClusterMembership } from "../infra/providers/cluster";
+import { ClusterMember, ClusterNodeLinks, ProxmoxClusterMembership } from "../infra/providers/proxmox/cluster";
 
 /** One node of the cluster. */
 export interface ProxmoxClusterNode {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { NodeFacts } from "../infra/providers/node-facts";
+import { NodeFacts } from "../infra/providers/proxmox/node-facts";
 
 /** Arguments of one Proxmox node. */
 export interface ProxmoxNodeArgs {

@@ -26,9 +26,9 @@ import {
 } from "../infra/network/thunderbolt";
 import type { NodeThunderboltSpec } from "../infra/network/types";
 import type { NodeConnection } from "../infra/providers/connection";
-import { Packages } from "../infra/providers/packages";
-import { RemoteFile } from "../infra/providers/remote-file";
-import { LinkResult, PairResult, RingVerify } from "../infra/providers/ring-verify";
+import { Packages } from "../infra/providers/linux/packages";
+import { RemoteFile } from "../infra/providers/linux/remote-file";
+import { LinkResult, PairResult, RingVerify } from "../infra/providers/network/ring-verify";
 
 /** Packages the ring needs: FRR (fabricd, and frr-reload for `systemctl reload frr`) and iperf3 for the verification. */
 export const RING_PACKAGES = ["frr", "frr-pythontools", "iperf3"];

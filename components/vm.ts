@@ -1,7 +1,7 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeConnection } from "../infra/providers/connection";
-import { GuestAddress } from "../infra/providers/guest-address";
+import { GuestAddress } from "../infra/providers/proxmox/guest-address";
 
 /** One network interface of a VM. */
 export interface VmNetwork {

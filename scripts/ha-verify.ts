@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import { parseHaResources, parseHaRules, parseHaStatus } from "../infra/parse/ha";
 import { parseGuests } from "../infra/parse/cluster";
 import { sleep } from "../infra/providers/diff";
-import { detectHaMode } from "../infra/providers/ha";
+import { detectHaMode } from "../infra/providers/proxmox/ha";
 import { command, inCLocale } from "../infra/shell";
 import { CommandResult, SshOptions, SshSession, SshTarget, withSession } from "../infra/ssh";
 import {

@@ -15,7 +15,7 @@
  * Messages name the bad value; `stacks/errors.ts` prefixes them with the path.
  */
 import { z } from "zod";
-import { isCryptHash } from "../infra/providers/linux-user";
+import { isCryptHash } from "../infra/providers/linux/linux-user";
 import { IMAGE_CATALOG, resolveImage, type ChecksumAlgorithm, type CloudImage } from "../infra/images";
 import { validatePrivileges } from "../infra/pve-privileges";
 

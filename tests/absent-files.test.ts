@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { supersededAptFiles } from "../infra/baseline";
-import { ABSENT_FILES_PROVIDER_VERSION, AbsentFilesInputs, absentFilesProvider } from "../infra/providers/absent-files";
+import { ABSENT_FILES_PROVIDER_VERSION, AbsentFilesInputs, absentFilesProvider } from "../infra/providers/linux/absent-files";
 import { serializeProvider } from "./helpers/serialize";
 import { simConnection } from "./helpers/sim-connection";
 import { SimCluster, startSimCluster } from "./sim/cluster";
@@ -93,7 +93,7 @@ describe("AbsentFiles", () => {
 
   it("works after serialization, the way the engine runs it", async () => {
     await leftFromPve8();
-    const provider = serializeProvider("infra/providers/absent-files.ts", "absentFilesProvider").load();
+    const provider = serializeProvider("infra/providers/linux/absent-files.ts", "absentFilesProvider").load();
     const { outs } = await provider.create!(inputs());
     expect(outs.present).toEqual([]);
     expect(await sh("ls /etc/apt/sources.list.d")).not.toMatch(/^(ceph|pve-no-subscription|pve-enterprise)\.list$/m);

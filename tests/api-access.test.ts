@@ -8,10 +8,10 @@ import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultAutomationPrivileges } from "../infra/pve-privileges";
-import { PVE_API_TOKEN_PROVIDER_VERSION, PveApiTokenInputs, PveApiTokenOutputs, pveApiTokenProvider } from "../infra/providers/api-token";
-import { PVE_ROLE_PROVIDER_VERSION, PveRoleInputs, PveRoleOutputs, pveRoleProvider } from "../infra/providers/api-role";
-import { DEFAULT_USER_COMMENT, PVE_USER_PROVIDER_VERSION, PveUserInputs, PveUserOutputs, pveUserProvider } from "../infra/providers/api-user";
-import { UNKNOWN } from "../infra/providers/api-pveum";
+import { PVE_API_TOKEN_PROVIDER_VERSION, PveApiTokenInputs, PveApiTokenOutputs, pveApiTokenProvider } from "../infra/providers/proxmox/api-token";
+import { PVE_ROLE_PROVIDER_VERSION, PveRoleInputs, PveRoleOutputs, pveRoleProvider } from "../infra/providers/proxmox/api-role";
+import { DEFAULT_USER_COMMENT, PVE_USER_PROVIDER_VERSION, PveUserInputs, PveUserOutputs, pveUserProvider } from "../infra/providers/proxmox/api-user";
+import { UNKNOWN } from "../infra/providers/proxmox/api-pveum";
 import type { ConnectionArgs } from "../infra/providers/connection";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
@@ -504,9 +504,9 @@ describe("diff", () => {
 
 describe("serialized providers (as the engine runs them)", () => {
   const cases = [
-    { file: "infra/providers/api-role.ts", exportName: "pveRoleProvider" },
-    { file: "infra/providers/api-user.ts", exportName: "pveUserProvider" },
-    { file: "infra/providers/api-token.ts", exportName: "pveApiTokenProvider" },
+    { file: "infra/providers/proxmox/api-role.ts", exportName: "pveRoleProvider" },
+    { file: "infra/providers/proxmox/api-user.ts", exportName: "pveUserProvider" },
+    { file: "infra/providers/proxmox/api-token.ts", exportName: "pveApiTokenProvider" },
   ] as const;
   const loaded: Record<string, pulumi.dynamic.ResourceProvider> = {};
 

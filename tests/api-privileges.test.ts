@@ -27,7 +27,7 @@ import {
   validatePrivileges,
   validateRoleName,
 } from "../infra/pve-privileges";
-import { rotationOf, tokenComment } from "../infra/providers/api-token";
+import { rotationOf, tokenComment } from "../infra/providers/proxmox/api-token";
 
 describe("privilege sets", () => {
   it("PVE 9 removed VM.Monitor and added the guest agent privileges and VM.Replicate", () => {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { aptRepoFiles, AptRepoFiles, FileSpec } from "../infra/baseline";
 import type { ConnectionArgs } from "../infra/providers/connection";
-import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/remote-file";
+import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/linux/remote-file";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { simConnection } from "./helpers/sim-connection";
 

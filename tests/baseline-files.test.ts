@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FileSpec, hostsBlockFile, noNagHookFile, noNagPatchScript } from "../infra/baseline";
 import { beginMarker, endMarker } from "../infra/managed-block";
 import type { ConnectionArgs } from "../infra/providers/connection";
-import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/remote-file";
+import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/linux/remote-file";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { simConnection } from "./helpers/sim-connection";
 

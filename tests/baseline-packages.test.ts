@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ConnectionArgs } from "../infra/providers/connection";
-import { PACKAGES_PROVIDER_VERSION, PackagesInputs, PackagesOutputs, packagesProvider } from "../infra/providers/packages";
+import { PACKAGES_PROVIDER_VERSION, PackagesInputs, PackagesOutputs, packagesProvider } from "../infra/providers/linux/packages";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { simConnection } from "./helpers/sim-connection";
@@ -151,7 +151,7 @@ describe("diff", () => {
 
 describe("serialization", () => {
   it("serializes without secrets or key material and creates through the loaded copy", async () => {
-    const s = serializeProvider("infra/providers/packages.ts", "packagesProvider");
+    const s = serializeProvider("infra/providers/linux/packages.ts", "packagesProvider");
     expect(s.containsSecrets).toBe(false);
     expect(s.text).not.toMatch(/PRIVATE KEY/);
     const provider = s.load();

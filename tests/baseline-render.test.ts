@@ -15,7 +15,7 @@ import {
   sshdUsersFile,
   sudoersFile,
 } from "../infra/baseline";
-import { isCryptHash } from "../infra/providers/linux-user";
+import { isCryptHash } from "../infra/providers/linux/linux-user";
 import { normalizeKeys, parseAccountState, parseAuthorizedKeys, parsePasswdLine } from "../infra/parse/accounts";
 import { installedOf, isInstalled, parseDpkgQuery } from "../infra/parse/dpkg";
 

@@ -12,8 +12,8 @@ import { Client } from "ssh2";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SSHD_USERS_PATH, sshdUsersFile, sudoersFile } from "../infra/baseline";
 import type { ConnectionArgs } from "../infra/providers/connection";
-import { LINUX_USER_PROVIDER_VERSION, LinuxUserInputs, LinuxUserOutputs, linuxUserProvider } from "../infra/providers/linux-user";
-import { REMOTE_FILE_PROVIDER_VERSION, remoteFileProvider } from "../infra/providers/remote-file";
+import { LINUX_USER_PROVIDER_VERSION, LinuxUserInputs, LinuxUserOutputs, linuxUserProvider } from "../infra/providers/linux/linux-user";
+import { REMOTE_FILE_PROVIDER_VERSION, remoteFileProvider } from "../infra/providers/linux/remote-file";
 import { withSession } from "../infra/ssh";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
@@ -597,7 +597,7 @@ describe("diff", () => {
 
 describe("serialization", () => {
   it("serializes without secrets or key material and creates through the loaded copy", async () => {
-    const s = serializeProvider("infra/providers/linux-user.ts", "linuxUserProvider");
+    const s = serializeProvider("infra/providers/linux/linux-user.ts", "linuxUserProvider");
     expect(s.containsSecrets).toBe(false);
     expect(s.text).not.toMatch(/PRIVATE KEY/);
     const provider = s.load();

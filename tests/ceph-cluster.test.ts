@@ -16,7 +16,7 @@ import {
   CephNodeSpec,
   cephClusterProvider,
   planCeph,
-} from "../infra/providers/ceph-cluster";
+} from "../infra/providers/ceph/ceph-cluster";
 import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
@@ -628,7 +628,7 @@ describe("planCeph: monitor removal", () => {
 
 describe("serialization", () => {
   it("serializes without secrets or key material, and the serialized provider builds a Ceph cluster", async () => {
-    const serialized = serializeProvider("infra/providers/ceph-cluster.ts", "cephClusterProvider");
+    const serialized = serializeProvider("infra/providers/ceph/ceph-cluster.ts", "cephClusterProvider");
     expect(serialized.containsSecrets).toBe(false);
     expect(serialized.text).not.toMatch(/PRIVATE KEY/);
     const provider = serialized.load();

@@ -9,8 +9,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CephHealth } from "../components/ceph-health";
-import { CEPH_CLUSTER_PROVIDER_VERSION, cephClusterProvider } from "../infra/providers/ceph-cluster";
-import { CEPH_HEALTH_PROVIDER_VERSION, CephHealthInputs, CephHealthOutputs, cephHealthProvider, describeHealth, healthAcceptable } from "../infra/providers/ceph-health";
+import { CEPH_CLUSTER_PROVIDER_VERSION, cephClusterProvider } from "../infra/providers/ceph/ceph-cluster";
+import { CEPH_HEALTH_PROVIDER_VERSION, CephHealthInputs, CephHealthOutputs, cephHealthProvider, describeHealth, healthAcceptable } from "../infra/providers/ceph/ceph-health";
 import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
@@ -242,7 +242,7 @@ describe("pure helpers", () => {
 
 describe("serialization", () => {
   it("serializes without secrets or key material, and the serialized provider checks health", async () => {
-    const serialized = serializeProvider("infra/providers/ceph-health.ts", "cephHealthProvider");
+    const serialized = serializeProvider("infra/providers/ceph/ceph-health.ts", "cephHealthProvider");
     expect(serialized.containsSecrets).toBe(false);
     expect(serialized.text).not.toMatch(/PRIVATE KEY/);
     const provider = serialized.load();

@@ -15,9 +15,9 @@ import {
   osdDrift,
   osdInputProblems,
   planOsds,
-} from "../infra/providers/ceph-osd";
+} from "../infra/providers/ceph/ceph-osd";
 import { cephConfFsid, describeContents, hostsWithOsds, parseCrushRules, parseLsblkTree, parseOsdTreeJson, parseVolumeList } from "../infra/parse/ceph-osd";
-import { CEPH_POOL_PROVIDER_VERSION, cephPoolProvider } from "../infra/providers/ceph-pool";
+import { CEPH_POOL_PROVIDER_VERSION, cephPoolProvider } from "../infra/providers/ceph/ceph-pool";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { seedQuorateCluster } from "./helpers/sim-state";
@@ -342,7 +342,7 @@ describe("plan (pure)", () => {
 
 describe("serialization", () => {
   it("serializes without secrets and runs create through the loaded provider", async () => {
-    const s = serializeProvider("infra/providers/ceph-osd.ts", "cephOsdsProvider");
+    const s = serializeProvider("infra/providers/ceph/ceph-osd.ts", "cephOsdsProvider");
     expect(s.containsSecrets).toBe(false);
     expect(s.text).not.toContain("PRIVATE KEY");
     const loaded = s.load();

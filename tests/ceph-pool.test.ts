@@ -19,7 +19,7 @@ import {
   poolDiffKeys,
   poolInputProblems,
   poolWant,
-} from "../infra/providers/ceph-pool";
+} from "../infra/providers/ceph/ceph-pool";
 import { parseCrushRules, parsePveCephPoolLs } from "../infra/parse/ceph-osd";
 import { CephOsds } from "../components/ceph-osds";
 import { CephPools, cephPoolsProblems } from "../components/ceph-pools";
@@ -288,7 +288,7 @@ describe("pure helpers", () => {
 
 describe("serialization", () => {
   it("serializes without secrets and runs create through the loaded provider", async () => {
-    const s = serializeProvider("infra/providers/ceph-pool.ts", "cephPoolProvider");
+    const s = serializeProvider("infra/providers/ceph/ceph-pool.ts", "cephPoolProvider");
     expect(s.containsSecrets).toBe(false);
     expect(s.text).not.toContain("PRIVATE KEY");
     const loaded = s.load();

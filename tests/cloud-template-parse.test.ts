@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isMissingVmConfig, parseDrive, parseImportDisk, parseQmConfig, templateDescription, templateMarker } from "../infra/parse/qm";
-import { DEFAULT_TEMPLATE_HARDWARE, qmCreateArgs, templateInputsHash, type CloudTemplateInputs } from "../infra/providers/cloud-template";
+import { DEFAULT_TEMPLATE_HARDWARE, qmCreateArgs, templateInputsHash, type CloudTemplateInputs } from "../infra/providers/proxmox/cloud-template";
 import { command } from "../infra/shell";
 
 describe("qm output parsers", () => {

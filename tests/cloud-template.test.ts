@@ -7,7 +7,7 @@ import {
   CloudTemplateInputs,
   CloudTemplateOutputs,
   DEFAULT_TEMPLATE_HARDWARE,
-} from "../infra/providers/cloud-template";
+} from "../infra/providers/proxmox/cloud-template";
 import { parseQmConfig, templateDescription } from "../infra/parse/qm";
 import { serializeProvider } from "./helpers/serialize";
 import { simConnection } from "./helpers/sim-connection";
@@ -259,7 +259,7 @@ describe("CloudTemplate provider against the simulator", () => {
   });
 
   it("survives serialization the way the engine runs it", async () => {
-    const serialized = serializeProvider("infra/providers/cloud-template.ts", "cloudTemplateProvider");
+    const serialized = serializeProvider("infra/providers/proxmox/cloud-template.ts", "cloudTemplateProvider");
     expect(serialized.containsSecrets).toBe(false);
     expect(serialized.text).not.toContain("PRIVATE KEY");
     const provider = serialized.load();

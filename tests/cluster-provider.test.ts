@@ -11,7 +11,7 @@ import {
   ClusterOutputs,
   clusterProvider,
   planCluster,
-} from "../infra/providers/cluster";
+} from "../infra/providers/proxmox/cluster";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
@@ -496,7 +496,7 @@ describe("planCluster", () => {
 
 describe("serialization", () => {
   it("serializes without secrets or key material, and the serialized provider forms a cluster", async () => {
-    const serialized = serializeProvider("infra/providers/cluster.ts", "clusterProvider");
+    const serialized = serializeProvider("infra/providers/proxmox/cluster.ts", "clusterProvider");
     expect(serialized.containsSecrets).toBe(false);
     expect(serialized.text).not.toMatch(/PRIVATE KEY/);
     expect(serialized.text).not.toContain(PASSWORD);

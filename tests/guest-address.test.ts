@@ -3,7 +3,7 @@
  * guest agent to report an address, asked through the API from any member.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { GUEST_ADDRESS_PROVIDER_VERSION, GuestAddressInputs, guestAddressProvider } from "../infra/providers/guest-address";
+import { GUEST_ADDRESS_PROVIDER_VERSION, GuestAddressInputs, guestAddressProvider } from "../infra/providers/proxmox/guest-address";
 import { serializeProvider } from "./helpers/serialize";
 import { simConnection } from "./helpers/sim-connection";
 import { seedQuorateCluster } from "./helpers/sim-state";
@@ -133,7 +133,7 @@ describe("GuestAddress", () => {
 
   it("works after serialization, the way the engine runs it", async () => {
     addVm("golf", 309);
-    const provider = serializeProvider("infra/providers/guest-address.ts", "guestAddressProvider").load();
+    const provider = serializeProvider("infra/providers/proxmox/guest-address.ts", "guestAddressProvider").load();
     const { outs } = await provider.create!(inputs(309));
     expect(outs.address).toBe("10.99.1.60");
   });

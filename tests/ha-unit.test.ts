@@ -18,7 +18,7 @@ import {
   haResourceProvider,
   placementCommands,
   placementState,
-} from "../infra/providers/ha";
+} from "../infra/providers/proxmox/ha";
 import {
   allowedNodes,
   checkHaPlacement,

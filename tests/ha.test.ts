@@ -14,7 +14,7 @@ import {
   HaResourceOutputs,
   haPlacementProvider,
   haResourceProvider,
-} from "../infra/providers/ha";
+} from "../infra/providers/proxmox/ha";
 import { withSession } from "../infra/ssh";
 import { sshOptions, sshTarget } from "../infra/providers/connection";
 import { checkHaPlacement } from "../scripts/ha-verify-plan";
@@ -317,7 +317,7 @@ describe("quorum", () => {
 describe("serialization", () => {
   for (const exportName of ["haResourceProvider", "haPlacementProvider"]) {
     it(`${exportName} serializes without secrets and runs create from the serialized text`, async () => {
-      const s = serializeProvider("infra/providers/ha.ts", exportName);
+      const s = serializeProvider("infra/providers/proxmox/ha.ts", exportName);
       expect(s.containsSecrets).toBe(false);
       expect(s.text).not.toContain("PRIVATE KEY");
       const p = s.load();

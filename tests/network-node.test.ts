@@ -15,7 +15,7 @@ import {
   InterfacesInputs,
   applyInterfaces,
   interfacesProvider,
-} from "../infra/providers/node-network";
+} from "../infra/providers/network/node-network";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { simConnection } from "./helpers/sim-connection";
@@ -392,7 +392,7 @@ describe("delete", () => {
 
 describe("serialization", () => {
   it("serializes without secrets and runs create through the engine's loader", async () => {
-    const serialized = serializeProvider("infra/providers/node-network.ts", "interfacesProvider");
+    const serialized = serializeProvider("infra/providers/network/node-network.ts", "interfacesProvider");
     expect(serialized.containsSecrets).toBe(false);
     expect(serialized.text).not.toMatch(/PRIVATE KEY/);
     const provider = serialized.load();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionArgs } from "../infra/providers/connection";
-import { NODE_FACTS_PROVIDER_VERSION, nodeFactsProvider, NodeFactsInputs } from "../infra/providers/node-facts";
+import { NODE_FACTS_PROVIDER_VERSION, nodeFactsProvider, NodeFactsInputs } from "../infra/providers/proxmox/node-facts";
 import { parsePveversion } from "../infra/parse/pveversion";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
@@ -49,7 +49,7 @@ describe("NodeFacts provider", () => {
   });
 
   it("survives serialization the way the engine runs it", async () => {
-    const serialized = serializeProvider("infra/providers/node-facts.ts", "nodeFactsProvider");
+    const serialized = serializeProvider("infra/providers/proxmox/node-facts.ts", "nodeFactsProvider");
     expect(serialized.containsSecrets).toBe(false);
     expect(serialized.text).not.toContain("PRIVATE KEY");
     const { outs } = await serialized.load().create(inputs("golf"));
@@ -69,7 +69,7 @@ describe("parsePveversion", () => {
 
 describe("NodeFacts errors under the engine", () => {
   it("keeps the node name and message when the serialized provider fails to connect", async () => {
-    const provider = serializeProvider("infra/providers/node-facts.ts", "nodeFactsProvider").load();
+    const provider = serializeProvider("infra/providers/proxmox/node-facts.ts", "nodeFactsProvider").load();
     const args = inputs("foxtrot");
     const unreachable = { ...args, connection: { ...args.connection, port: 1, options: { retries: 0, connectTimeoutMs: 1000 } } };
     const err = await provider.create(unreachable).catch((e: Error) => e);

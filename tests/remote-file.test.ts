@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { beginMarker, endMarker } from "../infra/managed-block";
 import type { ConnectionArgs } from "../infra/providers/connection";
-import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/remote-file";
+import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/linux/remote-file";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { simConnection } from "./helpers/sim-connection";
@@ -275,7 +275,7 @@ describe("diff", () => {
 
 describe("serialization", () => {
   it("serializes without secrets or key material and creates through the loaded copy", async () => {
-    const s = serializeProvider("infra/providers/remote-file.ts", "remoteFileProvider");
+    const s = serializeProvider("infra/providers/linux/remote-file.ts", "remoteFileProvider");
     expect(s.containsSecrets).toBe(false);
     expect(s.text).not.toMatch(/PRIVATE KEY/);
     const provider = s.load();

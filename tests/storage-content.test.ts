@@ -3,7 +3,7 @@
  * once, kept on re-runs, drift seen by read, and clear refusals.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { STORAGE_CONTENT_PROVIDER_VERSION, StorageContentInputs, storageContentProvider } from "../infra/providers/storage-content";
+import { STORAGE_CONTENT_PROVIDER_VERSION, StorageContentInputs, storageContentProvider } from "../infra/providers/proxmox/storage-content";
 import { serializeProvider } from "./helpers/serialize";
 import { simConnection } from "./helpers/sim-connection";
 import { seedQuorateCluster } from "./helpers/sim-state";
@@ -90,7 +90,7 @@ describe("StorageContent", () => {
   });
 
   it("works after serialization, the way the engine runs it", async () => {
-    const provider = serializeProvider("infra/providers/storage-content.ts", "storageContentProvider").load();
+    const provider = serializeProvider("infra/providers/proxmox/storage-content.ts", "storageContentProvider").load();
     const { outs } = await provider.create!(inputs());
     expect(outs.effectiveContent).toContain("snippets");
   });

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ringProblem, type ThunderboltRingArgs } from "../components/thunderbolt-ring";
 import { beginMarker, endMarker } from "../infra/managed-block";
 import type { NodeThunderboltSpec } from "../infra/network/types";
-import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/remote-file";
+import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/linux/remote-file";
 import { isSecretValue, runStack, StackRun } from "./helpers/pulumi-mocks";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 

@@ -11,7 +11,7 @@ import {
   RingVerifyOutputs,
   ringLinks,
   ringVerifyProvider,
-} from "../infra/providers/ring-verify";
+} from "../infra/providers/network/ring-verify";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 
@@ -221,7 +221,7 @@ describe("lifecycle", () => {
   });
 
   it("serializes without secrets and verifies through the engine's loader", async () => {
-    const serialized = serializeProvider("infra/providers/ring-verify.ts", "ringVerifyProvider");
+    const serialized = serializeProvider("infra/providers/network/ring-verify.ts", "ringVerifyProvider");
     expect(serialized.containsSecrets).toBe(false);
     expect(serialized.text).not.toMatch(/PRIVATE KEY/);
     const { outs: o } = await serialized.load().create!(inputs({ iperfSeconds: 1 }));

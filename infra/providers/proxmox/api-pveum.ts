@@ -7,7 +7,7 @@
  * `--output-format json`. Reads never change anything; the providers decide
  * which writes to run from what they read.
  */
-import { parsePveversion } from "../parse/pveversion";
+import { parsePveversion } from "../../parse/pveversion";
 import {
   PveumAcl,
   PveumRole,
@@ -19,9 +19,9 @@ import {
   parseRoleList,
   parseTokenList,
   parseUserList,
-} from "../parse/pveum";
-import { Arg, command, inCLocale } from "../shell";
-import { CommandResult, RunOptions, SshSession, redact, summarize } from "../ssh";
+} from "../../parse/pveum";
+import { Arg, command, inCLocale } from "../../shell";
+import { CommandResult, RunOptions, SshSession, redact, summarize } from "../../ssh";
 
 /** The realm and user part of a Proxmox user id (`PVE::Auth::Plugin` user_regex@realm_regex). */
 const USERID = /^[^\s:/@]+@[A-Za-z][A-Za-z0-9.\-_]+$/;

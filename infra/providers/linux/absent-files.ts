@@ -5,10 +5,10 @@
  * refresh` sees it. Delete does nothing: the files stay gone.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { command, sh } from "../shell";
-import { SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
-import { stableJson } from "./diff";
+import { command, sh } from "../../shell";
+import { SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { stableJson } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const ABSENT_FILES_PROVIDER_VERSION = "1";

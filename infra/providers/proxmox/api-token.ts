@@ -29,8 +29,8 @@ import {
   isTokenExists,
   parseTokenAdd,
   parseTokenRegenerate,
-} from "../parse/pveum";
-import { CommandResult, SshSession, withSession } from "../ssh";
+} from "../../parse/pveum";
+import { CommandResult, SshSession, withSession } from "../../ssh";
 import {
   grantedRoles,
   isUnknown,
@@ -44,7 +44,7 @@ import {
   validateTokenName,
   validateUserid,
 } from "./api-pveum";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
 
 export const PVE_API_TOKEN_PROVIDER_VERSION = "1";
 

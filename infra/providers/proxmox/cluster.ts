@@ -27,12 +27,12 @@ import {
   parseGuests,
   parseJoinInfo,
   parsePvecmStatus,
-} from "../parse/cluster";
-import { PveVersion, parsePveversion } from "../parse/pveversion";
-import { command, inCLocale, quote } from "../shell";
-import { CommandFailedError, CommandResult, CommandTimeoutError, NodeError, SshSession, connect, redact } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "./connection";
-import { isUnknown, sleep } from "./diff";
+} from "../../parse/cluster";
+import { PveVersion, parsePveversion } from "../../parse/pveversion";
+import { command, inCLocale, quote } from "../../shell";
+import { CommandFailedError, CommandResult, CommandTimeoutError, NodeError, SshSession, connect, redact } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { isUnknown, sleep } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CLUSTER_PROVIDER_VERSION = "1";

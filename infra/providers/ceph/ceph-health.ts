@@ -13,11 +13,11 @@
  * health on `pulumi refresh`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CephHealth, HealthCheck, parseCephDf, parseCephHealth, parseCephStatus } from "../parse/ceph";
-import { command, inCLocale } from "../shell";
-import { CommandFailedError, SshSession, connect } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "./connection";
-import { isUnknown, sleep } from "./diff";
+import { CephHealth, HealthCheck, parseCephDf, parseCephHealth, parseCephStatus } from "../../parse/ceph";
+import { command, inCLocale } from "../../shell";
+import { CommandFailedError, SshSession, connect } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { isUnknown, sleep } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_HEALTH_PROVIDER_VERSION = "1";

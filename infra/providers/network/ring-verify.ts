@@ -16,11 +16,11 @@
  * typed outputs the stack exports, and refresh can re-check them.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseIperf3, parsePing } from "../network/verify-parse";
-import { command, inCLocale, sh } from "../shell";
-import { connect, NodeError, SshSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "./connection";
-import { isUnknown } from "./diff";
+import { parseIperf3, parsePing } from "../../network/verify-parse";
+import { command, inCLocale, sh } from "../../shell";
+import { connect, NodeError, SshSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { isUnknown } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const RING_VERIFY_PROVIDER_VERSION = "1";

@@ -14,11 +14,11 @@
  * (`cicustom`), and a VM whose snippet storage lost the type fails to start.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseToolJson } from "../parse/json";
-import { command, inCLocale } from "../shell";
-import { CommandFailedError, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
-import { isUnknown, stableJson } from "./diff";
+import { parseToolJson } from "../../parse/json";
+import { command, inCLocale } from "../../shell";
+import { CommandFailedError, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { isUnknown, stableJson } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const STORAGE_CONTENT_PROVIDER_VERSION = "1";

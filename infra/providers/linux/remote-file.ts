@@ -8,10 +8,10 @@
  * `remote.CopyToRemote` (no read, so no drift and no idempotent re-run).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readBlock, removeBlock, writeBlock } from "../managed-block";
-import { command, quote, sh } from "../shell";
-import { CommandFailedError, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+import { readBlock, removeBlock, writeBlock } from "../../managed-block";
+import { command, quote, sh } from "../../shell";
+import { CommandFailedError, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
 
 export const REMOTE_FILE_PROVIDER_VERSION = "1";
 

@@ -27,7 +27,7 @@
  * itself, and `read` must show the real monitors, managers and networks.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseClusterStatus } from "../parse/cluster";
+import { parseClusterStatus } from "../../parse/cluster";
 import {
   CephConfSummary,
   MgrDump,
@@ -43,11 +43,11 @@ import {
   parseMonDump,
   splitNetworks,
   summarizeCephConf,
-} from "../parse/ceph";
-import { command, inCLocale } from "../shell";
-import { CommandFailedError, SshSession, connect } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "./connection";
-import { isUnknown, sleep, stableJson } from "./diff";
+} from "../../parse/ceph";
+import { command, inCLocale } from "../../shell";
+import { CommandFailedError, SshSession, connect } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { isUnknown, sleep, stableJson } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_CLUSTER_PROVIDER_VERSION = "2";

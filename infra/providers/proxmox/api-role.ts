@@ -14,16 +14,16 @@
  * runs before any API token exists (it creates the token's role).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isRoleExists } from "../parse/pveum";
+import { isRoleExists } from "../../parse/pveum";
 import {
   assertValidPrivileges,
   defaultAutomationPrivileges,
   normalizePrivileges,
   validateRoleName,
-} from "../pve-privileges";
-import { SshSession, withSession } from "../ssh";
+} from "../../pve-privileges";
+import { SshSession, withSession } from "../../ssh";
 import { detectPveMajor, explainPrivilegeRejection, isUnknown, listRoles, pveum, pveumFailed, pveumRun } from "./api-pveum";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const PVE_ROLE_PROVIDER_VERSION = "1";

@@ -17,11 +17,11 @@
  * Templates are immutable: every input except the connection replaces.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isMissingVmConfig, parseImportDisk, parseQmConfig, templateDescription, templateMarker } from "../parse/qm";
-import { parseGuests } from "../parse/cluster";
-import { command, inCLocale, quote } from "../shell";
-import { CommandFailedError, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+import { isMissingVmConfig, parseImportDisk, parseQmConfig, templateDescription, templateMarker } from "../../parse/qm";
+import { parseGuests } from "../../parse/cluster";
+import { command, inCLocale, quote } from "../../shell";
+import { CommandFailedError, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CLOUD_TEMPLATE_PROVIDER_VERSION = "1";

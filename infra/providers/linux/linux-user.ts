@@ -45,11 +45,11 @@
  * no read (no drift) and no per-field diff.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AccountState, FileMeta, normalizeKeys, parseAccountState, parseAuthorizedKeys } from "../parse/accounts";
-import { command, sh } from "../shell";
-import { CommandFailedError, CommandResult, redact, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
-import { isUnknown } from "./diff";
+import { AccountState, FileMeta, normalizeKeys, parseAccountState, parseAuthorizedKeys } from "../../parse/accounts";
+import { command, sh } from "../../shell";
+import { CommandFailedError, CommandResult, redact, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { isUnknown } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const LINUX_USER_PROVIDER_VERSION = "2";

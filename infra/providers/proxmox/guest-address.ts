@@ -11,13 +11,13 @@
  * any cluster member can ask wherever the VM runs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseGuests } from "../parse/cluster";
-import { parseGuestInterfaces, pickAddress, usableAddresses } from "../parse/guest-agent";
-import { parseToolJson } from "../parse/json";
-import { command, inCLocale } from "../shell";
-import { CommandFailedError, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
-import { isUnknown, sleep, stableJson } from "./diff";
+import { parseGuests } from "../../parse/cluster";
+import { parseGuestInterfaces, pickAddress, usableAddresses } from "../../parse/guest-agent";
+import { parseToolJson } from "../../parse/json";
+import { command, inCLocale } from "../../shell";
+import { CommandFailedError, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { isUnknown, sleep, stableJson } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const GUEST_ADDRESS_PROVIDER_VERSION = "1";

@@ -27,11 +27,11 @@
  * already had `destroyOnDelete: true` (delete only sees the old state).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CrushRule, LivePool, TreeOsd, configValue, hostsWithOsds, parseCrushRules, parseOsdTreeJson, parsePveCephPoolLs, rbdStoragesOfPool } from "../parse/ceph-osd";
-import { command, inCLocale } from "../shell";
-import { CommandFailedError, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "./connection";
-import { isUnknown, stableJson } from "./diff";
+import { CrushRule, LivePool, TreeOsd, configValue, hostsWithOsds, parseCrushRules, parseOsdTreeJson, parsePveCephPoolLs, rbdStoragesOfPool } from "../../parse/ceph-osd";
+import { command, inCLocale } from "../../shell";
+import { CommandFailedError, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { isUnknown, stableJson } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_POOL_PROVIDER_VERSION = "1";

@@ -17,12 +17,12 @@
  * no read (no drift) and would re-run apt-get on every change.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { normalizePackages } from "../baseline";
-import { installedOf } from "../parse/dpkg";
-import { command, inCLocale } from "../shell";
-import { CommandFailedError, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
-import { isUnknown } from "./diff";
+import { normalizePackages } from "../../baseline";
+import { installedOf } from "../../parse/dpkg";
+import { command, inCLocale } from "../../shell";
+import { CommandFailedError, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { isUnknown } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const PACKAGES_PROVIDER_VERSION = "1";

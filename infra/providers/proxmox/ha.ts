@@ -32,11 +32,11 @@ import {
   parseHaGroups,
   parseHaResources,
   parseHaRules,
-} from "../parse/ha";
-import { parsePveversion } from "../parse/pveversion";
-import { command, inCLocale } from "../shell";
-import { CommandFailedError, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+} from "../../parse/ha";
+import { parsePveversion } from "../../parse/pveversion";
+import { command, inCLocale } from "../../shell";
+import { CommandFailedError, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
 
 /** Bump when the providers' behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const HA_PROVIDER_VERSION = "1";

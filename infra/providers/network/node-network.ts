@@ -31,14 +31,14 @@
  * down a node's network because it left the program would cut it off.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readBlock } from "../managed-block";
-import { composeInterfaces, interfaceWithAddress, managementChanges, NETWORK_BLOCK_ID } from "../network/interfaces-file";
-import { parseIpAddrOneline } from "../network/verify-parse";
-import { command, inCLocale, sh } from "../shell";
-import { CommandFailedError, NodeError, SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
-import { blockContent } from "./remote-file";
-import { isUnknown } from "./diff";
+import { readBlock } from "../../managed-block";
+import { composeInterfaces, interfaceWithAddress, managementChanges, NETWORK_BLOCK_ID } from "../../network/interfaces-file";
+import { parseIpAddrOneline } from "../../network/verify-parse";
+import { command, inCLocale, sh } from "../../shell";
+import { CommandFailedError, NodeError, SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { blockContent } from "../linux/remote-file";
+import { isUnknown } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const INTERFACES_PROVIDER_VERSION = "1";

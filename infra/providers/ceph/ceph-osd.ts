@@ -38,11 +38,11 @@ import {
   parseOsdTreeJson,
   parseVolumeList,
   pathsUnder,
-} from "../parse/ceph-osd";
-import { command, inCLocale } from "../shell";
-import { SshSession, withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "./connection";
-import { isUnknown, sleep, stableJson } from "./diff";
+} from "../../parse/ceph-osd";
+import { command, inCLocale } from "../../shell";
+import { SshSession, withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { isUnknown, sleep, stableJson } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_OSDS_PROVIDER_VERSION = "1";

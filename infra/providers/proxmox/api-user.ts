@@ -8,8 +8,8 @@
  * `@pve` users are the usual choice: `@pam` users also need a Linux account.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isUserExists } from "../parse/pveum";
-import { SshSession, withSession } from "../ssh";
+import { isUserExists } from "../../parse/pveum";
+import { SshSession, withSession } from "../../ssh";
 import {
   grantedRoles,
   isUnknown,
@@ -21,7 +21,7 @@ import {
   validateAclPath,
   validateUserid,
 } from "./api-pveum";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
 
 export const PVE_USER_PROVIDER_VERSION = "1";
 

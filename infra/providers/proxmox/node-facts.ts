@@ -7,10 +7,10 @@
  * and because the facts gate later steps (no mixed Proxmox versions).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parsePveversion } from "../parse/pveversion";
-import { command, inCLocale } from "../shell";
-import { withSession } from "../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "./connection";
+import { parsePveversion } from "../../parse/pveversion";
+import { command, inCLocale } from "../../shell";
+import { withSession } from "../../ssh";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const NODE_FACTS_PROVIDER_VERSION = "1";
