@@ -16,17 +16,8 @@ import { ProxmoxNode } from "../components/proxmox-node";
 import { ThunderboltRing } from "../components/thunderbolt-ring";
 import type { HostEntry } from "../infra/baseline";
 import { nodeConnection } from "./connections";
-import {
-  clusterLinkAddresses,
-  networkByName,
-  nodeAddressOn,
-  nodeByName,
-  templateImage,
-  vmVmid,
-  type Environment,
-  type Node,
-  type Secrets,
-} from "./schema";
+import { clusterLinkAddresses, networkByName, nodeAddressOn, nodeByName, templateImage, vmVmid } from "./lookup";
+import type { Environment, Node, Secrets } from "./schema";
 
 /** What a stack exports. */
 export interface EnvironmentOutputs {

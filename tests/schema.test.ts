@@ -8,22 +8,20 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { checkEnvironment, EnvironmentError, formatPath, parseEnvironment } from "../stacks/errors";
+import { ipInCidr, prefixLength } from "../infra/ipv4";
 import {
   bridgeVids,
   clusterLinkAddresses,
-  EnvironmentSchema,
   interfaceCidrAddress,
   interfaceMtu,
   interfaceOnNetwork,
-  ipInCidr,
   networkByName,
   nodeAddressOn,
   nodeSshPort,
-  prefixLength,
   templateImage,
   vmVmid,
-  type Environment,
-} from "../stacks/schema";
+} from "../stacks/lookup";
+import { EnvironmentSchema, type Environment } from "../stacks/schema";
 import { unwrapSecrets } from "../stacks/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -6,6 +6,7 @@
  *
  * Pure functions, unit-tested.
  */
+import { netmaskPrefix } from "../ipv4";
 import { readBlock, writeBlock } from "../managed-block";
 
 // Functions here run inside dynamic providers: they use module-private names, because the closure
@@ -200,14 +201,6 @@ const KEY_ALIASES: Record<string, string> = { slaves: "bond-slaves" };
 // An array, not a Set: module-level Sets do not survive the closure serializer.
 const LIST_KEYS = ["bridge-ports", "bond-slaves"];
 
-function netmaskBits(mask: string): number | undefined {
-  if (/^\d+$/.test(mask)) return Number(mask);
-  const parts = mask.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-  const bits = parts.map((p) => p.toString(2).padStart(8, "0")).join("");
-  return /^1*0*$/.test(bits) ? bits.indexOf("0") < 0 ? 32 : bits.indexOf("0") : undefined;
-}
-
 /** Semantic view of every inet (or family-less) interface in a file. */
 function semantics(file: ParsedFile): Map<string, Semantic> {
   const out = new Map<string, Semantic>();
@@ -222,7 +215,7 @@ function semantics(file: ParsedFile): Map<string, Semantic> {
       let value = rawValue.trim().replace(/\s+/g, " ");
       if (key === "netmask") continue;
       if (key === "address" && !value.includes("/") && netmask) {
-        const bits = netmaskBits(netmask);
+        const bits = netmaskPrefix(netmask);
         if (bits !== undefined) value = `${value}/${bits}`;
       }
       if (LIST_KEYS.includes(key)) value = value.split(" ").filter((v) => v !== "none").sort().join(" ");

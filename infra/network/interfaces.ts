@@ -9,6 +9,7 @@
  *
  * Pure functions: no I/O, unit-tested with exact expected text.
  */
+import { prefixLength } from "../ipv4";
 import type { BondSpec, BridgeSpec, InterfaceSpec, NetworkSpec, VlanSpec } from "./types";
 
 /** One stanza before formatting. */
@@ -26,9 +27,9 @@ export interface Stanza {
 /** A rendering problem the schema did not catch; the message names the interface. */
 export class InterfaceConfigError extends Error {}
 
-/** Prefix length of a CIDR ("192.168.3.0/24" → 24). */
-export function prefixLength(cidr: string): number {
-  const p = Number(cidr.split("/")[1]);
+/** Prefix length of a network's CIDR ("192.168.3.0/24" → 24); refuses one without a valid prefix. */
+function networkPrefix(cidr: string): number {
+  const p = prefixLength(cidr);
   if (!Number.isInteger(p) || p < 0 || p > 32) throw new InterfaceConfigError(`"${cidr}" is not an IPv4 CIDR`);
   return p;
 }
@@ -76,7 +77,7 @@ function interfaceStanza(iface: InterfaceSpec, networks: Map<string, NetworkSpec
   }
   const options: [string, string][] = [];
   if (iface.address !== undefined && network) {
-    options.push(["address", `${iface.address}/${prefixLength(network.cidr)}`]);
+    options.push(["address", `${iface.address}/${networkPrefix(network.cidr)}`]);
     if (network.gateway) options.push(["gateway", network.gateway]);
   }
   const mtu = iface.mtu ?? network?.mtu;

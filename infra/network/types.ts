@@ -1,6 +1,6 @@
 /**
  * The typed network input the renderers take. The lead's zod schema
- * (stacks/schema.ts) produces values of this shape; these interfaces are
+ * (stacks/schema/) produces values of this shape; these interfaces are
  * declared here so that infra/ never imports stacks/.
  */
 

@@ -6,6 +6,7 @@
  * and `lsblk -J -b`. `ceph -f json` prints an empty line before the document;
  * parseToolJson tolerates it. Pure functions; every failure names the node and the command.
  */
+import { ipv4ToInt } from "../ipv4";
 import { asNumber, parseToolJson } from "./json";
 
 // ---------------------------------------------------------------------------------------------
@@ -127,9 +128,8 @@ interface ParsedIp {
 
 export function parseIp(ip: string): ParsedIp | undefined {
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) {
-    const parts = ip.split(".").map(Number);
-    if (parts.some((p) => p > 255)) return undefined;
-    return { v: 4, n: parts.reduce((a, p) => (a << 8n) | BigInt(p), 0n), bits: 32 };
+    if (ip.split(".").some((p) => Number(p) > 255)) return undefined;
+    return { v: 4, n: BigInt(ipv4ToInt(ip)), bits: 32 };
   }
   if (ip.includes(":") && !ip.includes(".")) {
     const halves = ip.split("::");

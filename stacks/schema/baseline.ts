@@ -1,0 +1,62 @@
+/**
+ * Baseline of every node: the schema of `baseline` (packages, repositories,
+ * login accounts) and its check (unique user names).
+ */
+import { bool, list, mapping, oneOf, text } from "./fields";
+import { show } from "./messages";
+import { isLinuxUser, isRecord, isSshPublicKey } from "./predicates";
+import type { PathIssue } from "./views";
+
+const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]{1,100}$/;
+const SHELL_PATH = /^\/[A-Za-z0-9_./-]{1,100}$/;
+
+export const SUDO_MODES = ["none", "password", "nopasswd"] as const;
+
+export const UserSchema = mapping(
+  {
+    /** Login name; not root (root's keys belong to the Proxmox cluster). */
+    name: text("a Linux user name ([a-z_][a-z0-9_-], at most 32 characters)", (v) => isLinuxUser(v) && v !== "root"),
+    /** Public keys allowed to log in (~/.ssh/authorized_keys holds exactly these). */
+    sshKeys: list(text("an SSH public key (type, base64 key, optional comment, on one line)", isSshPublicKey), "a list of SSH public keys").min(1, {
+      error: "empty; a user needs at least one SSH key",
+    }),
+    /** Login shell. Defaults to /bin/bash. */
+    shell: text("an absolute shell path", (v) => SHELL_PATH.test(v) && !v.includes("..")).default("/bin/bash"),
+    /** Supplementary groups (must exist). Defaults to none. */
+    groups: list(text("a group name", isLinuxUser), "a list of group names").default([]),
+    /** sudo rights: none, password (full sudo after the user's password) or nopasswd. Defaults to none. */
+    sudo: oneOf(SUDO_MODES, "a sudo mode").default("none"),
+    /** Allow SSH password logins. Defaults to false: SSH keys only, enforced by sshd (the password itself only serves sudo, and is locked unless secrets.userPasswordHashes has one). */
+    passwordLogin: bool().default(false),
+  },
+  "a user (a mapping with name and sshKeys)",
+);
+
+export const BaselineSchema = mapping(
+  {
+    /** Debian packages every node gets. Defaults to none. */
+    packages: list(text("a Debian package name", (v) => DEBIAN_PACKAGE.test(v)), "a list of package names").default([]),
+    /** Remove the "No valid subscription" dialog (an apt hook). Defaults to false. */
+    removeSubscriptionNag: bool().default(false),
+    /** Ceph release whose no-subscription repository is configured. Defaults to squid. */
+    cephRelease: oneOf(["quincy", "reef", "squid", "tentacle"] as const, "a Ceph release").default("squid"),
+    /** Login accounts on every node. Defaults to none. */
+    users: list(UserSchema, "a list of users").default([]),
+  },
+  "a mapping of baseline settings",
+);
+
+/** Baseline user names are unique. */
+export function checkUsers(value: Record<string, unknown>): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const users = isRecord(value.baseline) && Array.isArray(value.baseline.users) ? value.baseline.users : [];
+  const seen = new Map<string, number>();
+  users.forEach((u, i) => {
+    if (!isRecord(u) || !isLinuxUser(u.name)) return;
+    const first = seen.get(u.name);
+    if (first !== undefined) {
+      issues.push({ path: ["baseline", "users", i, "name"], message: `${show(u.name)} is already baseline.users[${first}]` });
+    } else seen.set(u.name, i);
+  });
+  return issues;
+}

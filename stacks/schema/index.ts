@@ -1,0 +1,184 @@
+/**
+ * The environment schema: one stack file = one environment, the whole of it
+ * under the config key `homelab:environment`, validated here before any
+ * resource is registered. One file per domain (networks, interfaces, nodes,
+ * cluster, baseline, API access, Ceph, guests, secrets), each with its zod
+ * schema and its cross-field checks; this file composes them.
+ *
+ * Every value that can reach a shell (names, devices, addresses, paths) is
+ * constrained to a narrow character set by this schema; `infra/shell.ts`
+ * quotes them anyway.
+ *
+ * Validation collects every issue: field checks are zod's, cross-field checks
+ * run in one superRefine that also runs when some fields failed, and only
+ * look at values that passed their own field check (views.ts), so one mistake
+ * gives one message, not a cascade.
+ *
+ * Messages name the bad value; `stacks/errors.ts` prefixes them with the path.
+ * Queries on a parsed environment are in `stacks/lookup.ts`.
+ */
+import { z } from "zod";
+import { ApiAccessSchema, checkApiAccess } from "./api-access";
+import { BaselineSchema, checkUsers } from "./baseline";
+import { CephSchema, checkCeph } from "./ceph";
+import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
+import { envName, integer, list, mapping, storageId, text } from "./fields";
+import { HaSchema, ImageSchema, TemplateSchema, VmSchema, checkGuests } from "./guests";
+import { notA } from "./messages";
+import { NetworkSchema, checkNetworks } from "./networks";
+import { NodeSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkRingNetwork } from "./nodes";
+import { isRecord } from "./predicates";
+import type { PathIssue } from "./views";
+
+export { ApiAccessSchema } from "./api-access";
+export { BaselineSchema, SUDO_MODES, UserSchema } from "./baseline";
+export { CephPoolSchema, CephSchema } from "./ceph";
+export { ClusterSchema } from "./cluster";
+export { show } from "./messages";
+export { HaSchema, ImageSchema, TemplateSchema, VmSchema, userImageEntry, type ImageConfig } from "./guests";
+export { InterfaceSchema } from "./interfaces";
+export { NetworkSchema } from "./networks";
+export {
+  NodeSchema,
+  NodeThunderboltSchema,
+  OsdDeviceSchema,
+  SshSchema,
+  ThunderboltPortSchema,
+  ThunderboltSchema,
+} from "./nodes";
+export {
+  BOND_MODES,
+  HASH_POLICIES,
+  INTERFACE_TYPES,
+  MTU_MAX,
+  MTU_MIN,
+  isCidr,
+  isCidrSyntax,
+  isClusterName,
+  isDevicePath,
+  isHostKey,
+  isIfName,
+  isIPv4,
+  isLabel,
+  isLinuxUser,
+  isMtu,
+  isPciPath,
+  isSafeText,
+  isSshPublicKey,
+  isVlanId,
+  isVlanIdsEntry,
+} from "./predicates";
+export { SECURE_PLACEHOLDER, SecretsSchema, crossCheckSecrets, type Secrets } from "./secrets";
+export type { PathIssue } from "./views";
+
+const EnvironmentObject = mapping(
+  {
+    name: envName(),
+    ssh: SshSchema.prefault({}),
+    networks: list(NetworkSchema, "a list of networks"),
+    nodes: list(NodeSchema, "a list of nodes").min(1, { error: "empty; at least one node is required" }),
+    thunderbolt: ThunderboltSchema.optional(),
+    cluster: ClusterSchema.optional(),
+    /** Repositories, packages and login accounts of every node. */
+    baseline: BaselineSchema.prefault({}),
+    /** Automation user and API token (created once the cluster exists). Needs `cluster`. */
+    apiAccess: ApiAccessSchema.optional(),
+    /** Ceph on the cluster: monitors, managers, OSDs (nodes[].osds) and pools. Needs `cluster`. */
+    ceph: CephSchema.optional(),
+    /** Extra images, or overrides of built-in ones, by name (see ImageSchema). */
+    // Keys are checked in checkGuests (a record key schema's message can't name the key).
+    images: z
+      .record(z.string(), ImageSchema, { error: (iss) => (iss.code === "invalid_type" ? notA(iss.input, "a mapping of image name to image") : undefined) })
+      .default({}),
+    /** Where cloud-init snippets (the guest-agent vendor data) are written: a directory storage present on every node. */
+    snippets: mapping(
+      {
+        /** Storage ID; homelab enables its `snippets` content type. Defaults to local. */
+        storage: storageId().default("local"),
+        /** The storage's path on the nodes (snippets go to <path>/snippets). Defaults to /var/lib/vz (local's). */
+        path: text("an absolute path", (v) => /^\/[A-Za-z0-9._/-]{0,200}$/.test(v) && !v.split("/").includes("..")).default("/var/lib/vz"),
+      },
+      "a mapping of snippet storage settings",
+    ).prefault({}),
+    /** Cloud-init VM templates (need apiAccess: images are downloaded with the API). */
+    templates: list(TemplateSchema, "a list of templates").default([]),
+    /** First VMID of VMs that have none. Defaults to 200. */
+    vmidBase: integer("a VMID", 100, 999999000).default(200),
+    /** VMs cloned from templates (need apiAccess). */
+    vms: list(VmSchema, "a list of VMs").default([]),
+    /** HA placements for VMs. */
+    ha: HaSchema.prefault({}),
+  },
+  "an environment (a mapping with name, networks and nodes)",
+);
+
+export const EnvironmentSchema = EnvironmentObject.superRefine(
+  (value, ctx) => {
+    const layout = crossCheck(value);
+    // Operation checks look at addresses per network; with a broken layout they would only echo it.
+    const operations = crossCheckOperations(value, layout.length === 0);
+    for (const issue of [...layout, ...operations]) {
+      ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    }
+  },
+  // Also when some fields failed: the cross checks only use values that passed.
+  { when: (payload) => isRecord(payload.value) },
+);
+
+export type Environment = z.output<typeof EnvironmentSchema>;
+export type EnvironmentInput = z.input<typeof EnvironmentSchema>;
+export type Ssh = Environment["ssh"];
+export type Network = Environment["networks"][number];
+export type Node = Environment["nodes"][number];
+export type Interface = Node["interfaces"][number];
+export type InterfaceType = Interface["type"];
+export type NicInterface = Extract<Interface, { type: "nic" }>;
+export type BondInterface = Extract<Interface, { type: "bond" }>;
+export type BridgeInterface = Extract<Interface, { type: "bridge" }>;
+export type VlanInterface = Extract<Interface, { type: "vlan" }>;
+export type BondMode = BondInterface["mode"];
+export type NodeThunderbolt = NonNullable<Node["thunderbolt"]>;
+export type ThunderboltPort = NodeThunderbolt["ports"][number];
+export type Thunderbolt = NonNullable<Environment["thunderbolt"]>;
+export type Cluster = NonNullable<Environment["cluster"]>;
+export type User = Environment["baseline"]["users"][number];
+export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
+export type CephConfig = NonNullable<Environment["ceph"]>;
+export type CephPool = CephConfig["pools"][number];
+export type OsdDevice = Node["osds"][number];
+export type Template = Environment["templates"][number];
+export type VmConfig = Environment["vms"][number];
+export type HaPlacementConfig = Environment["ha"]["placements"][number];
+
+/**
+ * The cross-field checks of the layout (networks, nodes and their interfaces,
+ * cluster links), on a possibly partly invalid environment value. Each check
+ * only uses fields that passed their own validation, and a check that needs a
+ * complete picture (e.g. "some interface has this address") is skipped when a
+ * field it depends on is invalid.
+ */
+export function crossCheck(value: unknown): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const add = (path: (string | number)[], message: string) => issues.push({ path, message });
+  if (!isRecord(value)) return issues;
+  const networks = checkNetworks(value, add);
+  const ring = checkRingNetwork(value, networks, add);
+  const nodes = checkNodes(value, networks, ring, add);
+  checkClusterLinks(value, nodes, networks, ring, add);
+  return issues;
+}
+
+/** Checks of the fields that drive operations rather than the network layout. */
+export function crossCheckOperations(value: unknown, layoutIsValid: boolean): PathIssue[] {
+  if (!isRecord(value)) return [];
+  const nodes = Array.isArray(value.nodes) ? value.nodes.filter(isRecord) : [];
+  return [
+    ...checkMigration(value, nodes, layoutIsValid),
+    ...checkApiAccess(value),
+    ...checkOsdDevices(nodes),
+    ...checkCeph(value, nodes, layoutIsValid),
+    ...checkGuests(value, nodes),
+    ...checkUsers(value),
+  ];
+}
+
