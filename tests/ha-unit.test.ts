@@ -307,8 +307,7 @@ const KEY = "fake-ssh-private-key-for-mock-tests";
 
 describe("homelab:ha:Placement under mocks", () => {
   const args: HaPlacementComponentArgs = {
-    connection: { node: "pve1", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" },
-    sshPrivateKey: KEY,
+    access: { connection: { node: "pve1", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" }, sshPrivateKey: KEY },
     nodes: [{ node: "pve1", priority: 2 }, { node: "pve2" }],
     strict: true,
     vms: [{ vmid: 100 }, { vmid: 101, state: "stopped", maxRestart: 3 }],
