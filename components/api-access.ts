@@ -1,11 +1,15 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { validateTokenName, validateUserid } from "../infra/providers/proxmox/api-pveum";
 import { PveApiToken } from "../infra/providers/proxmox/api-token";
 import { PveRole } from "../infra/providers/proxmox/api-role";
 import { PveUser } from "../infra/providers/proxmox/api-user";
 import { validatePrivileges, validateRoleName } from "../infra/pve-privileges";
+import { childOptions, refuse } from "./child-options";
+
+/** Type token of the ApiAccess component. */
+export const API_ACCESS_TYPE = "homelab:proxmox:ApiAccess";
 
 /** One node the native provider may SSH into (some native resources need SSH, e.g. snippets, disk imports). */
 export interface ApiAccessSshNode {
@@ -23,9 +27,7 @@ export interface ApiAccessArgs {
    * The node pveum runs on. The cluster shares one user database, so any one
    * member will do; order this component after cluster formation (`dependsOn`).
    */
-  connection: NodeConnection;
-  /** Root SSH private key; a secret. Defaults to none: the SSH agent at `connection.agentSocket` is used. */
-  sshPrivateKey?: pulumi.Input<string>;
+  access: NodeAccess;
   /** The automation user, `name@realm`. Defaults to "automation@pve" (`@pve` needs no Linux account). */
   userid?: string;
   /** Token name (after the `!`). Defaults to "pulumi". */
@@ -55,7 +57,7 @@ export interface ApiAccessArgs {
    * secret was lost with the state. Defaults to "" (never rotated).
    */
   rotation?: string;
-  /** Address of the Proxmox API (endpoint `https://<address>:<apiPort>/`). Defaults to `connection.host`. */
+  /** Address of the Proxmox API (endpoint `https://<address>:<apiPort>/`). Defaults to `access.connection.host`. */
   apiAddress?: string;
   /** Port of the Proxmox API. Defaults to 8006. */
   apiPort?: number;
@@ -67,7 +69,7 @@ export interface ApiAccessArgs {
    * (ACME, or your CA). Defaults to false (verify).
    */
   insecureTls?: boolean;
-  /** Nodes the native provider may SSH into (as root). Defaults to the `connection` node. */
+  /** Nodes the native provider may SSH into (as root). Defaults to the `access` node. */
   sshNodes?: ApiAccessSshNode[];
 }
 
@@ -96,14 +98,14 @@ export class ApiAccess extends pulumi.ComponentResource {
     const tokenName = args.tokenName ?? "pulumi";
     const roleName = args.roleName ?? "Automation";
     // Only non-secret identity goes into the component's stored inputs.
-    super("homelab:proxmox:ApiAccess", name, { node: args.connection.node, userid, tokenName, roleName }, opts);
+    super(API_ACCESS_TYPE, name, { node: args.access.connection.node, userid, tokenName, roleName }, opts);
 
     const problems = apiAccessProblems({ ...args, userid, tokenName, roleName });
-    if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
+    if (problems.length > 0) refuse(this, name, problems);
 
-    const conn = { connection: args.connection, sshPrivateKey: args.sshPrivateKey };
-    // The component's dependsOn (the cluster) is passed on: it does not reach children by itself.
-    this.role = new PveRole(`${name}-role`, { ...conn, roleName, privileges: args.privileges }, { parent: this, dependsOn: opts?.dependsOn });
+    const conn = args.access;
+    // The component's dependsOn (the cluster) holds for its first step.
+    this.role = new PveRole(`${name}-role`, { ...conn, roleName, privileges: args.privileges }, childOptions(this, opts));
     this.user = new PveUser(
       `${name}-user`,
       { ...conn, userid, roleName: this.role.roleName, aclPath: "/" },
@@ -125,9 +127,9 @@ export class ApiAccess extends pulumi.ComponentResource {
 
     this.tokenId = this.token.tokenId;
     this.tokenSecret = pulumi.secret(pulumi.interpolate`${this.token.tokenId}=${this.token.tokenValue}`);
-    this.endpoint = apiEndpoint(args.apiAddress ?? args.connection.host, args.apiPort ?? 8006);
+    this.endpoint = apiEndpoint(args.apiAddress ?? conn.connection.host, args.apiPort ?? 8006);
 
-    const sshNodes = args.sshNodes ?? [{ name: args.connection.node, address: args.connection.host, port: args.connection.port }];
+    const sshNodes = args.sshNodes ?? [{ name: conn.connection.node, address: conn.connection.host, port: conn.connection.port }];
     this.provider = new proxmoxve.Provider(
       `${name}-provider`,
       {
@@ -137,9 +139,9 @@ export class ApiAccess extends pulumi.ComponentResource {
         ssh: {
           // API tokens carry no PAM user: the SSH user must be given.
           username: "root",
-          ...(args.sshPrivateKey !== undefined
-            ? { privateKey: pulumi.secret(args.sshPrivateKey) }
-            : { agent: true, agentSocket: args.connection.agentSocket }),
+          ...(conn.sshPrivateKey !== undefined
+            ? { privateKey: pulumi.secret(conn.sshPrivateKey) }
+            : { agent: true, agentSocket: conn.connection.agentSocket }),
           nodes: sshNodes.map((n) => ({ name: n.name, address: n.address, port: n.port ?? 22 })),
         },
       },

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { CephClusterResource, CephInstall, CephMgr, CephMon } from "../infra/providers/ceph/ceph-cluster";
+import { childOptions, refuse, sharedSshKey } from "./child-options";
+
+/** Type token of the CephCluster component. */
+export const CEPH_CLUSTER_TYPE = "homelab:ceph:Cluster";
 
 /** One Ceph node. */
 export interface CephClusterNode {
   /** How to reach the node over SSH (its name must be the Proxmox node name). */
-  connection: NodeConnection;
+  access: NodeAccess;
   /** Address of this node's monitor, e.g. its Thunderbolt-ring loopback on ms01 (`pveceph mon create --mon-address`); must be in publicNetwork. Defaults to the node's only address in publicNetwork. */
   monAddress?: string;
 }
@@ -14,8 +18,6 @@ export interface CephClusterNode {
 export interface CephClusterArgs {
   /** Every Ceph node; Ceph is installed on all of them. The first one runs `pveceph init`. */
   nodes: CephClusterNode[];
-  /** Root SSH private key accepted by every node; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
   /** Ceph public network(s) in CIDR notation (monitors and clients). Cannot change once Ceph exists. */
   publicNetwork: string;
   /** Ceph cluster network (OSD replication) in CIDR notation. Defaults to publicNetwork. Cannot change once Ceph exists. */
@@ -62,31 +64,31 @@ export class CephCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: CephClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(
-      "homelab:ceph:Cluster",
+      CEPH_CLUSTER_TYPE,
       name,
       {
-        nodes: args.nodes.map((n) => n.connection.node),
+        nodes: args.nodes.map((n) => n.access.connection.node),
         publicNetwork: args.publicNetwork,
         clusterNetwork: args.clusterNetwork ?? args.publicNetwork,
       },
       opts,
     );
-    if (args.nodes.length === 0) throw new pulumi.ResourceError("nodes is empty; Ceph needs at least one node", this);
-    const names = args.nodes.map((n) => n.connection.node);
+    if (args.nodes.length === 0) refuse(this, name, "nodes is empty; Ceph needs at least one node");
+    const names = args.nodes.map((n) => n.access.connection.node);
     for (const [key, list] of [
       ["monNodes", args.monNodes ?? []],
       ["mgrNodes", args.mgrNodes ?? []],
     ] as const) {
       const unknown = list.filter((n) => !names.includes(n));
       if (unknown.length > 0) {
-        throw new pulumi.ResourceError(`${key} names ${unknown.join(", ")}, which ${unknown.length === 1 ? "is" : "are"} not in nodes (${names.join(", ")})`, this);
+        refuse(this, name, `${key} names ${unknown.join(", ")}, which ${unknown.length === 1 ? "is" : "are"} not in nodes (${names.join(", ")})`);
       }
     }
     this.ready = new CephClusterResource(
       `${name}-cluster`,
       {
-        nodes: args.nodes.map((n) => (n.monAddress ? { connection: n.connection, monAddress: n.monAddress } : { connection: n.connection })),
-        sshPrivateKey: args.sshPrivateKey,
+        nodes: args.nodes.map((n) => (n.monAddress ? { connection: n.access.connection, monAddress: n.monAddress } : { connection: n.access.connection })),
+        sshPrivateKey: sharedSshKey(this, name, args.nodes.map((n) => n.access)),
         publicNetwork: args.publicNetwork,
         clusterNetwork: args.clusterNetwork,
         cephVersion: args.cephVersion ?? "squid",
@@ -96,9 +98,8 @@ export class CephCluster extends pulumi.ComponentResource {
         monQuorumTimeoutSeconds: args.monQuorumTimeoutSeconds ?? 120,
         pollIntervalSeconds: args.pollIntervalSeconds ?? 2,
       },
-      // A component's dependsOn does not reach its children's registrations: pass it on, so the
-      // resource really waits (for the Proxmox cluster, for OSDs and pools).
-      { parent: this, dependsOn: opts?.dependsOn },
+      // It really waits for the Proxmox cluster (the component's dependsOn).
+      childOptions(this, opts),
     );
     this.fsid = this.ready.fsid;
     this.mons = this.ready.mons;

@@ -1,17 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { CephHealthGate, CephPoolCapacity } from "../infra/providers/ceph/ceph-health";
+import { childOptions, refuse, sharedSshKey } from "./child-options";
+
+/** Type token of the CephHealth component. */
+export const CEPH_HEALTH_TYPE = "homelab:ceph:Health";
 
 /** Arguments of the Ceph health gate. */
 export interface CephHealthArgs {
   /** Nodes to ask for the health, in order; the first that answers over SSH is used. */
-  nodes: { connection: NodeConnection }[];
-  /** Root SSH private key accepted by the nodes; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
+  nodes: NodeAccess[];
   /** Health check codes accepted at HEALTH_WARN severity (e.g. "POOL_NO_REDUNDANCY" on a single node). Defaults to none: only HEALTH_OK passes. */
   allowedWarnings?: string[];
-  /** Seconds to wait for an acceptable health before failing with the health detail. Defaults to 600. */
-  timeoutSeconds?: number;
+  /** Seconds to wait for an acceptable health before failing with the health detail (the stack schema's ceph.health.timeoutSeconds, 900 unless set). */
+  timeoutSeconds: number;
   /** Seconds between health polls. Defaults to 5. */
   pollIntervalSeconds?: number;
   /** Any value; when it changes the wait runs again (e.g. a hash of the OSD and pool config). Defaults to "". */
@@ -40,21 +42,20 @@ export class CephHealth extends pulumi.ComponentResource {
   readonly gate: CephHealthGate;
 
   constructor(name: string, args: CephHealthArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("homelab:ceph:Health", name, { nodes: args.nodes.map((n) => n.connection.node), allowedWarnings: args.allowedWarnings ?? [] }, opts);
-    if (args.nodes.length === 0) throw new pulumi.ResourceError("nodes is empty; the health gate needs a node to ask", this);
+    super(CEPH_HEALTH_TYPE, name, { nodes: args.nodes.map((n) => n.connection.node), allowedWarnings: args.allowedWarnings ?? [] }, opts);
+    if (args.nodes.length === 0) refuse(this, name, "nodes is empty; the health gate needs a node to ask");
     this.gate = new CephHealthGate(
       `${name}-gate`,
       {
         nodes: args.nodes.map((n) => ({ connection: n.connection })),
-        sshPrivateKey: args.sshPrivateKey,
+        sshPrivateKey: sharedSshKey(this, name, args.nodes),
         allowedWarnings: args.allowedWarnings ?? [],
-        timeoutSeconds: args.timeoutSeconds ?? 600,
+        timeoutSeconds: args.timeoutSeconds,
         pollIntervalSeconds: args.pollIntervalSeconds ?? 5,
         trigger: args.trigger ?? "",
       },
-      // A component's dependsOn does not reach its children's registrations: pass it on, so the
-      // resource really waits (for the Proxmox cluster, for OSDs and pools).
-      { parent: this, dependsOn: opts?.dependsOn },
+      // It really waits for the OSDs and pools (the component's dependsOn).
+      childOptions(this, opts),
     );
     this.health = this.gate.health;
     this.checks = this.gate.checks;

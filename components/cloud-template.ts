@@ -1,7 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudImage } from "../infra/images";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { CloudTemplate as CloudTemplateResource, DEFAULT_TEMPLATE_HARDWARE, TemplateHardware } from "../infra/providers/proxmox/cloud-template";
+import { childOptions } from "./child-options";
+
+/** Type token of the CloudTemplate component. */
+export const CLOUD_TEMPLATE_TYPE = "homelab:vm:CloudTemplate";
 
 /** Arguments of one cloud-init VM template. */
 export interface CloudTemplateArgs {
@@ -10,9 +14,7 @@ export interface CloudTemplateArgs {
    * one template serves the whole cluster; on local storage the config names
    * the node (create one component per node for a template on each node).
    */
-  connection: NodeConnection;
-  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
+  access: NodeAccess;
   /** VMID of the template. Required; a VMID held by a guest not built by homelab is refused. */
   vmid: number;
   /** VM name of the template. Defaults to `<image name>-template`. */
@@ -67,19 +69,18 @@ export class CloudTemplate extends pulumi.ComponentResource {
   constructor(name: string, args: CloudTemplateArgs, opts?: pulumi.ComponentResourceOptions) {
     const templateName = args.templateName ?? `${args.image.name}-template`;
     super(
-      "homelab:vm:CloudTemplate",
+      CLOUD_TEMPLATE_TYPE,
       name,
-      { node: args.connection.node, vmid: args.vmid, image: args.image.name, templateName },
+      { node: args.access.connection.node, vmid: args.vmid, image: args.image.name, templateName },
       opts,
     );
     this.vmid = args.vmid;
-    this.nodeName = args.connection.node;
+    this.nodeName = args.access.connection.node;
     const hardware: TemplateHardware = { ...DEFAULT_TEMPLATE_HARDWARE, ostype: args.image.ostype || "l26", ...(args.hardware ?? {}) };
     this.template = new CloudTemplateResource(
       `${name}-template`,
       {
-        connection: args.connection,
-        sshPrivateKey: args.sshPrivateKey,
+        ...args.access,
         vmid: args.vmid,
         name: templateName,
         imagePath: args.imagePath,
@@ -95,8 +96,7 @@ export class CloudTemplate extends pulumi.ComponentResource {
         tags: args.tags ?? args.image.tags,
         vendorSnippet: args.vendorSnippet,
       },
-      // A component's dependsOn does not reach its children's registrations: pass it on.
-      { parent: this, dependsOn: opts?.dependsOn },
+      childOptions(this, opts),
     );
     this.diskVolume = this.template.diskVolume;
     this.registerOutputs({ vmid: this.vmid, node: this.nodeName, diskVolume: this.diskVolume });

@@ -1,7 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
 import { StorageContent } from "../infra/providers/proxmox/storage-content";
+import { childOptions } from "./child-options";
+
+/** Type token of the GuestAgentSnippet component. */
+export const GUEST_AGENT_SNIPPET_TYPE = "homelab:vm:GuestAgentSnippet";
 
 /** File name of the vendor snippet that installs the QEMU guest agent. */
 export const GUEST_AGENT_SNIPPET_FILE = "homelab-qemu-guest-agent.yaml";
@@ -19,14 +23,12 @@ export const GUEST_AGENT_VENDOR_DATA = [
 /** Arguments of the guest-agent vendor snippet. */
 export interface GuestAgentSnippetArgs {
   /** The node that enables the `snippets` content type (storage config is cluster-wide; any member). */
-  configNode: NodeConnection;
+  configNode: NodeAccess;
   /**
    * Every node that may start a VM using the snippet: the file is written on
    * each. Clones keep the `cicustom` reference, and HA may start them anywhere.
    */
-  nodes: NodeConnection[];
-  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
+  nodes: NodeAccess[];
   /** A directory-type storage present on every node. Defaults to "local". */
   storage?: string;
   /** That storage's path on the nodes. Defaults to "/var/lib/vz" (local's). */
@@ -46,21 +48,19 @@ export class GuestAgentSnippet extends pulumi.ComponentResource {
 
   constructor(name: string, args: GuestAgentSnippetArgs, opts?: pulumi.ComponentResourceOptions) {
     const storage = args.storage ?? "local";
-    super("homelab:vm:GuestAgentSnippet", name, { storage, nodes: args.nodes.map((n) => n.node) }, opts);
+    super(GUEST_AGENT_SNIPPET_TYPE, name, { storage, nodes: args.nodes.map((n) => n.connection.node) }, opts);
     const dir = `${(args.storagePath ?? "/var/lib/vz").replace(/\/+$/, "")}/snippets`;
     const content = new StorageContent(
       `${name}-content`,
-      { connection: args.configNode, sshPrivateKey: args.sshPrivateKey, storage, content: ["snippets"] },
-      // A component's dependsOn does not reach its children's registrations: pass it on.
-      { parent: this, dependsOn: opts?.dependsOn },
+      { ...args.configNode, storage, content: ["snippets"] },
+      childOptions(this, opts),
     );
     const files = args.nodes.map(
-      (connection) =>
+      (node) =>
         new RemoteFile(
-          `${name}-${connection.node}`,
+          `${name}-${node.connection.node}`,
           {
-            connection,
-            sshPrivateKey: args.sshPrivateKey,
+            ...node,
             path: `${dir}/${GUEST_AGENT_SNIPPET_FILE}`,
             content: GUEST_AGENT_VENDOR_DATA,
             fileMode: "0644",

@@ -1,7 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HaNodePriority, HaState } from "../infra/parse/ha";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { HaPlacement, HaResource, haPlacementProblems, haResourceProblems, haSid } from "../infra/providers/proxmox/ha";
+import { childOptions, refuse } from "./child-options";
+
+/** Type token of the HA placement component. */
+export const HA_PLACEMENT_TYPE = "homelab:ha:Placement";
 
 /** One VM made highly available under this placement. */
 export interface HaVmArgs {
@@ -20,9 +24,7 @@ export interface HaVmArgs {
 /** Arguments of an HA placement and the VMs it places. */
 export interface HaPlacementComponentArgs {
   /** The node the HA commands run on (HA config is cluster-wide, any quorate member works). */
-  connection: NodeConnection;
-  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
+  access: NodeAccess;
   /** Group name (PVE 8) or node-affinity rule ID (PVE 9): a letter, then letters, digits, "-", "_". Defaults to the component name. */
   placementName?: string;
   /** Nodes the VMs may run on, with priorities (higher is preferred; none means 0). */
@@ -70,9 +72,9 @@ export class HaPlacementComponent extends pulumi.ComponentResource {
   constructor(name: string, args: HaPlacementComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     const placementName = args.placementName ?? name;
     const sids = args.vms.map((v) => haSid(v.vmid));
-    super("homelab:ha:Placement", name, { placementName, nodes: args.nodes.map((n) => n.node), sids }, opts);
+    super(HA_PLACEMENT_TYPE, name, { placementName, nodes: args.nodes.map((n) => n.node), sids }, opts);
     const problems = haPlacementArgsProblems(name, args);
-    if (problems.length) throw new Error(problems.join("\n"));
+    if (problems.length > 0) refuse(this, name, problems);
     this.placementName = placementName;
     this.sids = sids;
     this.resources = args.vms.map(
@@ -80,23 +82,21 @@ export class HaPlacementComponent extends pulumi.ComponentResource {
         new HaResource(
           `${name}-vm${vm.vmid}`,
           {
-            connection: args.connection,
-            sshPrivateKey: args.sshPrivateKey,
+            ...args.access,
             vmid: vm.vmid,
             state: vm.state ?? "started",
             maxRestart: vm.maxRestart ?? 1,
             maxRelocate: vm.maxRelocate ?? 1,
             comment: vm.comment,
           },
-          // A component's dependsOn (the VMs) does not reach its children's registrations: pass it on.
-          { parent: this, dependsOn: opts?.dependsOn },
+          // Each waits for the VMs (the component's dependsOn).
+          childOptions(this, opts),
         ),
     );
     this.placement = new HaPlacement(
       `${name}-placement`,
       {
-        connection: args.connection,
-        sshPrivateKey: args.sshPrivateKey,
+        ...args.access,
         name: placementName,
         nodes: args.nodes,
         strict: args.strict ?? false,

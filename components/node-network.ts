@@ -1,8 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { formatStanzas, InterfaceConfigError, interfaceStanzas, RING_LOOPBACK_INTERFACE, RING_MTU, ringStanzas } from "../infra/network/interfaces";
 import type { InterfaceSpec, NetworkSpec } from "../infra/network/types";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { Interfaces } from "../infra/providers/network/node-network";
+import { childOptions, refuse } from "./child-options";
+
+/** Type token of the NodeNetwork component. */
+export const NODE_NETWORK_TYPE = "homelab:network:NodeNetwork";
 
 /** The ring part of a node's interfaces (rendered into the same managed block). */
 export interface NodeNetworkThunderbolt {
@@ -19,14 +23,12 @@ export interface NodeNetworkThunderbolt {
 /** Arguments of one node's network. */
 export interface NodeNetworkArgs {
   /** How to reach the node over SSH (name, address, port, user, pinned host key). */
-  connection: NodeConnection;
-  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
+  access: NodeAccess;
   /** The environment's networks (each interface's prefix, gateway and MTU come from its network). */
   networks: NetworkSpec[];
   /** The node's interfaces: nics, bonds, bridges, vlans. */
   interfaces: InterfaceSpec[];
-  /** The node's management IPv4, the address SSH uses. Defaults to `connection.host`. */
+  /** The node's management IPv4, the address SSH uses. Defaults to `access.connection.host`. */
   managementAddress?: string;
   /**
    * Allow a change to the stanza carrying the management address, the ports/bond/raw device under
@@ -86,32 +88,30 @@ export class NodeNetwork extends pulumi.ComponentResource {
 
   constructor(name: string, args: NodeNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super(
-      "homelab:network:NodeNetwork",
+      NODE_NETWORK_TYPE,
       name,
-      { node: args.connection.node, interfaces: args.interfaces.map((i) => i.name) },
+      { node: args.access.connection.node, interfaces: args.interfaces.map((i) => i.name) },
       opts,
     );
-    this.nodeName = args.connection.node;
+    this.nodeName = args.access.connection.node;
     let content: string;
     try {
       content = renderNodeInterfaces(args);
     } catch (err) {
-      if (err instanceof InterfaceConfigError) throw new pulumi.ResourceError(`${args.connection.node}: ${err.message}`, this);
+      if (err instanceof InterfaceConfigError) refuse(this, name, `${args.access.connection.node}: ${err.message}`);
       throw err;
     }
     this.content = content;
     this.interfaces = new Interfaces(
       `${name}-interfaces`,
       {
-        connection: args.connection,
-        sshPrivateKey: args.sshPrivateKey,
+        ...args.access,
         content,
-        managementAddress: args.managementAddress ?? args.connection.host,
+        managementAddress: args.managementAddress ?? args.access.connection.host,
         allowManagementChange: args.allowManagementChange ?? false,
         confirmTimeoutSeconds: args.confirmTimeoutSeconds,
       },
-      // Pass the component's dependsOn on to the resource (it does not reach children by itself).
-      { parent: this, dependsOn: opts?.dependsOn },
+      childOptions(this, opts),
     );
     this.registerOutputs({ content });
   }

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { ClusterMember, ClusterNodeLinks, ProxmoxClusterMembership } from "../infra/providers/proxmox/cluster";
+import { childOptions, refuse, sharedSshKey } from "./child-options";
+
+/** Type token of the ProxmoxCluster component. */
+export const PROXMOX_CLUSTER_TYPE = "homelab:proxmox:Cluster";
 
 /** One node of the cluster. */
 export interface ProxmoxClusterNode {
   /** How to reach the node over SSH (its name must be the Proxmox node name). */
-  connection: NodeConnection;
+  access: NodeAccess;
   /** Corosync link addresses of the node: link0, and link1 on a second network when the cluster has two links. */
   links: ClusterNodeLinks;
 }
@@ -16,16 +20,14 @@ export interface ProxmoxClusterArgs {
   clusterName: string;
   /** The nodes in order; the first one founds the cluster (`pvecm create`), the others join it one at a time. */
   nodes: ProxmoxClusterNode[];
-  /** Root SSH private key accepted by every node; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
   /** Root password of the founder, which `pvecm add` needs (given on stdin, never on a command line); a secret. */
   rootPassword: pulumi.Input<string>;
   /** Allow a cluster of fewer than 3 nodes, which loses quorum when one node fails. Defaults to false. */
   allowSmallCluster?: boolean;
   /** Allow separating a node that is dropped from `nodes` while it is online (offline nodes are only deleted from the member list). Defaults to false. */
   allowNodeRemoval?: boolean;
-  /** Seconds to wait for quorum with every joined node online after each join. Defaults to 120. */
-  quorumTimeoutSeconds?: number;
+  /** Seconds to wait for quorum with every joined node online after each join (the stack schema's cluster.quorumTimeoutSeconds, 120 unless set). */
+  quorumTimeoutSeconds: number;
   /** Seconds between quorum polls. Defaults to 2. */
   quorumPollIntervalSeconds?: number;
   /** When the component is deleted, remove every node but the founder from the cluster and separate it. Defaults to false (the cluster stays). */
@@ -52,37 +54,37 @@ export class ProxmoxCluster extends pulumi.ComponentResource {
   constructor(name: string, args: ProxmoxClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Only the non-secret summary goes into the component's stored inputs.
     super(
-      "homelab:proxmox:Cluster",
+      PROXMOX_CLUSTER_TYPE,
       name,
-      { clusterName: args.clusterName, nodes: args.nodes.map((n) => n.connection.node) },
+      { clusterName: args.clusterName, nodes: args.nodes.map((n) => n.access.connection.node) },
       opts,
     );
     if (args.nodes.length === 0) {
-      throw new pulumi.ResourceError("nodes is empty; a Proxmox cluster needs at least one node", this);
+      refuse(this, name, "nodes is empty; a Proxmox cluster needs at least one node");
     }
     if (args.nodes.length < 3 && !(args.allowSmallCluster ?? false)) {
-      throw new pulumi.ResourceError(
+      refuse(
+        this,
+        name,
         `nodes has ${args.nodes.length} node(s); a cluster of fewer than 3 nodes loses quorum when one node fails ` +
           "(set allowSmallCluster: true to allow this)",
-        this,
       );
     }
     this.membership = new ProxmoxClusterMembership(
       `${name}-membership`,
       {
         clusterName: args.clusterName,
-        nodes: args.nodes.map((n) => ({ connection: n.connection, links: n.links })),
-        sshPrivateKey: args.sshPrivateKey,
+        nodes: args.nodes.map((n) => ({ connection: n.access.connection, links: n.links })),
+        sshPrivateKey: sharedSshKey(this, name, args.nodes.map((n) => n.access)),
         rootPassword: args.rootPassword,
         allowSmallCluster: args.allowSmallCluster ?? false,
         allowNodeRemoval: args.allowNodeRemoval ?? false,
-        quorumTimeoutSeconds: args.quorumTimeoutSeconds ?? 120,
+        quorumTimeoutSeconds: args.quorumTimeoutSeconds,
         quorumPollIntervalSeconds: args.quorumPollIntervalSeconds ?? 2,
         dissolveOnDelete: args.dissolveOnDelete ?? false,
       },
-      // A component's dependsOn does not reach its children's registrations: pass it on, so the
-      // engine also knows the membership needs the networks (ordering on destroy and replace).
-      { parent: this, dependsOn: opts?.dependsOn },
+      // The membership itself needs the networks (the component's dependsOn), also on destroy and replace.
+      childOptions(this, opts),
     );
     this.clusterName = this.membership.clusterName;
     this.members = this.membership.members;

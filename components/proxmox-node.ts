@@ -1,13 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { NodeFacts } from "../infra/providers/proxmox/node-facts";
+import { childOptions } from "./child-options";
+
+/** Type token of the ProxmoxNode component. */
+export const PROXMOX_NODE_TYPE = "homelab:proxmox:Node";
 
 /** Arguments of one Proxmox node. */
 export interface ProxmoxNodeArgs {
   /** How to reach the node over SSH (name, address, port, user, pinned host key). */
-  connection: NodeConnection;
-  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
+  access: NodeAccess;
 }
 
 /**
@@ -27,12 +29,12 @@ export class ProxmoxNode extends pulumi.ComponentResource {
 
   constructor(name: string, args: ProxmoxNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     // Only non-secret identity goes into the component's stored inputs.
-    super("homelab:proxmox:Node", name, { node: args.connection.node, host: args.connection.host }, opts);
-    this.nodeName = args.connection.node;
+    super(PROXMOX_NODE_TYPE, name, { node: args.access.connection.node, host: args.access.connection.host }, opts);
+    this.nodeName = args.access.connection.node;
     this.facts = new NodeFacts(
       `${name}-facts`,
-      { connection: args.connection, sshPrivateKey: args.sshPrivateKey },
-      { parent: this },
+      { ...args.access },
+      childOptions(this, opts),
     );
     this.pveVersion = this.facts.pveVersion;
     this.pveRelease = this.facts.pveRelease;

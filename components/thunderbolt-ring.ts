@@ -25,10 +25,14 @@ import {
   udevRule,
 } from "../infra/network/thunderbolt";
 import type { NodeThunderboltSpec } from "../infra/network/types";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { Packages } from "../infra/providers/linux/packages";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
-import { LinkResult, PairResult, RingVerify } from "../infra/providers/network/ring-verify";
+import { LinkResult, PairResult, RingVerify, RingVerifyInputs } from "../infra/providers/network/ring-verify";
+import { childOptions, refuse, sharedSshKey } from "./child-options";
+
+/** Type token of the ThunderboltRing component. */
+export const THUNDERBOLT_RING_TYPE = "homelab:network:ThunderboltRing";
 
 /** Packages the ring needs: FRR (fabricd, and frr-reload for `systemctl reload frr`) and iperf3 for the verification. */
 export const RING_PACKAGES = ["frr", "frr-pythontools", "iperf3"];
@@ -43,35 +47,20 @@ export const LINK_STAMP_PATH = "/etc/homelab/thunderbolt-links.sha256";
 /** One node of the ring. */
 export interface ThunderboltRingNode {
   /** How to reach the node over SSH. */
-  connection: NodeConnection;
+  access: NodeAccess;
   /** The node's loopback and ports (each port names its peer). */
   thunderbolt: NodeThunderboltSpec;
   /** What this node's ring setup waits for, typically its NodeNetwork (ports and loopback stanzas). Defaults to none. */
   dependsOn?: pulumi.Resource[];
 }
 
-/** Settings of the verification step. */
-export interface ThunderboltRingVerify {
-  /** Any value; changing it re-runs the verification. Defaults to none. */
-  trigger?: string;
-  /** Re-run on every `pulumi up`. Defaults to false. */
-  verifyOnEveryUp?: boolean;
-  /** iperf3 seconds per cable. Defaults to 3. */
-  iperfSeconds?: number;
-  /** iperf3 TCP port. Defaults to 5201. */
-  iperfPort?: number;
-  /** Seconds pings are retried while OpenFabric converges. Defaults to 30. */
-  convergenceSeconds?: number;
-  /** Fail when a cable measures below this many Gbit/s. Defaults to no minimum. */
-  minGbps?: number;
-}
+/** Settings of the verification step: the RingVerify resource's own (docs and defaults live there). */
+export type ThunderboltRingVerify = Pick<RingVerifyInputs, "trigger" | "verifyOnEveryUp" | "iperfSeconds" | "iperfPort" | "convergenceSeconds" | "minGbps">;
 
 /** Arguments of the ring. */
 export interface ThunderboltRingArgs {
   /** Every ring node (at least 2). Each cable must appear on both ends (a port whose peer names the other node). */
   nodes: ThunderboltRingNode[];
-  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
   /** MTU of the ring ports, on both ends. Defaults to 65520. */
   mtu?: number;
   /** Dummy interface holding the loopback /32; must match NodeNetwork's. Defaults to "tbloop". */
@@ -109,32 +98,31 @@ export class ThunderboltRing extends pulumi.ComponentResource {
 
   constructor(name: string, args: ThunderboltRingArgs, opts?: pulumi.ComponentResourceOptions) {
     super(
-      "homelab:network:ThunderboltRing",
+      THUNDERBOLT_RING_TYPE,
       name,
-      { nodes: args.nodes.map((n) => ({ node: n.connection.node, loopback: n.thunderbolt.loopback })) },
+      { nodes: args.nodes.map((n) => ({ node: n.access.connection.node, loopback: n.thunderbolt.loopback })) },
       opts,
     );
     const mtu = args.mtu ?? RING_MTU;
     const loopbackInterface = args.loopbackInterface ?? RING_LOOPBACK_INTERFACE;
     const problem = ringProblem(args.nodes);
-    if (problem) throw new pulumi.ResourceError(problem, this);
+    if (problem) refuse(this, name, problem);
 
-    const componentDeps = dependsOnList(opts?.dependsOn);
     const perNodeReady: pulumi.Resource[] = [];
     for (const ringNode of args.nodes) {
-      const node = ringNode.connection.node;
+      const node = ringNode.access.connection.node;
       const tb = ringNode.thunderbolt;
       const prefix = `${name}-${node}`;
-      const conn = { connection: ringNode.connection, sshPrivateKey: args.sshPrivateKey };
+      const conn = ringNode.access;
       // The component's own dependsOn holds for every node's first steps, like the node's own list.
-      const after: pulumi.Input<pulumi.Resource>[] = [...componentDeps, ...(ringNode.dependsOn ?? [])];
+      const after: pulumi.Input<pulumi.Resource>[] = ringNode.dependsOn ?? [];
       const file = (suffix: string, fileArgs: Omit<ConstructorParameters<typeof RemoteFile>[1], "connection" | "sshPrivateKey">, dependsOn: pulumi.Input<pulumi.Resource>[] = []) =>
-        new RemoteFile(`${prefix}-${suffix}`, { ...conn, ...fileArgs }, { parent: this, dependsOn: [...after, ...dependsOn] });
+        new RemoteFile(`${prefix}-${suffix}`, { ...conn, ...fileArgs }, childOptions(this, opts, [...after, ...dependsOn]));
 
       const packages =
         args.installPackages === false
           ? undefined
-          : new Packages(`${prefix}-packages`, { ...conn, packages: RING_PACKAGES }, { parent: this, dependsOn: after });
+          : new Packages(`${prefix}-packages`, { ...conn, packages: RING_PACKAGES }, childOptions(this, opts, after));
       const afterPackages = packages ? [packages] : [];
 
       // Modules at boot, and now.
@@ -229,11 +217,11 @@ export class ThunderboltRing extends pulumi.ComponentResource {
         `${name}-verify`,
         {
           nodes: args.nodes.map((n) => ({
-            connection: n.connection,
+            connection: n.access.connection,
             loopback: n.thunderbolt.loopback,
             ports: n.thunderbolt.ports.map((p) => ({ name: p.name, peer: p.peer })),
           })),
-          sshPrivateKey: args.sshPrivateKey,
+          sshPrivateKey: sharedSshKey(this, name, args.nodes.map((n) => n.access)),
           trigger: v.trigger,
           verifyOnEveryUp: v.verifyOnEveryUp,
           iperfSeconds: v.iperfSeconds,
@@ -257,12 +245,12 @@ export class ThunderboltRing extends pulumi.ComponentResource {
  * back (each cable listed on both ends), unique port names per node, and
  * unique loopback last octets (the OpenFabric NET is derived from it).
  */
-export function ringProblem(nodes: readonly Pick<ThunderboltRingNode, "connection" | "thunderbolt">[]): string | undefined {
+export function ringProblem(nodes: readonly Pick<ThunderboltRingNode, "access" | "thunderbolt">[]): string | undefined {
   if (nodes.length < 2) return `a Thunderbolt ring needs at least 2 nodes, got ${nodes.length}`;
-  const names = new Map<string, Pick<ThunderboltRingNode, "connection" | "thunderbolt">>();
+  const names = new Map<string, Pick<ThunderboltRingNode, "access" | "thunderbolt">>();
   const octets = new Map<string, string>();
   for (const n of nodes) {
-    const node = n.connection.node;
+    const node = n.access.connection.node;
     if (names.has(node)) return `node ${node} is listed twice`;
     names.set(node, n);
     const last = n.thunderbolt.loopback.split(".")[3];
@@ -281,7 +269,7 @@ export function ringProblem(nodes: readonly Pick<ThunderboltRingNode, "connectio
     }
   }
   for (const n of nodes) {
-    const node = n.connection.node;
+    const node = n.access.connection.node;
     for (const p of n.thunderbolt.ports) {
       if (p.peer === node) return `${node}: thunderbolt port ${p.name} has itself as peer`;
       const peer = names.get(p.peer);
@@ -292,10 +280,4 @@ export function ringProblem(nodes: readonly Pick<ThunderboltRingNode, "connectio
     }
   }
   return undefined;
-}
-
-/** A resource option's dependsOn as a list (a single resource, an array, or an Output of either). */
-function dependsOnList(deps: pulumi.ComponentResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
-  if (deps === undefined) return [];
-  return Array.isArray(deps) ? deps : [deps as pulumi.Input<pulumi.Resource>];
 }

@@ -1,7 +1,11 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeConnection } from "../infra/providers/connection";
+import type { NodeAccess } from "../infra/providers/connection";
 import { GuestAddress } from "../infra/providers/proxmox/guest-address";
+import { childOptions } from "./child-options";
+
+/** Type token of the Vm component. */
+export const VM_TYPE = "homelab:vm:Vm";
 
 /** One network interface of a VM. */
 export interface VmNetwork {
@@ -44,9 +48,7 @@ export interface VmArgs {
   /** API provider (ApiAccess.provider). */
   provider: proxmoxve.Provider;
   /** A cluster member to ask the guest agent through (any node: the API finds the VM). */
-  connection: NodeConnection;
-  /** Root SSH private key; a secret. Omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
+  access: NodeAccess;
   /** Node the VM runs on. */
   node: string;
   /** VMID (explicit, or vmidBase + index, allocated and checked for collisions by the stack schema). */
@@ -102,10 +104,11 @@ export class Vm extends pulumi.ComponentResource {
   readonly vm: proxmoxve.VmLegacy;
 
   constructor(name: string, args: VmArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("homelab:vm:Vm", name, { node: args.node, vmid: args.vmid, name: args.name }, opts);
+    super(VM_TYPE, name, { node: args.node, vmid: args.vmid, name: args.name }, opts);
     const networks = args.networks ?? [{ bridge: "vmbr0" }];
     const init = args.cloudInit;
     const staticIp = init.ipv4 && init.ipv4 !== "dhcp";
+    const agentTimeoutSeconds = args.agentTimeoutSeconds ?? 300;
     this.vmid = args.vmid;
     this.vm = new proxmoxve.VmLegacy(
       `${name}-vm`,
@@ -119,7 +122,7 @@ export class Vm extends pulumi.ComponentResource {
           full: args.fullClone ?? true,
           datastoreId: (args.fullClone ?? true) ? args.storage : undefined,
         },
-        agent: { enabled: true, timeout: `${args.agentTimeoutSeconds ?? 300}s`, trim: true },
+        agent: { enabled: true, timeout: `${agentTimeoutSeconds}s`, trim: true },
         cpu: { cores: args.cores ?? 2, type: "host" },
         memory: { dedicated: args.memoryMb ?? 2048 },
         disks: (args.disks ?? []).map((d) => ({
@@ -146,20 +149,18 @@ export class Vm extends pulumi.ComponentResource {
         timeoutStopVm: 30,
         purgeOnDestroy: true,
       },
-      // A component's dependsOn does not reach its children's registrations: pass it on.
-      { parent: this, provider: args.provider, dependsOn: opts?.dependsOn },
+      { ...childOptions(this, opts), provider: args.provider },
     );
     // The bounded wait for the agent's address, with an error that names the VM and the agent's last answer.
     const guest = new GuestAddress(
       `${name}-address`,
       {
-        connection: args.connection,
-        sshPrivateKey: args.sshPrivateKey,
+        ...args.access,
         vmid: args.vmid,
         name: args.name,
         mac: this.vm.macAddresses.apply((macs) => macs?.[0]),
         expected: staticIp ? init.ipv4!.split("/")[0] : undefined,
-        timeoutSeconds: args.agentTimeoutSeconds ?? 300,
+        timeoutSeconds: agentTimeoutSeconds,
       },
       { parent: this, dependsOn: [this.vm] },
     );

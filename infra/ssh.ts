@@ -136,6 +136,9 @@ const DEFAULTS = {
   commandTimeoutMs: 15 * 60_000,
 };
 
+/** Connect timeout, retries and command timeout when a caller gives none; the stack schema's ssh defaults are these. */
+export const SSH_DEFAULTS: Readonly<typeof DEFAULTS> = DEFAULTS;
+
 /** `SHA256:<unpadded base64>` of a raw SSH public key blob, as OpenSSH prints it. */
 export function fingerprint(keyBlob: Buffer): string {
   return "SHA256:" + createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "");

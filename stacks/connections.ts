@@ -1,4 +1,5 @@
-import type { NodeConnection } from "../infra/providers/connection";
+import type * as pulumi from "@pulumi/pulumi";
+import type { NodeAccess, NodeConnection } from "../infra/providers/connection";
 import type { Environment } from "./schema";
 
 type EnvNode = Environment["nodes"][number];
@@ -20,4 +21,12 @@ export function nodeConnection(env: Environment, node: EnvNode): NodeConnection 
       commandTimeoutMs: ssh.commandTimeoutSeconds * 1000,
     },
   };
+}
+
+/**
+ * Every node's access (connection and key), derived once for the whole
+ * environment, by node name. The key is absent when the SSH agent is used.
+ */
+export function nodeAccessByName(env: Environment, sshPrivateKey: pulumi.Input<string> | undefined): ReadonlyMap<string, NodeAccess> {
+  return new Map(env.nodes.map((node) => [node.name, { connection: nodeConnection(env, node), sshPrivateKey }]));
 }

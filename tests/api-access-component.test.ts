@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, it } from "vitest";
-import { ApiAccess, ApiAccessArgs, apiAccessProblems, apiEndpoint } from "../components/api-access";
+import { API_ACCESS_TYPE, ApiAccess, ApiAccessArgs, apiAccessProblems, apiEndpoint } from "../components/api-access";
 import { allStrings, isSecretValue, runStack, StackRun, StateFor, stubProviderSerialization } from "./helpers/pulumi-mocks";
 
 const TOKEN_VALUE = "mock-token-0b5e2d6c-1111-4222-8333-444455556666";
@@ -44,8 +44,7 @@ const stateFor: StateFor = (type, _name, inputs) => {
 };
 
 const baseArgs: ApiAccessArgs = {
-  connection: { node: "foxtrot", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" },
-  sshPrivateKey: pulumi.secret(SSH_KEY),
+  access: { connection: { node: "foxtrot", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" }, sshPrivateKey: pulumi.secret(SSH_KEY) },
   sshNodes: [
     { name: "foxtrot", address: "10.0.0.11" },
     { name: "golf", address: "10.0.0.12", port: 2222 },
@@ -79,7 +78,7 @@ describe("ApiAccess under mocks", () => {
   it("registers role, user and token as children, in that order", async () => {
     const r = await run();
     const component = r.byName("lab-api");
-    expect(component.type).toBe("homelab:proxmox:ApiAccess");
+    expect(component.type).toBe(API_ACCESS_TYPE);
     const role = r.byName("lab-api-role");
     const user = r.byName("lab-api-user");
     const token = r.byName("lab-api-token");
@@ -102,7 +101,7 @@ describe("ApiAccess under mocks", () => {
     expect(providers).toHaveLength(1);
     const p = providers[0];
     expect(p.name).toBe("lab-api-provider");
-    expect(p.parent).toEqual(urnOf("homelab:proxmox:ApiAccess", "lab-api"));
+    expect(p.parent).toEqual(urnOf(API_ACCESS_TYPE, "lab-api"));
     expect(isSecretValue(p.rawInputs.apiToken)).toBe(true);
     expect((p.rawInputs.apiToken as { value: string }).value).toBe(`automation@pve!pulumi=${TOKEN_VALUE}`);
     expect(p.rawInputs.endpoint).toBe("https://10.0.0.11:8006/");

@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { NodeBaseline, NodeBaselineArgs } from "../components/node-baseline";
+import { HOST_BASELINE_TYPE } from "../components/host-baseline";
+import { NODE_BASELINE_TYPE, NodeBaseline, NodeBaselineArgs } from "../components/node-baseline";
 import { beginMarker } from "../infra/managed-block";
 import { allStrings, isSecretValue, runStack, StackRun, stubProviderSerialization } from "./helpers/pulumi-mocks";
 
@@ -27,7 +28,8 @@ const HASH = "$y$j9T$mockSaltmockSalt$mockHashValueNotARealOneAtAllxxxxxxxxxxxxx
 const warn = vi.spyOn(pulumi.log, "warn");
 
 const T = {
-  baseline: "homelab:node:Baseline",
+  baseline: NODE_BASELINE_TYPE,
+  host: HOST_BASELINE_TYPE,
   packages: "pulumi-nodejs:dynamic/node:Packages",
   user: "pulumi-nodejs:dynamic/node:LinuxUser",
   file: "pulumi-nodejs:dynamic/node:RemoteFile",
@@ -42,8 +44,7 @@ const aptNames = (v: string) => [...repoNames(v), `${v}-baseline-apt-superseded`
 
 function baseArgs(extra: Partial<NodeBaselineArgs> = {}): NodeBaselineArgs {
   return {
-    connection: { node: "ms01", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" },
-    sshPrivateKey: KEY,
+    access: { connection: { node: "ms01", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" }, sshPrivateKey: KEY },
     pveMajor: 8,
     packages: ["htop", "jq"],
     hosts: [
@@ -95,36 +96,38 @@ function run(): Promise<StackRun> {
 /** The resource name at the end of a URN (parent and dependsOn carry full URNs, with the parent type chain). */
 const nameOf = (urn: string) => urn.split("::").pop()!;
 const deps = (r: StackRun, name: string) => r.byName(name).dependsOn.map(nameOf).sort();
-const children = (r: StackRun) => r.registrations.filter((x) => x.parent && nameOf(x.parent) === "ms01-baseline");
 /** Registrations of one variant's baseline, optionally of one type. */
 const ofVariant = (r: StackRun, v: string, type?: string) =>
   r.registrations.filter((x) => x.name.startsWith(`${v}-baseline-`) && (type === undefined || x.type === type));
 
 describe("NodeBaseline", () => {
-  it("registers the component and parents every resource to it", async () => {
+  it("registers the component, its Proxmox part as its own children and the generic Linux part under a HostBaseline of the same name", async () => {
     const r = await run();
     const c = r.byName("ms01-baseline");
     expect(c.type).toBe(T.baseline);
     expect(c.custom).toBe(false);
+    expect(c.parent).toMatch(/pulumi:pulumi:Stack::homelab-test$/);
+    const host = r.registrations.find((x) => x.type === T.host && x.name === "ms01-baseline")!;
+    expect(host.parent).toBe(c.urn);
     const mine = r.registrations.filter((x) => x.name.startsWith("ms01-baseline-"));
     expect(mine.length).toBe(11);
-    for (const x of mine) expect(nameOf(x.parent)).toBe("ms01-baseline");
-    expect(c.parent).toMatch(/pulumi:pulumi:Stack::homelab-test$/);
-    expect(children(r).map((x) => x.name).sort()).toEqual(
-      [
-        "ms01-baseline-apt-ceph",
-        "ms01-baseline-apt-pve-enterprise",
-        "ms01-baseline-apt-pve-no-subscription",
-        "ms01-baseline-apt-superseded",
-        "ms01-baseline-hosts",
-        "ms01-baseline-packages",
-        "ms01-baseline-sshd-users",
-        "ms01-baseline-sudoers-ansible",
-        "ms01-baseline-sudoers-kellen",
-        "ms01-baseline-user-ansible",
-        "ms01-baseline-user-kellen",
-      ].sort(),
-    );
+    // Child names are the ones they had before the split (an alias keeps their URNs' history).
+    expect(mine.filter((x) => x.parent === c.urn).map((x) => x.name).sort()).toEqual([
+      "ms01-baseline-apt-ceph",
+      "ms01-baseline-apt-pve-enterprise",
+      "ms01-baseline-apt-pve-no-subscription",
+      "ms01-baseline-apt-superseded",
+    ]);
+    expect(mine.filter((x) => x.parent === host.urn).map((x) => x.name).sort()).toEqual([
+      "ms01-baseline-hosts",
+      "ms01-baseline-packages",
+      "ms01-baseline-sshd-users",
+      "ms01-baseline-sudoers-ansible",
+      "ms01-baseline-sudoers-kellen",
+      "ms01-baseline-user-ansible",
+      "ms01-baseline-user-kellen",
+    ]);
+    expect(JSON.stringify(host.rawInputs)).not.toContain(KEY);
     // the component's stored inputs hold no secret
     expect(JSON.stringify(c.rawInputs)).not.toContain(KEY);
   });

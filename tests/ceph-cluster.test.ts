@@ -653,15 +653,15 @@ describe("CephCluster component (mocks)", () => {
           }
         }
         const before = new Before("pve-cluster");
+        const key = pulumi.secret("KEY-MATERIAL");
         const c = new CephCluster(
           "ceph",
           {
             nodes: [
-              { connection: conn("n1", "192.0.2.1"), monAddress: "10.0.0.81" },
-              { connection: conn("n2", "192.0.2.2") },
-              { connection: conn("n3", "192.0.2.3") },
+              { access: { connection: conn("n1", "192.0.2.1"), sshPrivateKey: key }, monAddress: "10.0.0.81" },
+              { access: { connection: conn("n2", "192.0.2.2"), sshPrivateKey: key } },
+              { access: { connection: conn("n3", "192.0.2.3"), sshPrivateKey: key } },
             ],
-            sshPrivateKey: pulumi.secret("KEY-MATERIAL"),
             publicNetwork: "10.0.0.80/28",
           },
           { dependsOn: [before] },
@@ -688,7 +688,7 @@ describe("CephCluster component (mocks)", () => {
 
   it("refuses monNodes that are not nodes with a ResourceError naming them", () => {
     const conn = { node: "n1", host: "192.0.2.1", port: 22, user: "root" };
-    expect(() => new CephCluster("bad", { nodes: [{ connection: conn }], publicNetwork: "10.0.0.0/24", monNodes: ["n9"] })).toThrow(
+    expect(() => new CephCluster("bad", { nodes: [{ access: { connection: conn } }], publicNetwork: "10.0.0.0/24", monNodes: ["n9"] })).toThrow(
       "monNodes names n9, which is not in nodes (n1)",
     );
   });

@@ -266,9 +266,10 @@ describe("CephHealth component (mocks)", () => {
           }
         }
         const pool = new Pool("vm_ssd");
+        const key = pulumi.secret("KEY-MATERIAL");
         const h = new CephHealth(
           "ceph-health",
-          { nodes: [{ connection: c("n1") }, { connection: c("n2") }], sshPrivateKey: pulumi.secret("KEY-MATERIAL"), allowedWarnings: ["POOL_NO_REDUNDANCY"] },
+          { nodes: [c("n1"), c("n2")].map((connection) => ({ connection, sshPrivateKey: key })), allowedWarnings: ["POOL_NO_REDUNDANCY"], timeoutSeconds: 900 },
           { dependsOn: [pool] },
         );
         return { health: h.health, osdsUp: h.osdsUp };
@@ -282,7 +283,7 @@ describe("CephHealth component (mocks)", () => {
     expect(gate.parent).toMatch(/\$homelab:ceph:Health::ceph-health$/);
     expect(gate.dependsOn.some((u) => u.endsWith("test:index:Pool::vm_ssd"))).toBe(true);
     expect(isSecretValue(gate.rawInputs.sshPrivateKey)).toBe(true);
-    expect(gate.rawInputs).toMatchObject({ timeoutSeconds: 600, pollIntervalSeconds: 5, trigger: "", allowedWarnings: ["POOL_NO_REDUNDANCY"] });
+    expect(gate.rawInputs).toMatchObject({ timeoutSeconds: 900, pollIntervalSeconds: 5, trigger: "", allowedWarnings: ["POOL_NO_REDUNDANCY"] });
     expect(run.outputs).toEqual({ health: "HEALTH_OK", osdsUp: 12 });
   });
 });

@@ -232,6 +232,8 @@ describe("OSDs on 3 nodes × 2 NVMe × 2 OSDs", () => {
       size: 3,
       minSize: 2,
       osdHosts: 3,
+      autoscale: false,
+      application: "rbd",
       addStorage: true,
     };
     await cephPoolProvider.create!({ ...base, name: "vm_ssd", pgNum: 128, deviceClass: "nvme" });

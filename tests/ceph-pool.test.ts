@@ -5,7 +5,6 @@
  * with unlogged `sim.exec` calls, so the command log only shows what the
  * provider ran.
  */
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -21,12 +20,14 @@ import {
   poolWant,
 } from "../infra/providers/ceph/ceph-pool";
 import { parseCrushRules, parsePveCephPoolLs } from "../infra/parse/ceph-osd";
-import { CephOsds } from "../components/ceph-osds";
+import { CEPH_OSDS_TYPE, CephOsds } from "../components/ceph-osds";
 import { CephPools, cephPoolsProblems } from "../components/ceph-pools";
-import { StackRun, allStrings, isSecretValue, runStack } from "./helpers/pulumi-mocks";
+import { CephPoolSchema } from "../stacks/schema";
+import { allStrings, isSecretValue, runStack, settled } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { failure } from "./helpers/failure";
+import { seedQuorateCluster } from "./helpers/sim-state";
 
 const FAST = { connectTimeoutMs: 3000, retries: 1, retryBaseDelayMs: 50 };
 const NODES = ["p1", "p2", "p3"];
@@ -43,23 +44,9 @@ async function sh(node: string, cmd: string): Promise<string> {
 
 /** A quorate PVE cluster, Ceph installed and initialised, a monitor and one NVMe OSD on each node. */
 async function cephWithOsds(names: string[]): Promise<void> {
-  sim.mutateState((st) => {
-    st.clusters.lab = {
-      name: "lab",
-      configVersion: names.length,
-      ringSeq: 5,
-      expectedVotes: null,
-      authkey: crypto.randomBytes(32).toString("base64"),
-      interfaces: { "0": { linknumber: 0 } },
-      nodes: names.map((n, i) => ({ name: n, nodeid: i + 1, votes: 1, ip: st.nodes[n].ip, links: { link0: st.nodes[n].ip } })),
-    };
-    names.forEach((n, i) => {
-      st.nodes[n].cluster = "lab";
-      st.nodes[n].nodeid = i + 1;
-      st.nodes[n].links = { link0: st.nodes[n].ip };
-      st.nodes[n].addresses = [st.nodes[n].ip, `10.10.0.${i + 1}`];
-    });
-  });
+  seedQuorateCluster(sim, "lab", names);
+  // Each node also has an address in the Ceph network.
+  sim.mutateState((st) => names.forEach((n, i) => (st.nodes[n].addresses = [st.nodes[n].ip, `10.10.0.${i + 1}`])));
   for (const n of names) await sh(n, "pveceph install --repository no-subscription --version squid </dev/null");
   await sh(names[0], "pveceph init --network 10.10.0.0/24");
   for (const n of names) {
@@ -76,8 +63,13 @@ function inputs(name: string, extra: Partial<CephPoolInputs> = {}): CephPoolInpu
     connection: { node: "p1", host: n.host, port: n.port, user: "root", hostKey: n.hostKeyFingerprint, options: FAST },
     sshPrivateKey: sim.clientPrivateKey,
     name,
+    // Fixed PGs unless a test says otherwise (what a pool with pgNum resolves to in the schema).
     size: 3,
     minSize: 2,
+    pgNum: 128,
+    autoscale: false,
+    application: "rbd",
+    addStorage: false,
     osdHosts: 3,
     ...extra,
   };
@@ -258,6 +250,30 @@ describe("single replica", () => {
   });
 });
 
+describe("a pool as the stack schema resolves it, with neither pgNum nor autoscale", () => {
+  it("is created with the autoscaler on, no pg_num, and its RBD storage; a second create runs nothing", async () => {
+    const pool = CephPoolSchema.parse({ name: "vm_auto" });
+    expect(pool).toMatchObject({ autoscale: true, addStorage: true, size: 3, minSize: 2, application: "rbd" });
+    expect(pool.pgNum).toBeUndefined();
+    const i = inputs("vm_auto", { ...pool, pgNum: pool.pgNum });
+    sim.clearLog();
+    const outs = await create(i);
+    expect(mutating()).toEqual([
+      expect.stringMatching(/pveceph pool create vm_auto --size 3 --min_size 2 --pg_autoscale_mode on --application rbd --crush_rule replicated_rule --add_storages 1$/),
+    ]);
+    expect(outs.actual.pgAutoscaleMode).toBe("on");
+    expect(await rbdStorages()).toContain("vm_auto");
+    sim.clearLog();
+    await create(i);
+    expect(mutating()).toEqual([]);
+  });
+
+  it("refuses autoscale off without pgNum, and sizes pveceph does not accept (above 7)", () => {
+    expect(poolInputProblems(inputs("x", { autoscale: false, pgNum: undefined }))).toEqual([`ceph pool "x": pgNum is required when autoscale is off`]);
+    expect(poolInputProblems(inputs("x", { size: 8, osdHosts: 8 }))).toEqual([`ceph pool "x": size 8 must be a whole number from 1 to 7`]);
+  });
+});
+
 describe("delete", () => {
   it("leaves the pool alone by default; destroyOnDelete destroys it and its storage", async () => {
     const outs = await create(inputs("tmp_pool", { pgNum: 16, addStorage: true }));
@@ -315,25 +331,16 @@ describe("components under Pulumi mocks", () => {
     fs.writeFileSync(stackFile, "config: {}\n");
   });
 
-  async function settled(r: StackRun): Promise<StackRun> {
-    let last = -1;
-    while (r.registrations.length !== last) {
-      last = r.registrations.length;
-      await new Promise((res) => setTimeout(res, 300));
-    }
-    return r;
-  }
 
   it("one Osds resource per node, pools that depend on all of them, keys secret", async () => {
     const r = await settled(
       await runStack(stackFile, () => {
-        const osds = new CephOsds("ceph-osds", { nodes: ["golf", "hotel", "india"].map((n, i) => ({ connection: conn(n, i), devices: nvme })), sshPrivateKey: KEY });
+        const osds = new CephOsds("ceph-osds", { nodes: ["golf", "hotel", "india"].map((n, i) => ({ access: { connection: conn(n, i), sshPrivateKey: KEY }, devices: nvme })) });
         const pools = new CephPools("ceph-pools", {
-          connection: conn("golf", 0),
-          sshPrivateKey: KEY,
+          access: { connection: conn("golf", 0), sshPrivateKey: KEY },
           pools: [
-            { name: "vm_ssd", pgNum: 128, size: 3, minSize: 2, deviceClass: "nvme", addStorage: true },
-            { name: "vm_containers", pgNum: 64, size: 3, minSize: 2, addStorage: true },
+            { name: "vm_ssd", pgNum: 128, size: 3, minSize: 2, autoscale: false, application: "rbd", deviceClass: "nvme", addStorage: true },
+            { name: "vm_containers", pgNum: 64, size: 3, minSize: 2, autoscale: false, application: "rbd", addStorage: true },
           ],
           osdHosts: osds.osdHosts,
           osds: osds.osdResources,
@@ -341,7 +348,7 @@ describe("components under Pulumi mocks", () => {
         return { osdHosts: osds.osdHosts, pools: Object.keys(pools.poolResources) };
       }),
     );
-    expect(r.byName("ceph-osds").type).toBe("homelab:ceph:Osds");
+    expect(r.byName("ceph-osds").type).toBe(CEPH_OSDS_TYPE);
     expect(r.byName("ceph-osds").rawInputs).toEqual({ nodes: ["golf", "hotel", "india"].map((node) => ({ node, devices: ["/dev/nvme0n1", "/dev/nvme1n1"] })) });
     const osdRes = r.byType("pulumi-nodejs:dynamic/ceph:Osds");
     expect(osdRes.map((x) => x.name)).toEqual(["ceph-osds-golf", "ceph-osds-hotel", "ceph-osds-india"]);
@@ -365,7 +372,8 @@ describe("components under Pulumi mocks", () => {
   });
 
   it("size 3 with 2 OSD hosts fails at validation with the path of the pool", () => {
-    expect(cephPoolsProblems({ connection: conn("golf", 0), pools: [{ name: "vm_ssd", size: 3, minSize: 2 }, { name: "ok", size: 2, minSize: 2 }], osdHosts: 2 })).toEqual([
+    const pool = (name: string, size: number) => CephPoolSchema.parse({ name, size, minSize: 2 });
+    expect(cephPoolsProblems({ pools: [pool("vm_ssd", 3), pool("ok", 2)], osdHosts: 2 })).toEqual([
       `pools["vm_ssd"]: size 3 needs 3 hosts with OSDs, but only 2 have them; lower size or add OSD hosts`,
     ]);
   });

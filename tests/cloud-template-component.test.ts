@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CloudTemplate } from "../components/cloud-template";
+import { CLOUD_TEMPLATE_TYPE, CloudTemplate } from "../components/cloud-template";
 import { GUEST_AGENT_VENDOR_DATA, GuestAgentSnippet } from "../components/guest-agent-snippet";
 import { resolveImage } from "../infra/images";
 import { allStrings, isSecretValue, runStack, StackRun, stubProviderSerialization } from "./helpers/pulumi-mocks";
@@ -19,14 +19,15 @@ fs.writeFileSync(STACK_FILE, "config: {}\n");
 const KEY = "fake-ssh-private-key-for-mock-tests";
 const connection = { node: "ms01", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" };
 const connection2 = { ...connection, node: "ms02", host: "10.0.0.12" };
+const access = { connection, sshPrivateKey: KEY };
+const access2 = { connection: connection2, sshPrivateKey: KEY };
 
 let stackRun: Promise<StackRun> | undefined;
 function run(): Promise<StackRun> {
   stackRun ??= runStack(STACK_FILE, () => {
-    const rocky = new CloudTemplate("rocky9", { connection, sshPrivateKey: KEY, vmid: 7000, image: resolveImage("rocky9"), imagePath: "/var/lib/vz/template/iso/r9.img" });
+    const rocky = new CloudTemplate("rocky9", { access, vmid: 7000, image: resolveImage("rocky9"), imagePath: "/var/lib/vz/template/iso/r9.img" });
     const deb = new CloudTemplate("debian12", {
-      connection,
-      sshPrivateKey: KEY,
+      access,
       vmid: 7002,
       image: resolveImage("debian12"),
       imagePath: "/var/lib/vz/template/iso/d12.img",
@@ -36,10 +37,10 @@ function run(): Promise<StackRun> {
       sshKeys: ["ssh-ed25519 AAAA admin"],
       tags: ["debian12"],
     });
-    const snippet = new GuestAgentSnippet("agent", { configNode: connection, nodes: [connection, connection2], sshPrivateKey: KEY });
+    const snippet = new GuestAgentSnippet("agent", { configNode: access, nodes: [access, access2] });
     const r10 = new CloudTemplate(
       "rocky10",
-      { connection, sshPrivateKey: KEY, vmid: 7001, image: resolveImage("rocky10"), imagePath: "/var/lib/vz/template/iso/r10.img", vendorSnippet: snippet.volid },
+      { access, vmid: 7001, image: resolveImage("rocky10"), imagePath: "/var/lib/vz/template/iso/r10.img", vendorSnippet: snippet.volid },
       { dependsOn: snippet.ready },
     );
     return { rocky: rocky.diskVolume, deb: deb.diskVolume, r10: r10.diskVolume };
@@ -50,7 +51,7 @@ function run(): Promise<StackRun> {
 describe("CloudTemplate component", () => {
   it("registers one dynamic CloudTemplate per component with the issue's defaults", async () => {
     const r = await run();
-    expect(r.byType("homelab:vm:CloudTemplate").map((x) => x.name).sort()).toEqual(["debian12", "rocky10", "rocky9"]);
+    expect(r.byType(CLOUD_TEMPLATE_TYPE).map((x) => x.name).sort()).toEqual(["debian12", "rocky10", "rocky9"]);
     const t = r.byName("rocky9-template");
     expect(t.type).toBe("pulumi-nodejs:dynamic/vm:CloudTemplate");
     expect(t.parent).toBe(r.byName("rocky9").urn);

@@ -14,7 +14,7 @@ import {
 } from "../infra/providers/proxmox/cluster";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ProxmoxCluster } from "../components/proxmox-cluster";
+import { PROXMOX_CLUSTER_TYPE, ProxmoxCluster } from "../components/proxmox-cluster";
 import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
@@ -544,15 +544,16 @@ describe("ProxmoxCluster component (mocks)", () => {
     const run = await runStack(
       path.join(__dirname, "fixtures", "minimal.yaml"),
       () => {
+        const key = pulumi.secret("KEY-MATERIAL");
         const c = new ProxmoxCluster("lab", {
           clusterName: "lab",
           nodes: [
-            { connection: conn("n1", "192.0.2.1"), links: { link0: "10.9.0.1" } },
-            { connection: conn("n2", "192.0.2.2"), links: { link0: "10.9.0.2" } },
-            { connection: conn("n3", "192.0.2.3"), links: { link0: "10.9.0.3" } },
+            { access: { connection: conn("n1", "192.0.2.1"), sshPrivateKey: key }, links: { link0: "10.9.0.1" } },
+            { access: { connection: conn("n2", "192.0.2.2"), sshPrivateKey: key }, links: { link0: "10.9.0.2" } },
+            { access: { connection: conn("n3", "192.0.2.3"), sshPrivateKey: key }, links: { link0: "10.9.0.3" } },
           ],
-          sshPrivateKey: pulumi.secret("KEY-MATERIAL"),
           rootPassword: pulumi.secret(PASSWORD),
+          quorumTimeoutSeconds: 120,
         });
         return { clusterName: c.clusterName, members: c.members, quorate: c.quorate };
       },
@@ -561,7 +562,7 @@ describe("ProxmoxCluster component (mocks)", () => {
           ? { ...inputs, rootPassword: undefined, members: [{ name: "n1", nodeid: 1, link0: "10.9.0.1" }], quorate: true }
           : inputs,
     );
-    const component = run.byType("homelab:proxmox:Cluster");
+    const component = run.byType(PROXMOX_CLUSTER_TYPE);
     expect(component).toHaveLength(1);
     expect(allStrings(component[0].rawInputs)).not.toContain(PASSWORD);
     expect(allStrings(component[0].rawInputs)).not.toContain("KEY-MATERIAL");
@@ -582,10 +583,11 @@ describe("ProxmoxCluster component (mocks)", () => {
         new ProxmoxCluster("small", {
           clusterName: "small",
           nodes: [
-            { connection: conn("n1"), links: { link0: "10.9.0.1" } },
-            { connection: conn("n2"), links: { link0: "10.9.0.2" } },
+            { access: { connection: conn("n1") }, links: { link0: "10.9.0.1" } },
+            { access: { connection: conn("n2") }, links: { link0: "10.9.0.2" } },
           ],
           rootPassword: "x",
+          quorumTimeoutSeconds: 120,
         }),
     ).toThrow("nodes has 2 node(s); a cluster of fewer than 3 nodes loses quorum when one node fails (set allowSmallCluster: true to allow this)");
   });

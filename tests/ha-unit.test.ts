@@ -35,7 +35,7 @@ import {
   HaSnapshot,
 } from "../scripts/ha-verify-plan";
 import type { HaPlacementComponentArgs } from "../components/ha";
-import { allStrings, isSecretValue, runStack, StackRun } from "./helpers/pulumi-mocks";
+import { allStrings, isSecretValue, runStack, settled, StackRun } from "./helpers/pulumi-mocks";
 
 const CONN = { connection: { node: "pve1", host: "10.0.0.11", port: 22, user: "root" } };
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -307,8 +307,7 @@ const KEY = "fake-ssh-private-key-for-mock-tests";
 
 describe("homelab:ha:Placement under mocks", () => {
   const args: HaPlacementComponentArgs = {
-    connection: { node: "pve1", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" },
-    sshPrivateKey: KEY,
+    access: { connection: { node: "pve1", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" }, sshPrivateKey: KEY },
     nodes: [{ node: "pve1", priority: 2 }, { node: "pve2" }],
     strict: true,
     vms: [{ vmid: 100 }, { vmid: 101, state: "stopped", maxRestart: 3 }],
@@ -319,11 +318,13 @@ describe("homelab:ha:Placement under mocks", () => {
       const c = new HaPlacementComponent("web", args);
       return { sids: c.sids };
     });
-    let last = -1;
-    while (r.registrations.length !== last) {
-      last = r.registrations.length;
-      await new Promise((res) => setTimeout(res, 300));
-    }
+    await settled(r);
+  });
+
+  it("refuses a VM listed twice with a ResourceError naming the component, before registering anything under it", () => {
+    const twice = () => new HaPlacementComponent("dup", { ...args, vms: [{ vmid: 100 }, { vmid: 100 }] });
+    expect(twice).toThrow((nodeRequire("@pulumi/pulumi") as typeof import("@pulumi/pulumi")).ResourceError);
+    expect(twice).toThrow("dup: HA placement dup: VM 100 is listed twice");
   });
 
   it("registers one Resource per VM with defaults, then the Placement depending on them", () => {

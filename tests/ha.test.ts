@@ -4,7 +4,6 @@
  * rules) and an upgraded PVE 9 cluster with unmigrated groups (c1, c2). The clusters are seeded
  * in the fakes' state; guests via sim.addGuest. The command log shows only what providers ran.
  */
-import * as crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   HA_PROVIDER_VERSION,
@@ -21,29 +20,13 @@ import { checkHaPlacement } from "../scripts/ha-verify-plan";
 import { collectHaSnapshot } from "../scripts/ha-verify";
 import { serializeProvider } from "./helpers/serialize";
 import { simConnection } from "./helpers/sim-connection";
-import { SimCluster, SimState, startSimCluster } from "./sim/cluster";
+import { seedQuorateCluster } from "./helpers/sim-state";
+import { SimCluster, startSimCluster } from "./sim/cluster";
 
 /** Commands that change HA config. */
 const MUTATING = /ha-manager (add|set|remove|groupadd|groupset|groupremove|rules (add|set|remove))\b/;
 
 let sim: SimCluster;
-
-function seedCluster(st: SimState, name: string, names: string[]): void {
-  st.clusters[name] = {
-    name,
-    configVersion: names.length,
-    ringSeq: 5,
-    expectedVotes: null,
-    authkey: crypto.randomBytes(32).toString("base64"),
-    interfaces: { "0": { linknumber: 0 } },
-    nodes: names.map((n, i) => ({ name: n, nodeid: i + 1, votes: 1, ip: st.nodes[n].ip, links: { link0: st.nodes[n].ip } })),
-  };
-  names.forEach((n, i) => {
-    st.nodes[n].cluster = name;
-    st.nodes[n].nodeid = i + 1;
-    st.nodes[n].links = { link0: st.nodes[n].ip };
-  });
-}
 
 function resIn(node: string, vmid: number, extra: Partial<HaResourceInputs> = {}): HaResourceInputs {
   return { ...simConnection(sim, node), providerVersion: HA_PROVIDER_VERSION, vmid, state: "started", maxRestart: 2, maxRelocate: 1, ...extra };
@@ -83,10 +66,10 @@ beforeAll(async () => {
     { name: "c1", pveVersion: "9.0.5" },
     { name: "c2", pveVersion: "9.0.5" },
   ]);
+  seedQuorateCluster(sim, "eight", ["a1", "a2", "a3"]);
+  seedQuorateCluster(sim, "nine", ["b1", "b2", "b3"]);
+  seedQuorateCluster(sim, "upgraded", ["c1", "c2"]);
   sim.mutateState((st) => {
-    seedCluster(st, "eight", ["a1", "a2", "a3"]);
-    seedCluster(st, "nine", ["b1", "b2", "b3"]);
-    seedCluster(st, "upgraded", ["c1", "c2"]);
     // an upgraded PVE 9 cluster whose HA groups were not migrated yet
     st.ha = { upgraded: { resources: {}, groups: { old: { group: "old", nodes: "c1" } }, rules: {} } };
   });

@@ -9,7 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { NodeNetworkArgs } from "../components/node-network";
-import { isSecretValue, runStack, StackRun } from "./helpers/pulumi-mocks";
+import { isSecretValue, runStack, settled, StackRun } from "./helpers/pulumi-mocks";
+import { NODE_NETWORK_TYPE } from "../components/node-network";
 
 /** Loaded the way `pulumi up` loads it (Node require + ts-node), so its dynamic provider serializes. */
 const nodeRequire = createRequire(__filename);
@@ -23,8 +24,7 @@ const KEY = "fake-ssh-private-key-for-mock-tests";
 
 function args(extra: Partial<NodeNetworkArgs> = {}): NodeNetworkArgs {
   return {
-    connection: { node: "frege", host: "10.203.3.11", port: 22, user: "root", hostKey: "SHA256:abc" },
-    sshPrivateKey: KEY,
+    access: { connection: { node: "frege", host: "10.203.3.11", port: 22, user: "root", hostKey: "SHA256:abc" }, sshPrivateKey: KEY },
     networks: [{ name: "management", cidr: "10.203.3.0/24", gateway: "10.203.3.1" }],
     interfaces: [
       { type: "nic", name: "enp2s0f0np0" },
@@ -37,14 +37,6 @@ function args(extra: Partial<NodeNetworkArgs> = {}): NodeNetworkArgs {
   };
 }
 
-async function settled(r: StackRun): Promise<StackRun> {
-  let last = -1;
-  while (r.registrations.length !== last) {
-    last = r.registrations.length;
-    await new Promise((res) => setTimeout(res, 300));
-  }
-  return r;
-}
 
 describe("NodeNetwork under mocks", () => {
   let r: StackRun;
@@ -59,7 +51,7 @@ describe("NodeNetwork under mocks", () => {
 
   it("registers one Interfaces resource under the component with the rendered block", () => {
     const c = r.byName("ms01-frege-network");
-    expect(c.type).toBe("homelab:network:NodeNetwork");
+    expect(c.type).toBe(NODE_NETWORK_TYPE);
     expect(c.rawInputs).toEqual({ node: "frege", interfaces: ["enp2s0f0np0", "enp2s0f1np1", "bond0", "vmbr0"] });
     const i = r.byName("ms01-frege-network-interfaces");
     expect(i.type).toBe("pulumi-nodejs:dynamic/network:Interfaces");

@@ -19,6 +19,7 @@ import {
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { simConnection } from "./helpers/sim-connection";
+import { matrixFoxtrotBlock } from "./fixtures/interfaces";
 
 let sim: SimCluster;
 let testStart = 0;
@@ -183,45 +184,7 @@ iface vmbr9 inet manual
 \tbridge-fd 0
 
 ${beginMarker("network")}
-iface enp4s0 inet manual
-
-iface enp5s0f0np0 inet manual
-\tmtu 9000
-
-iface enp5s0f1np1 inet manual
-\tmtu 9000
-
-auto vmbr0
-iface vmbr0 inet static
-\taddress ${host}/24
-\tgateway ${base()}.1
-\tbridge-ports enp4s0
-\tbridge-stp off
-\tbridge-fd 0
-\tbridge-vlan-aware yes
-\tbridge-vids 9
-
-auto vmbr1
-iface vmbr1 inet static
-\taddress 192.168.5.5/24
-\tbridge-ports enp5s0f0np0
-\tbridge-stp off
-\tbridge-fd 0
-\tmtu 9000
-
-auto vmbr2
-iface vmbr2 inet static
-\taddress 192.168.7.5/24
-\tbridge-ports enp5s0f1np1
-\tbridge-stp off
-\tbridge-fd 0
-\tmtu 9000
-
-auto vlan9
-iface vlan9 inet static
-\taddress 192.168.8.5/24
-\tvlan-raw-device vmbr0
-${endMarker("network")}
+${matrixFoxtrotBlock(host, `${base()}.1`)}${endMarker("network")}
 
 source /etc/network/interfaces.d/*
 `);

@@ -21,6 +21,7 @@ import {
 } from "../infra/network/thunderbolt";
 import type { InterfaceSpec, NetworkSpec } from "../infra/network/types";
 import { parseIpAddrOneline, parseIperf3, parsePing } from "../infra/network/verify-parse";
+import { matrixFoxtrotBlock } from "./fixtures/interfaces";
 
 const matrixNetworks: NetworkSpec[] = [
   { name: "management", cidr: "192.168.3.0/24", gateway: "192.168.3.1" },
@@ -39,45 +40,7 @@ const matrixFoxtrot: InterfaceSpec[] = [
   { type: "bridge", name: "vmbr2", ports: ["enp5s0f1np1"], mtu: 9000, network: "ceph-private", address: "192.168.7.5" },
 ];
 
-const MATRIX_BLOCK = `iface enp4s0 inet manual
-
-iface enp5s0f0np0 inet manual
-\tmtu 9000
-
-iface enp5s0f1np1 inet manual
-\tmtu 9000
-
-auto vmbr0
-iface vmbr0 inet static
-\taddress 192.168.3.5/24
-\tgateway 192.168.3.1
-\tbridge-ports enp4s0
-\tbridge-stp off
-\tbridge-fd 0
-\tbridge-vlan-aware yes
-\tbridge-vids 9
-
-auto vmbr1
-iface vmbr1 inet static
-\taddress 192.168.5.5/24
-\tbridge-ports enp5s0f0np0
-\tbridge-stp off
-\tbridge-fd 0
-\tmtu 9000
-
-auto vmbr2
-iface vmbr2 inet static
-\taddress 192.168.7.5/24
-\tbridge-ports enp5s0f1np1
-\tbridge-stp off
-\tbridge-fd 0
-\tmtu 9000
-
-auto vlan9
-iface vlan9 inet static
-\taddress 192.168.8.5/24
-\tvlan-raw-device vmbr0
-`;
+const MATRIX_BLOCK = matrixFoxtrotBlock();
 
 const ms01Networks: NetworkSpec[] = [
   { name: "management", cidr: "10.203.3.0/24", gateway: "10.203.3.1" },

@@ -968,6 +968,24 @@ describe("ceph", () => {
     ]);
   });
 
+  it("a pool's defaults: autoscale on without pgNum (off with one), RBD storage added, 3/2 replicas, rbd", () => {
+    const env = matrix();
+    env.ceph.pools = [{ name: "auto" }, { name: "fixed", pgNum: 64 }];
+    const pools = parseEnvironment(env).ceph!.pools;
+    expect(pools[0]).toEqual({ name: "auto", size: 3, minSize: 2, autoscale: true, application: "rbd", addStorage: true });
+    expect(pools[1]).toEqual({ name: "fixed", size: 3, minSize: 2, pgNum: 64, autoscale: false, application: "rbd", addStorage: true });
+  });
+
+  it("refuses autoscale: false without pgNum, and more than 7 replicas (pveceph's bound)", () => {
+    const env = matrix();
+    env.ceph.pools = [{ name: "aa", autoscale: false }, { name: "bb", size: 8, minSize: 8 }];
+    expect(issuesOf(env)).toEqual([
+      "ceph.pools[1].size: 8 is not a replica count (an integer 1–7)",
+      "ceph.pools[1].minSize: 8 is not a replica count (an integer 1–7)",
+      "ceph.pools[0].pgNum: missing; autoscale: false needs a fixed pgNum (or leave autoscale out: the autoscaler then manages pg_num)",
+    ]);
+  });
+
   it("size 3 on 2 OSD hosts is refused with the pool's path", () => {
     const env = matrix();
     env.nodes[2].osds = [];

@@ -7,6 +7,15 @@ import { describe, expect, it } from "vitest";
 import { IMAGE_CATALOG } from "../infra/images";
 import { runProgram } from "../stacks/program";
 import { allStrings, isSecretValue, prepareStack, Registration, runStack, StackRun } from "./helpers/pulumi-mocks";
+import { PROXMOX_NODE_TYPE } from "../components/proxmox-node";
+import { NODE_BASELINE_TYPE } from "../components/node-baseline";
+import { NODE_NETWORK_TYPE } from "../components/node-network";
+import { PROXMOX_CLUSTER_TYPE } from "../components/proxmox-cluster";
+import { API_ACCESS_TYPE } from "../components/api-access";
+import { THUNDERBOLT_RING_TYPE } from "../components/thunderbolt-ring";
+import { CEPH_CLUSTER_TYPE } from "../components/ceph-cluster";
+import { CEPH_HEALTH_TYPE } from "../components/ceph-health";
+import { GUEST_AGENT_SNIPPET_TYPE } from "../components/guest-agent-snippet";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -24,7 +33,7 @@ async function run(stack: keyof typeof STACKS): Promise<StackRun> {
 describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s", (stack) => {
   it("registers one Proxmox node component per configured node, each checking its facts over SSH", async () => {
     const r = await run(stack);
-    const nodes = r.byType("homelab:proxmox:Node");
+    const nodes = r.byType(PROXMOX_NODE_TYPE);
     expect(nodes.map((n) => n.name).sort()).toEqual(STACKS[stack].map((n) => `${stack}-${n}`).sort());
     for (const name of STACKS[stack]) {
       const facts = r.byName(`${stack}-${name}-facts`);
@@ -98,8 +107,8 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster
       const facts = r.byName(`${stack}-${name}-facts`);
       const baseline = r.byName(`${stack}-${name}-baseline`);
       const network = r.byName(`${stack}-${name}-network`);
-      expect(baseline.type).toBe("homelab:node:Baseline");
-      expect(network.type).toBe("homelab:network:NodeNetwork");
+      expect(baseline.type).toBe(NODE_BASELINE_TYPE);
+      expect(network.type).toBe(NODE_NETWORK_TYPE);
       expect(baseline.dependsOn).toContain(facts.urn);
       const interfaces = r.registrations.find(
         (x) => x.type === "pulumi-nodejs:dynamic/network:Interfaces" && x.parent === network.urn,
@@ -116,7 +125,7 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster
     const r = await run(stack);
     const [membership] = r.byType("pulumi-nodejs:dynamic/proxmox:Cluster");
     expect(membership).toBeDefined();
-    const clusterComponent = r.byType("homelab:proxmox:Cluster")[0];
+    const clusterComponent = r.byType(PROXMOX_CLUSTER_TYPE)[0];
     expect(membership.parent).toBe(clusterComponent.urn);
     const interfaces = urnsOf(r, "pulumi-nodejs:dynamic/network:Interfaces");
     expect(interfaces).toHaveLength(3);
@@ -132,7 +141,7 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster
 
   it("creates API access after the cluster and serves native resources with the token provider", async () => {
     const r = await run(stack);
-    const api = r.byType("homelab:proxmox:ApiAccess")[0];
+    const api = r.byType(API_ACCESS_TYPE)[0];
     const membership = r.byType("pulumi-nodejs:dynamic/proxmox:Cluster")[0];
     expect(api.dependsOn).toContain(membership.urn);
     expect(r.byType("pulumi-nodejs:dynamic/proxmox:PveRole")[0].dependsOn).toContain(membership.urn);
@@ -149,10 +158,10 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster
 describe("stack ms01: Thunderbolt ring and users", () => {
   it("builds the ring after the nodes' networks and forms the cluster after the ring is verified", async () => {
     const r = await run("ms01");
-    const [ring] = r.byType("homelab:network:ThunderboltRing");
+    const [ring] = r.byType(THUNDERBOLT_RING_TYPE);
     expect(ring).toBeDefined();
     const [verify] = r.byType("pulumi-nodejs:dynamic/network:RingVerify");
-    expect(r.byType("homelab:proxmox:Cluster")[0].dependsOn).toContain(verify.urn);
+    expect(r.byType(PROXMOX_CLUSTER_TYPE)[0].dependsOn).toContain(verify.urn);
     const interfaces = r.byType("pulumi-nodejs:dynamic/network:Interfaces").map((x) => x.urn);
     const ringChildren = r.registrations.filter((x) => x.parent === ring.urn && x.custom);
     expect(ringChildren.length).toBeGreaterThan(0);
@@ -181,7 +190,7 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: Ceph", 
     const r = await run(stack);
     const membership = r.byType("pulumi-nodejs:dynamic/proxmox:Cluster")[0];
     const [cephCluster] = r.byType("pulumi-nodejs:dynamic/ceph:Cluster");
-    const cephComponent = r.byType("homelab:ceph:Cluster")[0];
+    const cephComponent = r.byType(CEPH_CLUSTER_TYPE)[0];
     expect(cephComponent.dependsOn).toContain(membership.urn);
     expect(cephCluster.parent).toBe(cephComponent.urn);
     const osds = r.byType("pulumi-nodejs:dynamic/ceph:Osds");
@@ -192,7 +201,7 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: Ceph", 
     for (const p of pools) expect(p.dependsOn).toEqual(expect.arrayContaining(osds.map((o) => o.urn)));
     // Data stays on pulumi destroy unless ceph.destroyOnDelete says otherwise.
     for (const x of [...osds, ...pools]) expect(x.rawInputs.destroyOnDelete, x.name).toBe(false);
-    const gate = r.byType("homelab:ceph:Health")[0];
+    const gate = r.byType(CEPH_HEALTH_TYPE)[0];
     expect(gate.dependsOn).toEqual(expect.arrayContaining([...osds, ...pools].map((x) => x.urn)));
   });
 
@@ -229,8 +238,8 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: templat
     const content = r.byType("pulumi-nodejs:dynamic/storage:StorageContent");
     expect(content).toHaveLength(1);
     expect(content[0].rawInputs).toMatchObject({ storage: "local", content: ["snippets"] });
-    const snippet = r.byType("homelab:vm:GuestAgentSnippet")[0];
-    const api = r.byType("homelab:proxmox:ApiAccess")[0];
+    const snippet = r.byType(GUEST_AGENT_SNIPPET_TYPE)[0];
+    const api = r.byType(API_ACCESS_TYPE)[0];
     // the engine sees a component dependency as its resources: the token, and so the cluster before it
     const token = r.byType("pulumi-nodejs:dynamic/proxmox:PveApiToken").find((t) => t.parent === api.urn)!;
     expect(snippet.dependsOn).toContain(token.urn);

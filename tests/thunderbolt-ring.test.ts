@@ -15,7 +15,7 @@ import { ringProblem, type ThunderboltRingArgs } from "../components/thunderbolt
 import { beginMarker, endMarker } from "../infra/managed-block";
 import type { NodeThunderboltSpec } from "../infra/network/types";
 import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/linux/remote-file";
-import { isSecretValue, runStack, StackRun } from "./helpers/pulumi-mocks";
+import { isSecretValue, runStack, settled, StackRun } from "./helpers/pulumi-mocks";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 
 /**
@@ -68,18 +68,6 @@ const RING: Record<string, NodeThunderboltSpec> = {
 
 const connection = (node: string, i: number) => ({ node, host: `10.203.3.${11 + i}`, port: 22, user: "root", hostKey: "SHA256:abc" });
 
-/**
- * runStack resolves before every registration has reached the mock monitor; wait until the
- * list stops growing so assertions see all of them (and no registration leaks into the next run).
- */
-async function settled(r: StackRun): Promise<StackRun> {
-  let last = -1;
-  while (r.registrations.length !== last) {
-    last = r.registrations.length;
-    await new Promise((res) => setTimeout(res, 300));
-  }
-  return r;
-}
 
 /** Last URN segment: the resource name (parents and dependencies carry full URNs with the type chain). */
 const nameOf = (urn: string) => urn.split("::").pop()!;
@@ -96,8 +84,7 @@ async function run(mutate: (args: ThunderboltRingArgs) => void = () => {}, withG
     const networks = Object.keys(RING).map(
       (node, i) =>
         new NodeNetwork(`ms01-${node}-network`, {
-          connection: connection(node, i),
-          sshPrivateKey: KEY,
+          access: { connection: connection(node, i), sshPrivateKey: KEY },
           networks: [{ name: "management", cidr: "10.203.3.0/24", gateway: "10.203.3.1" }],
           interfaces: [
             { type: "nic", name: "enp2s0f0np0" },
@@ -108,11 +95,10 @@ async function run(mutate: (args: ThunderboltRingArgs) => void = () => {}, withG
     );
     const args: ThunderboltRingArgs = {
       nodes: Object.keys(RING).map((node, i) => ({
-        connection: connection(node, i),
+        access: { connection: connection(node, i), sshPrivateKey: KEY },
         thunderbolt: RING[node],
         dependsOn: [networks[i].interfaces],
       })),
-      sshPrivateKey: KEY,
     };
     mutate(args);
     // something the whole ring must wait for (as the stack could order it after the cluster)
@@ -256,7 +242,7 @@ describe("ThunderboltRing under mocks", () => {
   });
 
   it("refuses an inconsistent ring with a clear error", () => {
-    const nodes = () => Object.keys(RING).map((node, i) => ({ connection: connection(node, i), thunderbolt: structuredClone(RING[node]) }));
+    const nodes = () => Object.keys(RING).map((node, i) => ({ access: { connection: connection(node, i) }, thunderbolt: structuredClone(RING[node]) }));
     expect(ringProblem(nodes())).toBeUndefined();
     const unknownPeer = nodes();
     unknownPeer[0].thunderbolt.ports[0].peer = "hilbert";

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { afterAll, describe, expect, it } from "vitest";
-import { Vm } from "../components/vm";
+import { Vm, VM_TYPE } from "../components/vm";
 import { runStack } from "./helpers/pulumi-mocks";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vm-component-"));
@@ -21,8 +21,7 @@ async function build() {
       const provider = new proxmoxve.Provider("pve", { endpoint: "https://192.168.3.5:8006/" });
       const vm = new Vm("web1", {
         provider,
-        connection: { node: "foxtrot", host: "192.168.3.5", port: 22, user: "root" },
-        sshPrivateKey: "fake-ssh-private-key-for-mock-tests",
+        access: { connection: { node: "foxtrot", host: "192.168.3.5", port: 22, user: "root" }, sshPrivateKey: "fake-ssh-private-key-for-mock-tests" },
         node: "golf",
         vmid: 201,
         name: "web1",
@@ -52,7 +51,7 @@ describe("Vm component", () => {
   it("clones the template in full onto the VM's storage with the agent on and the VM started", async () => {
     const { r } = await build();
     const [vm] = r.byType("proxmoxve:index/vmLegacy:VmLegacy");
-    expect(vm.parent).toBe(r.byType("homelab:vm:Vm")[0].urn);
+    expect(vm.parent).toBe(r.byType(VM_TYPE)[0].urn);
     expect(vm.rawInputs).toMatchObject({
       nodeName: "golf",
       vmId: 201,
@@ -87,7 +86,7 @@ describe("Vm component", () => {
     const { r } = await build();
     const [vm] = r.byType("proxmoxve:index/vmLegacy:VmLegacy");
     const [wait] = r.byType("pulumi-nodejs:dynamic/vm:GuestAddress");
-    expect(wait.parent).toBe(r.byType("homelab:vm:Vm")[0].urn);
+    expect(wait.parent).toBe(r.byType(VM_TYPE)[0].urn);
     expect(wait.dependsOn).toContain(vm.urn);
     expect(wait.rawInputs).toMatchObject({ vmid: 201, name: "web1", mac: "BC:24:11:0A:0B:0C", expected: "192.168.3.50", timeoutSeconds: 300 });
     expect(wait.additionalSecretOutputs).toContain("sshPrivateKey");

@@ -4,6 +4,7 @@
  * only receive the stored outputs. The private key travels as its own secret
  * input and is listed in `additionalSecretOutputs` by every resource class.
  */
+import type { Input } from "@pulumi/pulumi";
 import type { SshOptions, SshTarget } from "../ssh";
 
 /** Non-secret connection details of one node. */
@@ -24,6 +25,17 @@ export interface NodeConnection {
   options?: SshOptions;
   /** Use the SSH agent at this socket instead of a private key. */
   agentSocket?: string;
+}
+
+/**
+ * One node as a component reaches it: its connection and the key that opens
+ * it, derived once per node and handed around as one value (spread it into a
+ * resource's args: the fields are the resource's own connection inputs).
+ */
+export interface NodeAccess {
+  connection: NodeConnection;
+  /** Root SSH private key; a secret. Absent when `connection.agentSocket` is used. */
+  sshPrivateKey?: Input<string>;
 }
 
 /** The inputs (and echoed outputs) every SSH-backed resource has. */

@@ -3,6 +3,7 @@
  * gate) and its checks (needs a cluster; networks reach the nodes; pools fit
  * the OSD hosts). OSD devices are part of the nodes (nodes.ts).
  */
+import { POOL_MAX_SIZE } from "../../infra/providers/ceph/ceph-pool";
 import { bool, hostName, integer, list, mapping, networkName, oneOf, text } from "./fields";
 import { plural, show } from "./messages";
 import { isDeviceClass, isInt, isIPv4, isLabel, isRecord, isString } from "./predicates";
@@ -10,17 +11,20 @@ import type { PathIssue } from "./views";
 
 const POOL_NAME = /^[a-z][a-z0-9_.-]{0,62}[a-z0-9]$/;
 
+/** Replica defaults, also used by the cross-checks of pools that leave them out. */
+const POOL_DEFAULTS = { size: 3, minSize: 2 };
+
 export const CephPoolSchema = mapping(
   {
     /** Pool name (also the Proxmox storage ID with addStorage). */
     name: text("a pool name (lowercase letters, digits, _ . -; as Proxmox storage IDs allow)", (v) => POOL_NAME.test(v)),
-    /** Replicas. Defaults to 3. */
-    size: integer("a replica count", 1, 10).default(3),
-    /** Replicas needed to accept writes. Defaults to 2. */
-    minSize: integer("a replica count", 1, 10).default(2),
+    /** Replicas, 1-7 (what pveceph accepts). Defaults to 3. */
+    size: integer("a replica count", 1, POOL_MAX_SIZE).default(POOL_DEFAULTS.size),
+    /** Replicas needed to accept writes, 1-7. Defaults to 2. */
+    minSize: integer("a replica count", 1, POOL_MAX_SIZE).default(POOL_DEFAULTS.minSize),
     /** Placement groups (a power of two); leave out with autoscale. */
     pgNum: integer("a PG count", 1, 32768).optional(),
-    /** Let the PG autoscaler manage pg_num. Defaults to false when pgNum is set, true otherwise. */
+    /** Let the PG autoscaler manage pg_num (pg_autoscale_mode on). Defaults to false when pgNum is set, true otherwise. */
     autoscale: bool().optional(),
     /** Pool application. Defaults to rbd. */
     application: oneOf(["rbd", "cephfs", "rgw"] as const, "a pool application").default("rbd"),
@@ -30,7 +34,8 @@ export const CephPoolSchema = mapping(
     addStorage: bool().default(true),
   },
   "a pool (a mapping with name)",
-);
+  // The one place autoscale's default is decided: on unless a fixed pgNum is given.
+).transform((pool) => ({ ...pool, autoscale: pool.autoscale ?? pool.pgNum === undefined }));
 
 export const CephSchema = mapping(
   {
@@ -118,8 +123,8 @@ export function checkCeph(value: Record<string, unknown>, nodes: Record<string, 
       if (first !== undefined) issues.push({ path: at("name"), message: `${show(pool.name)} is already ceph.pools[${first}]` });
       else poolNames.set(pool.name, i);
     }
-    const size = isInt(pool.size, 1, 10) ? pool.size : pool.size === undefined ? 3 : undefined;
-    const minSize = isInt(pool.minSize, 1, 10) ? pool.minSize : pool.minSize === undefined ? 2 : undefined;
+    const size = isInt(pool.size, 1, POOL_MAX_SIZE) ? pool.size : pool.size === undefined ? POOL_DEFAULTS.size : undefined;
+    const minSize = isInt(pool.minSize, 1, POOL_MAX_SIZE) ? pool.minSize : pool.minSize === undefined ? POOL_DEFAULTS.minSize : undefined;
     if (size !== undefined && minSize !== undefined && minSize > size) {
       issues.push({ path: at("minSize"), message: `${minSize} is more than size ${size}` });
     }
@@ -137,6 +142,9 @@ export function checkCeph(value: Record<string, unknown>, nodes: Record<string, 
     }
     if (pool.pgNum !== undefined && pool.autoscale === true) {
       issues.push({ path: at("autoscale"), message: "true with a fixed pgNum; choose one" });
+    }
+    if (pool.pgNum === undefined && pool.autoscale === false) {
+      issues.push({ path: at("pgNum"), message: "missing; autoscale: false needs a fixed pgNum (or leave autoscale out: the autoscaler then manages pg_num)" });
     }
   });
   return issues;

@@ -4,6 +4,8 @@
  * `thunderbolt` ring settings, and the checks across nodes (unique names and
  * addresses, ring cables with two ends, OSD devices).
  */
+import { DEFAULTS as RING_VERIFY_DEFAULTS } from "../../infra/providers/network/ring-verify";
+import { SSH_DEFAULTS } from "../../infra/ssh";
 import { bool, hostName, ifName, integer, ipv4, list, mapping, mtu, networkName, safeText, text } from "./fields";
 import { checkInterfaces, InterfaceSchema } from "./interfaces";
 import { show } from "./messages";
@@ -40,11 +42,11 @@ export const SshSchema = mapping(
     /** SSH port of every node unless a node overrides it. Defaults to 22. */
     port: integer("a TCP port", 1, 65535).default(22),
     /** Seconds to wait for the TCP/SSH handshake. Defaults to 10. */
-    connectTimeoutSeconds: integer("a connect timeout in seconds", 1, 300).default(10),
+    connectTimeoutSeconds: integer("a connect timeout in seconds", 1, 300).default(SSH_DEFAULTS.connectTimeoutMs / 1000),
     /** Seconds one remote command may run. Defaults to 900. */
-    commandTimeoutSeconds: integer("a command timeout in seconds", 1, 86400).default(900),
+    commandTimeoutSeconds: integer("a command timeout in seconds", 1, 86400).default(SSH_DEFAULTS.commandTimeoutMs / 1000),
     /** Connect retries, exponential backoff. Defaults to 3. */
-    retries: integer("a retry count", 0, 10).default(3),
+    retries: integer("a retry count", 0, 10).default(SSH_DEFAULTS.retries),
     /** Use the SSH agent (SSH_AUTH_SOCK) instead of secrets.sshPrivateKey. Defaults to false. */
     useAgent: bool().default(false),
   },
@@ -132,7 +134,7 @@ export const ThunderboltSchema = mapping(
         /** Run the verification. Defaults to true. */
         enabled: bool().default(true),
         /** Seconds of iperf3 per cable. Defaults to 3. */
-        iperfSeconds: integer("a duration in seconds", 1, 60).default(3),
+        iperfSeconds: integer("a duration in seconds", 1, 60).default(RING_VERIFY_DEFAULTS.iperfSeconds),
         /** Fail when a cable measures less than this many Gbit/s. Defaults to no minimum. */
         minGbps: integer("a bandwidth in Gbit/s", 1, 100).optional(),
         /** Change this text to run the verification again on the next `pulumi up`. */

@@ -216,3 +216,16 @@ export function allStrings(value: unknown, out: string[] = []): string[] {
 export function isSecretValue(v: unknown): boolean {
   return !!v && typeof v === "object" && SECRET_SIG in (v as Record<string, unknown>);
 }
+
+/**
+ * runStack resolves before every registration has reached the mock monitor; wait until the
+ * list stops growing so assertions see all of them (and no registration leaks into the next run).
+ */
+export async function settled(r: StackRun): Promise<StackRun> {
+  let last = -1;
+  while (r.registrations.length !== last) {
+    last = r.registrations.length;
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  return r;
+}

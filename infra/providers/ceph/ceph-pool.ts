@@ -39,26 +39,36 @@ export const CEPH_POOL_PROVIDER_VERSION = "1";
 
 const POOL_APPLICATIONS = ["rbd", "cephfs", "rgw"];
 
+// Module-private for provider code (the closure serializer mis-captures a module's own exports).
+const MAX_SIZE = 7;
+
+/** Replica counts pveceph accepts (`--size` and `--min_size` are 1-7 in its API schema). */
+export const POOL_MAX_SIZE = MAX_SIZE;
+
+/**
+ * A pool's settings, resolved: the stack schema (stacks/schema.ts, ceph.pools)
+ * is the one place their defaults live, so these are the values to apply.
+ */
 export interface CephPoolInputs extends ConnectionArgs {
   providerVersion: string;
   /** Pool name (also the storage ID with addStorage). */
   name: string;
-  /** Replicas. Defaults to 3. */
-  size?: number;
-  /** Replicas needed for I/O. Defaults to 2. */
-  minSize?: number;
-  /** Placement groups. Defaults to 128; ignored for drift when autoscale is on. */
+  /** Replicas (1-7). */
+  size: number;
+  /** Replicas needed for I/O (1-size). */
+  minSize: number;
+  /** Placement groups; required when autoscale is off, an initial value (usually left out) when it is on. */
   pgNum?: number;
-  /** Let the PG autoscaler manage pg_num (`pg_autoscale_mode on`). Defaults to false (`warn`). */
-  autoscale?: boolean;
-  /** Ceph application. Defaults to "rbd". */
-  application?: string;
+  /** Let the PG autoscaler manage pg_num (`pg_autoscale_mode on`); off is `warn`. */
+  autoscale: boolean;
+  /** Ceph application: rbd, cephfs or rgw. */
+  application: string;
   /** CRUSH device class; a rule `replicated_<class>` is created if missing. */
   deviceClass?: string;
   /** CRUSH rule name. Defaults to `replicated_<deviceClass>`, or `replicated_rule`. */
   crushRule?: string;
-  /** Add the pool as Proxmox RBD storage (`--add_storages 1`). Defaults to false. */
-  addStorage?: boolean;
+  /** Add the pool as Proxmox RBD storage (`--add_storages 1`). */
+  addStorage: boolean;
   /** Number of hosts that carry OSDs (of the device class) according to the config. */
   osdHosts: number;
   /** Permit size 1 (single-node labs). Defaults to false. */
@@ -105,7 +115,8 @@ function ceph(...args: string[]): string {
 export interface PoolWant {
   size: number;
   minSize: number;
-  pgNum: number;
+  /** Undefined when the autoscaler owns pg_num from the start. */
+  pgNum?: number;
   pgAutoscaleMode: string;
   application: string;
   crushRule: string;
@@ -114,11 +125,11 @@ export interface PoolWant {
 
 export function poolWant(i: CephPoolInputs): PoolWant {
   return {
-    size: i.size ?? 3,
-    minSize: i.minSize ?? 2,
-    pgNum: i.pgNum ?? 128,
+    size: i.size,
+    minSize: i.minSize,
+    pgNum: i.pgNum,
     pgAutoscaleMode: i.autoscale ? "on" : "warn",
-    application: i.application ?? "rbd",
+    application: i.application,
     crushRule: i.crushRule ?? (i.deviceClass ? `replicated_${i.deviceClass}` : "replicated_rule"),
     deviceClass: i.deviceClass,
   };
@@ -138,7 +149,7 @@ export function poolInputProblems(i: CephPoolInputs): string[] {
   const problems: string[] = [];
   if (typeof i.name !== "string" || !NAME_RE.test(i.name)) problems.push(`${p}: the name must be letters, digits, "_", "." or "-"`);
   else if (i.addStorage && !STORAGE_RE.test(i.name)) problems.push(`${p}: the name is not a valid storage ID, which addStorage needs (letters, digits, "-", "_", "."; starting with a letter)`);
-  if (!Number.isInteger(w.size) || w.size < 1 || w.size > 7) problems.push(`${p}: size ${w.size} must be a whole number from 1 to 7`);
+  if (!Number.isInteger(w.size) || w.size < 1 || w.size > MAX_SIZE) problems.push(`${p}: size ${w.size} must be a whole number from 1 to ${MAX_SIZE}`);
   if (!Number.isInteger(w.minSize) || w.minSize < 1) problems.push(`${p}: minSize ${w.minSize} must be a whole number of at least 1`);
   else if (w.minSize > w.size) problems.push(`${p}: minSize ${w.minSize} is larger than size ${w.size}; min_size must be ≤ size`);
   if (w.size === 1 && !i.allowSingleReplica)
@@ -147,7 +158,9 @@ export function poolInputProblems(i: CephPoolInputs): string[] {
   if (typeof hosts !== "number" || !Number.isInteger(hosts) || hosts < 0) problems.push(`${p}: osdHosts must be the number of hosts with OSDs`);
   else if (w.size > hosts && !(w.size === 1 && i.allowSingleReplica))
     problems.push(`${p}: size ${w.size} needs ${w.size} hosts with OSDs${w.deviceClass ? ` of class ${w.deviceClass}` : ""}, but only ${hosts} ${hosts === 1 ? "has" : "have"} them; lower size or add OSD hosts`);
-  if (!Number.isInteger(w.pgNum) || w.pgNum < 1 || w.pgNum > 32768) problems.push(`${p}: pgNum ${w.pgNum} must be a whole number from 1 to 32768`);
+  if (w.pgNum === undefined) {
+    if (w.pgAutoscaleMode !== "on") problems.push(`${p}: pgNum is required when autoscale is off`);
+  } else if (!Number.isInteger(w.pgNum) || w.pgNum < 1 || w.pgNum > 32768) problems.push(`${p}: pgNum ${w.pgNum} must be a whole number from 1 to 32768`);
   if (!POOL_APPLICATIONS.includes(w.application)) problems.push(`${p}: application "${w.application}" is not one of ${POOL_APPLICATIONS.join(", ")}`);
   if (w.deviceClass !== undefined && !CLASS_RE.test(w.deviceClass)) problems.push(`${p}: deviceClass "${w.deviceClass}" must be lower-case letters, digits, "-" or "_"`);
   if (!NAME_RE.test(w.crushRule)) problems.push(`${p}: crushRule "${w.crushRule}" is not a valid rule name`);
@@ -194,7 +207,7 @@ export function poolChanges(actual: PoolActual, want: PoolWant): string[] {
   if (actual.size !== want.size) opts.push("--size", String(want.size));
   if (actual.minSize !== want.minSize) opts.push("--min_size", String(want.minSize));
   if (actual.pgAutoscaleMode !== want.pgAutoscaleMode) opts.push("--pg_autoscale_mode", want.pgAutoscaleMode);
-  if (want.pgAutoscaleMode !== "on" && actual.pgNum !== want.pgNum) opts.push("--pg_num", String(want.pgNum));
+  if (want.pgAutoscaleMode !== "on" && want.pgNum !== undefined && actual.pgNum !== want.pgNum) opts.push("--pg_num", String(want.pgNum));
   if (actual.application !== want.application) opts.push("--application", want.application);
   if (actual.crushRule !== want.crushRule) opts.push("--crush_rule", want.crushRule);
   return opts;
@@ -252,7 +265,7 @@ async function convergePool(i: CephPoolInputs): Promise<PoolState> {
       const existing = facts.pools.find((x) => x.name === i.name);
       if (!existing) {
         const args = ["pveceph", "pool", "create", i.name, "--size", String(want.size), "--min_size", String(want.minSize), "--pg_autoscale_mode", want.pgAutoscaleMode, "--application", want.application, "--crush_rule", want.crushRule];
-        if (want.pgAutoscaleMode !== "on" || i.pgNum !== undefined) args.push("--pg_num", String(want.pgNum));
+        if (want.pgNum !== undefined) args.push("--pg_num", String(want.pgNum));
         if (i.addStorage) args.push("--add_storages", "1");
         await runWorker(session, inCLocale(command(...args)));
       } else {

@@ -1,0 +1,12 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { NodeAccess } from "../../infra/providers/connection";
+import type { Environment, Node, Secrets } from "../schema";
+
+/** What every layer of an environment reads: the validated config, the secrets, each node's access. */
+export interface EnvironmentContext {
+  env: Environment;
+  /** A secret Output; it stays one all the way down. */
+  secrets: pulumi.Output<Secrets>;
+  /** The node's access (connection and key), derived once per node. */
+  access(node: Node | string): NodeAccess;
+}

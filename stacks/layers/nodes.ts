@@ -1,0 +1,82 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BaselineUser } from "../../components/host-baseline";
+import { NodeBaseline } from "../../components/node-baseline";
+import { NodeNetwork } from "../../components/node-network";
+import { ProxmoxNode } from "../../components/proxmox-node";
+import type { HostEntry } from "../../infra/baseline";
+import { nodeAddressOn } from "../lookup";
+import type { Environment, Node } from "../schema";
+import type { EnvironmentContext } from "./context";
+
+/** One node's steps, for ordering later layers. */
+export interface NodeLayer {
+  node: Node;
+  facts: ProxmoxNode;
+  baseline: NodeBaseline;
+  network: NodeNetwork;
+}
+
+/** Each node: its facts (is it the node we think, which Proxmox) → baseline → networks. */
+export function buildNodes(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySet<string>): NodeLayer[] {
+  const { env, secrets } = ctx;
+  const hosts = hostEntries(env);
+  const users: BaselineUser[] = env.baseline.users.map((u) => ({
+    ...u,
+    passwordHash: usersWithPasswordHash.has(u.name) ? secrets.apply((s) => s.userPasswordHashes?.[u.name] ?? "") : undefined,
+  }));
+  return env.nodes.map((node) => buildNode(ctx, node, hosts, users));
+}
+
+function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], users: BaselineUser[]): NodeLayer {
+  const { env } = ctx;
+  const access = ctx.access(node);
+  const prefix = `${env.name}-${node.name}`;
+  const facts = new ProxmoxNode(prefix, { access });
+  const baseline = new NodeBaseline(
+    `${prefix}-baseline`,
+    {
+      access,
+      pveMajor: facts.pveRelease.apply((release) => Number(release.split(".")[0])),
+      cephRelease: env.baseline.cephRelease,
+      packages: env.baseline.packages,
+      removeSubscriptionNag: env.baseline.removeSubscriptionNag,
+      hosts,
+      users,
+    },
+    { dependsOn: [facts] },
+  );
+  const network = new NodeNetwork(
+    `${prefix}-network`,
+    {
+      access,
+      networks: env.networks,
+      interfaces: node.interfaces,
+      managementAddress: node.address,
+      allowManagementChange: node.allowManagementChange,
+      thunderbolt:
+        node.thunderbolt && env.thunderbolt
+          ? { loopback: node.thunderbolt.loopback, ports: node.thunderbolt.ports, mtu: env.thunderbolt.mtu }
+          : undefined,
+    },
+    { dependsOn: [baseline] },
+  );
+  return { node, facts, baseline, network };
+}
+
+/** /etc/hosts: every node by its name on the management address, and `<name>-<network>` on each cluster link. */
+export function hostEntries(env: Environment): HostEntry[] {
+  const entries: HostEntry[] = [];
+  for (const node of env.nodes) {
+    entries.push({ address: node.address, names: [node.name] });
+    for (const link of env.cluster?.links ?? []) {
+      const address = nodeAddressOn(env, node, link);
+      if (address && address !== node.address) entries.push({ address, names: [`${node.name}-${link}`] });
+    }
+  }
+  return entries;
+}
+
+/** The nodes' stack output: address and Proxmox version per node. */
+export function nodeOutputs(nodes: NodeLayer[]): Record<string, { address: string; pveVersion: pulumi.Output<string> }> {
+  return Object.fromEntries(nodes.map((p) => [p.node.name, { address: p.node.address, pveVersion: p.facts.pveVersion }]));
+}
