@@ -1,8 +1,9 @@
 /**
  * Whether one registered resource is created only after another, by the
  * rules the Pulumi SDK follows: a resource waits for its explicit dependsOn
- * (a component there stands for the component and everything under it), and
- * for its parent's registration, which waits for the parent's dependsOn.
+ * and the resources its inputs came from (a component there stands for the
+ * component and everything under it), for its provider, and for its parent's
+ * registration, which waits for the parent's dependencies.
  */
 import type { Registration } from "./pulumi-mocks";
 
@@ -18,7 +19,9 @@ export function orderedAfter(registrations: readonly Registration[], urn: string
     const r = byUrn.get(u);
     if (!r) return false;
     const deps = r.dependsOn.flatMap((d) => [d, ...under(d)]);
-    return deps.some(waitsFor) || (r.parent !== "" && waitsFor(r.parent));
+    // A provider reference is `<provider urn>::<provider id>`.
+    const provider = r.provider ? r.provider.slice(0, r.provider.lastIndexOf("::")) : "";
+    return deps.some(waitsFor) || (provider !== "" && waitsFor(provider)) || (r.parent !== "" && waitsFor(r.parent));
   };
   return waitsFor(urn);
 }
