@@ -189,6 +189,8 @@ describe("EnvironmentGate drift and diff", () => {
     expect(renamed).toMatchObject({ changes: true, replaces: [] });
     const none = await environmentGateProvider.diff!("environment", outs, inputs(["ok1", "ok2"]));
     expect(none.changes).toBe(true);
+    const rotated = await environmentGateProvider.diff!("environment", outs, { ...inputs(["ok1", "ok2"], "alpha"), sshPrivateKey: "another key" });
+    expect(rotated).toMatchObject({ changes: true, replaces: [] });
   });
 
   it("refuses the same way when run as the engine runs it (serialized)", async () => {

@@ -202,6 +202,8 @@ export const environmentGateProvider: pulumi.dynamic.ResourceProvider<Environmen
       isUnknown(news) ||
       stableJson(olds.nodes) !== stableJson(news.nodes) ||
       (olds.clusterName ?? "") !== (news.clusterName ?? "") ||
+      // A new key must reach the stored outputs, or refresh would keep using the old one.
+      (olds.sshPrivateKey ?? "") !== (news.sshPrivateKey ?? "") ||
       olds.providerVersion !== news.providerVersion;
     // After a refresh, stored facts may show a problem (an upgrade on one node): check again, which refuses.
     const driftRefuses = environmentProblems(olds.nodes ?? [], olds.observed ?? [], olds.clusterName).length > 0;
