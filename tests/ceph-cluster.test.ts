@@ -17,6 +17,7 @@ import {
   cephClusterProvider,
   planCeph,
 } from "../infra/providers/ceph/ceph-cluster";
+import { CEPH_OSDS_PROVIDER_VERSION, CephOsdsOutputs, cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
 import { allStrings, isSecretValue, runStack, stubProviderSerialization } from "./helpers/pulumi-mocks";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
@@ -40,6 +41,8 @@ const GROUPS: Record<string, { cluster: string; net: number; size?: number }> = 
   m: { cluster: "mike", net: 13, size: 4 },
   n: { cluster: "november", net: 14 },
   o: { cluster: "oscar", net: 15, size: 4 },
+  // monitors on 3 of 4 nodes, OSDs on all 4
+  p: { cluster: "papa", net: 16, size: 4 },
 };
 const members = (g: string) => Array.from({ length: GROUPS[g].size ?? 3 }, (_, i) => `${g}${i + 1}`);
 const NODES = Object.keys(GROUPS).flatMap(members);
@@ -369,6 +372,68 @@ describe("planCeph", () => {
   it("network comparison ignores host bits and list order", () => {
     const conf = { fsid: "x", publicNetwork: "10.0.0.7/24", clusterNetwork: "10.0.0.0/24", monHost: [], monSections: [] };
     expect(planCeph({ ...base, conf }).problems).toEqual([]);
+  });
+});
+
+describe("monitors on 3 of 4 nodes, OSDs on all 4 (the 4th node is a Ceph client on the public network)", () => {
+  const P = members("p");
+  const MONS = ["p1", "p2", "p3"];
+  // What the composition hands the provider: a monitor address for monitor nodes only.
+  const specs = () => P.map((n) => spec(n, MONS.includes(n) ? pub(n) : undefined));
+  let outs: CephClusterOutputs;
+
+  it("converges: Ceph installed on all 4, monitors (at their addresses) and managers on the 3, none on p4", async () => {
+    sim.clearLog();
+    outs = (await create(inputs("p", { nodes: specs(), monNodes: MONS }))).outs;
+    const log = mutating();
+    expect(log.filter((l) => /pveceph install/.test(l)).map((l) => l.split(":")[0]).sort()).toEqual(P);
+    expect(log.filter((l) => /pveceph (mon|mgr) create/.test(l))).toEqual([
+      "p1: pveceph mon create --mon-address 10.16.10.1",
+      "p2: pveceph mon create --mon-address 10.16.10.2",
+      "p3: pveceph mon create --mon-address 10.16.10.3",
+      "p2: pveceph mgr create",
+      "p3: pveceph mgr create",
+    ]);
+    expect(outs.mons).toEqual(MONS.map((n) => ({ name: n, addresses: [pub(n)], inQuorum: true })));
+    expect(outs.mgrs.map((m) => m.name).sort()).toEqual(MONS);
+    expect(outs.installed.map((i) => [i.node, i.release])).toEqual(P.map((n) => [n, "squid"]));
+  });
+
+  it("p4 reaches the monitors as a client and carries an OSD like the others; a second run changes nothing", async () => {
+    const status = await sim.exec("p4", "ceph --conf /etc/pve/ceph.conf -s -f json");
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { quorum_names: string[] }).quorum_names.sort()).toEqual(MONS);
+    expect((await sim.exec("p4", "cat /etc/pve/ceph.conf")).stdout).toContain("\tmon_host = 10.16.10.1 10.16.10.2 10.16.10.3\n");
+
+    const osds: Record<string, CephOsdsOutputs> = {};
+    for (const n of P) {
+      sim.setDisks(n, [{ name: "nvme0n1" }]);
+      const node = sim.node(n);
+      const r = await cephOsdsProvider.create!({
+        providerVersion: CEPH_OSDS_PROVIDER_VERSION,
+        connection: { node: n, host: node.host, port: node.port, user: "root", hostKey: node.hostKeyFingerprint, options: FAST },
+        sshPrivateKey: sim.clientPrivateKey,
+        devices: [{ device: "/dev/nvme0n1", deviceClass: "nvme" }],
+        upTimeoutSeconds: 10,
+        pollIntervalSeconds: 0.1,
+      });
+      osds[n] = r.outs as CephOsdsOutputs;
+    }
+    for (const n of P) expect(osds[n].osds.map((o) => [o.ids.length, o.up])).toEqual([[1, 1]]);
+    const tree = JSON.parse((await sim.exec("p1", "ceph osd tree -f json")).stdout) as { nodes: { type: string; name: string }[] };
+    expect(tree.nodes.filter((x) => x.type === "host").map((x) => x.name).sort()).toEqual(P);
+
+    sim.clearLog();
+    const again = (await create(inputs("p", { nodes: specs(), monNodes: MONS }))).outs;
+    expect(mutating()).toEqual([]);
+    expect(again.mons).toEqual(outs.mons);
+  });
+
+  it("a monitor address on the non-monitor node is refused before anything runs (so the composition must not hand one out)", async () => {
+    sim.clearLog();
+    const err = await failure(create(inputs("p", { nodes: P.map((n) => spec(n, pub(n))), monNodes: MONS })));
+    expect(err.message).toContain("p4: monAddress is set but p4 is not a monitor node (monNodes: p1, p2, p3)");
+    expect(mutating()).toEqual([]);
   });
 });
 

@@ -97,6 +97,16 @@ beforeAll(async () => {
       { name: "sdd", lvm: "vg-backup" },
     ]);
   }
+  // o2 also has disks that a config names by /dev/disk/by-id link (see the by-id tests).
+  sim.setDisks("o2", [
+    { name: "nvme0n1" },
+    { name: "nvme1n1" },
+    { name: "sdb", partitions: [{ fstype: "ext4" }, { fstype: "xfs" }] },
+    { name: "sdc" },
+    { name: "sdd", lvm: "vg-backup" },
+    { name: "nvme2n1", model: "Samsung SSD 990 PRO 2TB", serial: "S7DNNJ0X123456" },
+    { name: "sdf", model: "WDC WD40EFRX-68N32N0", serial: "WD-WCC7K1234567", partitions: 2 },
+  ]);
   // o3/sde: an OSD left over from another Ceph cluster (ceph-volume lists it, with another fsid).
   const oldFsid = "0b5e0f3a-0000-4000-8000-00000000dead";
   sim.setDisks("o3", [
@@ -354,4 +364,63 @@ describe("serialization", () => {
     expect(r.outs.osdIds).toHaveLength(4);
     expect(mutating()).toEqual([]);
   }, 120_000);
+});
+
+describe("devices given as /dev/disk/by-id links", () => {
+  const NVME_ID = "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0X123456";
+  const PART_ID = "/dev/disk/by-id/ata-WDC_WD40EFRX-68N32N0_WD-WCC7K1234567-part2";
+  const BY_ID: OsdDeviceSpec[] = [
+    { device: NVME_ID, deviceClass: "nvme" },
+    { device: PART_ID, deviceClass: "hdd" },
+  ];
+
+  it("refuses a by-id path that does not exist on the node, naming it, before any change", async () => {
+    sim.clearLog();
+    const missing = "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0X999999";
+    const err = await failure(create(inputs("o2", [...BY_ID, { device: missing }])));
+    expect(err.message).toContain("nothing was changed");
+    expect(err.message).toContain(`o2: ${missing} does not exist on o2; check the path (ls -l /dev/disk/by-id on o2 lists the disks by id;`);
+    expect(err.message).not.toContain(NVME_ID);
+    expect(mutating()).toEqual([]);
+  });
+
+  it("creates the OSDs on the kernel devices the links point to, and reports them under the configured paths", async () => {
+    sim.clearLog();
+    const outs = await create(inputs("o2", BY_ID));
+    expect(mutating().map((m) => m.command.replace(/^LC_ALL=C /, ""))).toEqual([
+      "pveceph osd create /dev/nvme2n1 --crush-device-class nvme",
+      "pveceph osd create /dev/sdf2 --crush-device-class hdd",
+    ]);
+    // Each read resolves every link in one command (before planning, and after creating).
+    const resolves = sim.commandLog().filter((e) => e.command.includes("readlink"));
+    expect(resolves.length).toBeGreaterThan(0);
+    expect(new Set(resolves.map((e) => e.command))).toEqual(
+      new Set([`for p in ${NVME_ID} ${PART_ID}; do printf '%s\\t%s\\n' "$p" "$(readlink -e -- "$p")"; done`]),
+    );
+    expect(outs.osds.map((o) => [o.device, o.ids.length, o.deviceClass, o.up])).toEqual([
+      [NVME_ID, 1, "nvme", 1],
+      [PART_ID, 1, "hdd", 1],
+    ]);
+    const volumes = parseVolumeList(await sh("o2", "ceph-volume lvm list --format json"), "o2");
+    for (const [i, kernel] of [[0, "/dev/nvme2n1"], [1, "/dev/sdf2"]] as const) {
+      expect(volumes.find((v) => v.osdId === outs.osds[i].ids[0])?.devices).toEqual([kernel]);
+    }
+  });
+
+  it("a re-run performs zero mutating commands; read and diff see no drift", async () => {
+    sim.clearLog();
+    const again = await create(inputs("o2", BY_ID));
+    expect(mutating()).toEqual([]);
+    const read = (await cephOsdsProvider.read!("o2", again)).props as CephOsdsOutputs;
+    expect(read.osds).toEqual(again.osds);
+    expect((await cephOsdsProvider.diff!("o2", read, inputs("o2", BY_ID))).changes).toBe(false);
+  });
+
+  it("names the link with its kernel device when it refuses, and refuses a link and its kernel name together", async () => {
+    sim.clearLog();
+    const err = await failure(create(inputs("o2", [{ device: NVME_ID, osdsPerDevice: 2 }, { device: "/dev/nvme2n1" }])));
+    expect(err.message).toContain(`o2: /dev/nvme2n1 and ${NVME_ID} are the same device (/dev/nvme2n1); list it once`);
+    expect(err.message).toContain(`o2: ${NVME_ID} (nvme2n1) already carries 1 OSD(s)`);
+    expect(mutating()).toEqual([]);
+  });
 });

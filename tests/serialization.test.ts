@@ -10,6 +10,7 @@ import { serializeProvider } from "./helpers/serialize";
 
 const PROVIDERS: [string, string][] = [
   ["infra/providers/proxmox/node-facts.ts", "nodeFactsProvider"],
+  ["infra/providers/proxmox/environment-gate.ts", "environmentGateProvider"],
   ["infra/providers/linux/remote-file.ts", "remoteFileProvider"],
   ["infra/providers/linux/packages.ts", "packagesProvider"],
   ["infra/providers/linux/linux-user.ts", "linuxUserProvider"],

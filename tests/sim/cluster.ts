@@ -83,6 +83,11 @@ export interface SimDiskSpec {
   name: string;
   /** Bytes. Defaults to 1000204886016 (1 TB). */
   size?: number;
+  /**
+   * Model and serial also name the disk's /dev/disk/by-id link (`nvme-<model>_<serial>`, or
+   * `ata-…` for other disks; spaces become "_"; partitions add `-part<N>`), which the fake
+   * readlink/realpath, lsblk and pveceph resolve. Defaults derive from the name.
+   */
   model?: string;
   serial?: string;
   /** Defaults to false for nvme*, true otherwise. */

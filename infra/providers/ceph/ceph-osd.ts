@@ -3,7 +3,11 @@
  * (`pulumi-nodejs:dynamic/ceph:Osds`, one resource per node).
  *
  * Every operation first reads the node (`lsblk`, `ceph-volume lvm list`,
- * `ceph osd tree`) and plans every device before it changes anything:
+ * `ceph osd tree`) and plans every device before it changes anything. A
+ * device given as a link (`/dev/disk/by-id/…`, which survives renumbering of
+ * kernel names) is resolved on the node first and matched by the kernel
+ * device it points to; outputs and messages keep the configured path. Then:
+ * - a path that does not exist on the node is refused;
  * - a device whose LVs ceph-volume reports as OSD data is ours: nothing to do;
  * - an empty device gets `pveceph osd create`;
  * - a device carrying partitions, a filesystem or LVM that is not ours is
@@ -39,13 +43,13 @@ import {
   parseVolumeList,
   pathsUnder,
 } from "../../parse/ceph-osd";
-import { command, inCLocale } from "../../shell";
+import { command, inCLocale, sh } from "../../shell";
 import { SshSession, withSession } from "../../ssh";
 import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "../connection";
 import { isUnknown, sleep, stableJson } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
-export const CEPH_OSDS_PROVIDER_VERSION = "1";
+export const CEPH_OSDS_PROVIDER_VERSION = "2";
 
 
 /** One device that should carry OSDs. */
@@ -155,15 +159,66 @@ export interface OsdFacts {
   tree: TreeOsd[];
   /** fsid of this node's Ceph cluster; ceph-volume entries of another fsid are foreign. */
   fsid?: string;
+  /**
+   * Configured paths lsblk does not list as given (links such as /dev/disk/by-id/…), mapped to
+   * the device they resolve to on the node; "" when the path does not exist there.
+   */
+  resolved?: Record<string, string>;
 }
 
-async function readFacts(session: SshSession): Promise<OsdFacts> {
+/** Every device path of the config: data, DB and WAL devices. */
+function configuredPaths(devices: readonly OsdDeviceSpec[]): string[] {
+  return [...new Set((devices ?? []).flatMap((d) => [d.device, d.dbDevice, d.walDevice]).filter((p): p is string => !!p))];
+}
+
+/** One command resolving every path on the node; `readlink -e` prints nothing for a path that does not exist. */
+function resolveCommand(paths: readonly string[]): string {
+  // Escaped twice: the template's literal text is cooked, and printf should see \t and \n.
+  return sh`for p in ${paths}; do printf '%s\\t%s\\n' "$p" "$(readlink -e -- "$p")"; done`;
+}
+
+function parseResolved(stdout: string): Record<string, string> {
+  const resolved: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const tab = line.indexOf("\t");
+    if (tab > 0) resolved[line.slice(0, tab)] = line.slice(tab + 1).trim();
+  }
+  return resolved;
+}
+
+function readLsblk(session: SshSession): Promise<BlockDev[]> {
+  return session
+    .check(inCLocale(command("lsblk", "-J", "-b", "-p", "-o", LSBLK_COLUMNS)))
+    .then((r) => parseLsblkTree(r.stdout, session.node));
+}
+
+/** Resolve the configured paths lsblk does not list as given (none: no command). */
+async function resolvePaths(session: SshSession, lsblk: readonly BlockDev[], paths: readonly string[]): Promise<Record<string, string>> {
+  const unlisted = paths.filter((p) => !findBlockDev(lsblk, p));
+  if (unlisted.length === 0) return {};
+  return parseResolved((await session.check(resolveCommand(unlisted))).stdout);
+}
+
+async function readFacts(session: SshSession, devices: readonly OsdDeviceSpec[]): Promise<OsdFacts> {
   const node = session.node;
-  const lsblk = parseLsblkTree((await session.check(inCLocale(command("lsblk", "-J", "-b", "-p", "-o", LSBLK_COLUMNS)))).stdout, node);
+  const lsblk = await readLsblk(session);
+  const resolved = await resolvePaths(session, lsblk, configuredPaths(devices));
   const volumes = parseVolumeList((await session.check(inCLocale(command("ceph-volume", "lvm", "list", "--format", "json")))).stdout, node);
   const tree = parseOsdTreeJson((await session.check(cephJson("osd", "tree"))).stdout, node);
   const fsid = cephConfFsid((await session.check(command("cat", "/etc/pve/ceph.conf"))).stdout);
-  return { lsblk, volumes, tree, fsid };
+  return { lsblk, volumes, tree, fsid, resolved };
+}
+
+/** The path lsblk lists for a configured device: itself, or where its link points; undefined when unknown or missing. */
+export function kernelPath(facts: Pick<OsdFacts, "lsblk" | "resolved">, device: string): string | undefined {
+  if (findBlockDev(facts.lsblk, device)) return device;
+  return facts.resolved?.[device] || undefined;
+}
+
+/** The configured path for messages, with the kernel name it resolved to: "/dev/disk/by-id/nvme-X (nvme0n1)". */
+function shown(facts: Pick<OsdFacts, "lsblk" | "resolved">, device: string): string {
+  const kernel = kernelPath(facts, device);
+  return kernel && kernel !== device ? `${device} (${kernel.replace(/^\/dev\//, "")})` : device;
 }
 
 /** ceph-volume entries of this cluster (an OSD left over from another Ceph cluster is not ours). */
@@ -173,8 +228,9 @@ function ours(facts: OsdFacts): VolumeEntry[] {
 
 /** The OSDs on a device right now. */
 export function osdsOnDevice(facts: OsdFacts, device: string): DeviceOsds {
-  const dev = findBlockDev(facts.lsblk, device);
-  const ids = osdIdsOnDevice(ours(facts), dev ? pathsUnder(dev) : [device]);
+  const path = kernelPath(facts, device) ?? device;
+  const dev = findBlockDev(facts.lsblk, path);
+  const ids = osdIdsOnDevice(ours(facts), dev ? pathsUnder(dev) : [path]);
   const inTree = ids.map((id) => facts.tree.find((o) => o.id === id));
   const classes = [...new Set(inTree.map((o) => o?.deviceClass).filter((c): c is string => !!c))].sort();
   return { device, ids, deviceClass: classes.join(","), up: inTree.filter((o) => o?.up).length };
@@ -191,8 +247,16 @@ export interface OsdPlan {
 /** Decide, per device, what to do; refuse foreign contents unless wipe. Pure. */
 export function planOsds(node: string, devices: readonly OsdDeviceSpec[], facts: OsdFacts): OsdPlan {
   const plan: OsdPlan = { problems: [], zap: [], create: [] };
+  // Two configured paths (a link and a kernel name) may be one device.
+  const byKernel = new Map<string, string>();
   for (const spec of devices) {
-    const where = `${node}: ${spec.device}`;
+    const kernel = kernelPath(facts, spec.device);
+    const other = kernel ? byKernel.get(kernel) : undefined;
+    if (kernel && other) plan.problems.push(`${node}: ${spec.device} and ${other} are the same device (${kernel}); list it once`);
+    else if (kernel) byKernel.set(kernel, spec.device);
+  }
+  for (const spec of devices) {
+    const where = `${node}: ${shown(facts, spec.device)}`;
     const mine = osdsOnDevice(facts, spec.device);
     const want = spec.osdsPerDevice ?? 1;
     if (mine.ids.length > 0) {
@@ -205,7 +269,14 @@ export function planOsds(node: string, devices: readonly OsdDeviceSpec[], facts:
         plan.problems.push(`${where} carries OSD(s) of device class ${mine.deviceClass} but deviceClass is ${spec.deviceClass}; change the class with ceph osd crush set-device-class or fix the config`);
       continue;
     }
-    const dev = findBlockDev(facts.lsblk, spec.device);
+    if (facts.resolved?.[spec.device] === "") {
+      plan.problems.push(
+        `${where} does not exist on ${node}; check the path (ls -l /dev/disk/by-id on ${node} lists the disks by id; ` +
+          `lsblk lists ${facts.lsblk.map((d) => d.path).join(", ") || "nothing"})`,
+      );
+      continue;
+    }
+    const dev = findBlockDev(facts.lsblk, kernelPath(facts, spec.device) ?? spec.device);
     if (!dev) {
       plan.problems.push(`${where}: no such block device (lsblk lists ${facts.lsblk.map((d) => d.path).join(", ") || "nothing"})`);
       continue;
@@ -218,7 +289,8 @@ export function planOsds(node: string, devices: readonly OsdDeviceSpec[], facts:
       ["dbDevice", spec.dbDevice],
       ["walDevice", spec.walDevice],
     ] as const) {
-      if (v !== undefined && !findBlockDev(facts.lsblk, v)) plan.problems.push(`${where}: ${key} ${v} is not a block device on ${node}`);
+      const path = v === undefined ? undefined : kernelPath(facts, v);
+      if (v !== undefined && (!path || !findBlockDev(facts.lsblk, path))) plan.problems.push(`${where}: ${key} ${v} is not a block device on ${node}`);
     }
     const { what, mounted } = describeContents(dev);
     const paths = pathsUnder(dev);
@@ -243,12 +315,14 @@ export function planOsds(node: string, devices: readonly OsdDeviceSpec[], facts:
   return plan;
 }
 
-function createCommand(spec: OsdDeviceSpec): string {
-  const args = ["pveceph", "osd", "create", spec.device];
+/** pveceph gets the kernel paths the plan matched (a link resolved when the node was read). */
+function createCommand(spec: OsdDeviceSpec, facts: Pick<OsdFacts, "lsblk" | "resolved">): string {
+  const dev = (p: string) => kernelPath(facts, p) ?? p;
+  const args = ["pveceph", "osd", "create", dev(spec.device)];
   if (spec.deviceClass) args.push("--crush-device-class", spec.deviceClass);
   if ((spec.osdsPerDevice ?? 1) > 1) args.push("--osds-per-device", String(spec.osdsPerDevice));
-  if (spec.dbDevice) args.push("--db_dev", spec.dbDevice);
-  if (spec.walDevice) args.push("--wal_dev", spec.walDevice);
+  if (spec.dbDevice) args.push("--db_dev", dev(spec.dbDevice));
+  if (spec.walDevice) args.push("--wal_dev", dev(spec.walDevice));
   return inCLocale(command(...args));
 }
 
@@ -283,7 +357,7 @@ async function convergeOsds(inputs: CephOsdsInputs): Promise<{ osds: DeviceOsds[
   return withSession(
     sshTarget(inputs),
     async (session) => {
-      const facts = await readFacts(session);
+      const facts = await readFacts(session, inputs.devices ?? []);
       const plan = planOsds(node, inputs.devices ?? [], facts);
       if (plan.problems.length > 0) throw new CephOsdError(`Ceph OSDs on ${node} refused, nothing was changed:\n${plan.problems.map((p) => `  - ${p}`).join("\n")}`);
       if (plan.create.length === 0) return report(inputs.devices ?? [], facts);
@@ -291,19 +365,19 @@ async function convergeOsds(inputs: CephOsdsInputs): Promise<{ osds: DeviceOsds[
       const created: number[] = [];
       for (const spec of plan.create) {
         if (plan.zap.includes(spec.device)) {
-          await session.check(inCLocale(command("ceph-volume", "lvm", "zap", "--destroy", spec.device)));
+          await session.check(inCLocale(command("ceph-volume", "lvm", "zap", "--destroy", kernelPath(facts, spec.device) ?? spec.device)));
         }
         // A worker with upid_exit: a failed task exits 255, so the exit code can be trusted (pve-cli.md §2.5).
-        await session.check(createCommand(spec), { timeoutMs: 30 * 60_000 });
+        await session.check(createCommand(spec, facts), { timeoutMs: 30 * 60_000 });
         const volumes = parseVolumeList((await session.check(inCLocale(command("ceph-volume", "lvm", "list", "--format", "json")))).stdout, node);
-        const lsblk = parseLsblkTree((await session.check(inCLocale(command("lsblk", "-J", "-b", "-p", "-o", LSBLK_COLUMNS)))).stdout, node);
-        const ids = osdsOnDevice({ lsblk, volumes, tree: [], fsid: facts.fsid }, spec.device).ids;
+        const lsblk = await readLsblk(session);
+        const ids = osdsOnDevice({ lsblk, volumes, tree: [], fsid: facts.fsid, resolved: facts.resolved }, spec.device).ids;
         const want = spec.osdsPerDevice ?? 1;
-        if (ids.length !== want) throw new CephOsdError(`${node}: pveceph osd create ${spec.device} finished but ceph-volume lists ${ids.length} OSD(s) on it, expected ${want}`);
+        if (ids.length !== want) throw new CephOsdError(`${node}: pveceph osd create ${shown(facts, spec.device)} finished but ceph-volume lists ${ids.length} OSD(s) on it, expected ${want}`);
         created.push(...ids);
       }
       await waitForOsds(session, created, (o) => !!o?.up, `OSD(s) not up after pveceph osd create`, t);
-      return report(inputs.devices ?? [], await readFacts(session));
+      return report(inputs.devices ?? [], await readFacts(session, inputs.devices ?? []));
     },
     sshOptions(inputs),
   );
@@ -314,7 +388,7 @@ async function destroyOsds(props: CephOsdsOutputs): Promise<void> {
   await withSession(
     sshTarget(props),
     async (session) => {
-      const facts = await readFacts(session);
+      const facts = await readFacts(session, props.devices ?? []);
       const ids = report(props.devices ?? [], facts).osdIds;
       if (ids.length === 0) return;
       await session.check(inCLocale(command("ceph", "--conf", "/etc/pve/ceph.conf", "osd", "out", ...ids.map((i) => `osd.${i}`))));
@@ -360,7 +434,7 @@ export const cephOsdsProvider: pulumi.dynamic.ResourceProvider<CephOsdsInputs, C
 
   async read(id, props) {
     if (!props) throw new CephOsdError(`${id}: no stored state to refresh from`);
-    const facts = await withSession(sshTarget(props), readFacts, sshOptions(props));
+    const facts = await withSession(sshTarget(props), (session) => readFacts(session, props.devices ?? []), sshOptions(props));
     return { id, props: { ...props, ...report(props.devices ?? [], facts) } };
   },
 

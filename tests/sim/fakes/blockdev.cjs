@@ -191,10 +191,12 @@ function lsblk(sim, argv) {
     };
     tree.forEach(walk);
     const picked = [];
-    for (const d of devices) {
+    const links = ceph.byIdLinks(ceph.disksOf(state, node.name));
+    for (const given of devices) {
+      const d = links[given] ?? given; // lsblk follows symlinks such as /dev/disk/by-id/*
       const hit = all.find((n) => n.path === d || `/dev/${n.kname}` === d || `/dev/mapper/${n.name}` === d);
       if (!hit) {
-        lib.err(`lsblk: ${d}: not a block device\n`);
+        lib.err(`lsblk: ${given}: not a block device\n`);
         missing++;
       } else picked.push(hit);
     }

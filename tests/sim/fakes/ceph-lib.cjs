@@ -325,9 +325,28 @@ function mutableDisks(state, nodeName) {
   return n.disks;
 }
 
-/** Find /dev/<name> among disks and partitions: { disk, part|null, dev } or null. */
+/**
+ * The /dev/disk/by-id links udev makes for the disks: `nvme-<model>_<serial>` for NVMe,
+ * `ata-<model>_<serial>` otherwise (spaces in the model become "_"), and `<link>-part<N>` for
+ * each partition. Returns link path -> kernel path (/dev/<name>).
+ */
+function byIdLinks(disks) {
+  const links = {};
+  for (const disk of disks) {
+    if (!disk.model || !disk.serial) continue;
+    const id = `/dev/disk/by-id/${disk.name.startsWith("nvme") ? "nvme" : "ata"}-${disk.model.trim().replace(/\s+/g, "_")}_${disk.serial}`;
+    links[id] = `/dev/${disk.name}`;
+    (disk.partitions || []).forEach((part, i) => {
+      links[`${id}-part${i + 1}`] = `/dev/${part.name}`;
+    });
+  }
+  return links;
+}
+
+/** Find /dev/<name> (or a /dev/disk/by-id link to it) among disks and partitions: { disk, part|null, dev } or null. */
 function findDevice(disks, devPath) {
-  const name = String(devPath || "").replace(/^\/dev\//, "");
+  const kernelPath = byIdLinks(disks)[String(devPath || "")] ?? String(devPath || "");
+  const name = kernelPath.replace(/^\/dev\//, "");
   for (const disk of disks) {
     if (disk.name === name) return { disk, part: null, dev: disk };
     for (const part of disk.partitions || []) if (part.name === name) return { disk, part, dev: part };
@@ -1122,6 +1141,7 @@ function cephVolumeReport(state, nodeName, filterDev) {
 }
 
 module.exports = {
+  byIdLinks,
   fmtBytes,
   monmapJson,
   mgrmapJson,
