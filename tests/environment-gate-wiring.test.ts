@@ -34,10 +34,10 @@ function run(): Promise<StackRun> {
     const urns = [gate.urn];
     for (const connection of [...nodes, conn("ungated", 13)]) {
       const gated = connection.node === "ungated" ? [] : [gate];
-      const facts = new ProxmoxNode(`env-${connection.node}`, { connection, sshPrivateKey: KEY }, { dependsOn: gated });
+      const facts = new ProxmoxNode(`env-${connection.node}`, { access: { connection, sshPrivateKey: KEY } }, { dependsOn: gated });
       const baseline = new NodeBaseline(
         `env-${connection.node}-baseline`,
-        { connection, sshPrivateKey: KEY, pveMajor: 8, packages: ["jq"], hosts: [], users: [] },
+        { access: { connection, sshPrivateKey: KEY }, pveMajor: 8, packages: ["jq"], hosts: [], users: [] },
         { dependsOn: [facts] },
       );
       urns.push(facts.urn, baseline.urn);

@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { orderedAfter } from "./helpers/ordering";
 import { IMAGE_CATALOG } from "../infra/images";
 import { runProgram } from "../stacks/program";
 import { allStrings, isSecretValue, prepareStack, Registration, runStack, StackRun } from "./helpers/pulumi-mocks";
@@ -78,6 +79,17 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s", (stack
     const nodes = r.outputs.nodes as Record<string, { address: string; pveVersion: string }>;
     expect(Object.keys(nodes).sort()).toEqual([...STACKS[stack]].sort());
     for (const n of Object.values(nodes)) expect(n.pveVersion).toBe("8.4.14");
+  });
+
+  it("reads every node through one environment gate before any resource can change a node", async () => {
+    const r = await run(stack);
+    const [gate, ...more] = r.byType("pulumi-nodejs:dynamic/proxmox:EnvironmentGate");
+    expect(more).toEqual([]);
+    expect(gate.name).toBe(`${stack}-gate`);
+    expect((gate.rawInputs.nodes as { node: string }[]).map((n) => n.node).sort()).toEqual([...STACKS[stack]].sort());
+    const acting = r.registrations.filter((x) => x.custom && x.urn !== gate.urn && !x.type.startsWith("pulumi:providers:"));
+    expect(acting.length).toBeGreaterThan(10);
+    expect(acting.filter((x) => !orderedAfter(r.registrations, x.urn, gate.urn)).map((x) => `${x.type} ${x.name}`)).toEqual([]);
   });
 });
 

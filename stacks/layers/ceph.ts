@@ -25,7 +25,11 @@ export function buildCeph(ctx: EnvironmentContext, cluster: ProxmoxCluster): { o
   const cephCluster = new CephCluster(
     `${env.name}-ceph`,
     {
-      nodes: env.nodes.map((n) => ({ access: ctx.access(n), monAddress: nodeAddressOn(env, n, ceph.publicNetwork) })),
+      nodes: env.nodes.map((n) => ({
+        access: ctx.access(n),
+        // Only a monitor node has a monitor address; the others are Ceph clients on the public network.
+        monAddress: !ceph.monNodes || ceph.monNodes.includes(n.name) ? nodeAddressOn(env, n, ceph.publicNetwork) : undefined,
+      })),
       publicNetwork: cidrOf(ceph.publicNetwork),
       clusterNetwork: ceph.clusterNetwork ? cidrOf(ceph.clusterNetwork) : undefined,
       cephVersion: env.baseline.cephRelease,

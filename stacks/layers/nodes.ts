@@ -4,6 +4,7 @@ import { NodeBaseline } from "../../components/node-baseline";
 import { NodeNetwork } from "../../components/node-network";
 import { ProxmoxNode } from "../../components/proxmox-node";
 import type { HostEntry } from "../../infra/baseline";
+import { EnvironmentGate } from "../../infra/providers/proxmox/environment-gate";
 import { nodeAddressOn } from "../lookup";
 import type { Environment, Node } from "../schema";
 import type { EnvironmentContext } from "./context";
@@ -24,14 +25,21 @@ export function buildNodes(ctx: EnvironmentContext, usersWithPasswordHash: Reado
     ...u,
     passwordHash: usersWithPasswordHash.has(u.name) ? secrets.apply((s) => s.userPasswordHashes?.[u.name] ?? "") : undefined,
   }));
-  return env.nodes.map((node) => buildNode(ctx, node, hosts, users));
+  // Every node is read, and the whole environment refused on a problem (a node down, a Proxmox
+  // release mix, a node in another cluster), before any step changes any node.
+  const gate = new EnvironmentGate(`${env.name}-gate`, {
+    nodes: env.nodes.map((node) => ctx.access(node).connection),
+    sshPrivateKey: ctx.access(env.nodes[0]).sshPrivateKey,
+    clusterName: env.cluster?.name,
+  });
+  return env.nodes.map((node) => buildNode(ctx, node, hosts, users, gate));
 }
 
-function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], users: BaselineUser[]): NodeLayer {
+function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], users: BaselineUser[], gate: EnvironmentGate): NodeLayer {
   const { env } = ctx;
   const access = ctx.access(node);
   const prefix = `${env.name}-${node.name}`;
-  const facts = new ProxmoxNode(prefix, { access });
+  const facts = new ProxmoxNode(prefix, { access }, { dependsOn: [gate] });
   const baseline = new NodeBaseline(
     `${prefix}-baseline`,
     {
