@@ -186,10 +186,9 @@ export class Engine {
       checked = { ...(r.inputs ?? news) };
     }
     checked[PROVIDER_KEY] = providerText;
-    const withProvider = (outs: Record<string, unknown> | undefined, props: Record<string, unknown>) => ({
-      ...(outs ?? {}),
-      [PROVIDER_KEY]: props[PROVIDER_KEY],
-    });
+    checked = overTheWire(checked);
+    const withProvider = (outs: Record<string, unknown> | undefined, props: Record<string, unknown>) =>
+      overTheWire({ ...(outs ?? {}), [PROVIDER_KEY]: props[PROVIDER_KEY] });
     const create = async (): Promise<{ id: string; outputs: Record<string, unknown> }> => {
       calls.push("create");
       const r = await provider.create(checked);
@@ -289,6 +288,20 @@ export class Engine {
     const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
     return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualified}::${name}`;
   }
+}
+
+/**
+ * What a value looks like after the trip the dynamic-provider host gives it
+ * (`Struct.fromJavaScript`, then the engine): keys sorted at every level, and
+ * an `undefined` anywhere is an error ("Unexpected struct type."), as it is
+ * under `pulumi up`.
+ */
+export function overTheWire(value: Record<string, unknown>): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as {
+    Struct: { fromJavaScript(v: unknown): { toJavaScript(): Record<string, unknown> } };
+  };
+  return Struct.fromJavaScript(value).toJavaScript();
 }
 
 /** Nodes a resource talks to: every `{ node, host }` object in its inputs. */
