@@ -7,6 +7,10 @@
  */
 import type { CommandLogEntry } from "./cluster";
 
+/** Where a command name starts in a shell line (so `getent passwd` or a printf text is not the `passwd` command). */
+const AT_COMMAND = String.raw`(?:^|[;&|({]\s*|\$\(\s*|\b(?:then|do|else|exec|sudo|xargs)\s+)`;
+const commands = (names: string) => new RegExp(`${AT_COMMAND}(?:${names})(?=\\s|$|;)`, "m");
+
 /** Why a command counts as mutating: the first pattern it matches. */
 export const MUTATING_PATTERNS: readonly { what: string; pattern: RegExp }[] = [
   { what: "cluster membership", pattern: /\bpvecm (create|add|delnode|expected|updatecerts)\b/ },
@@ -20,11 +24,12 @@ export const MUTATING_PATTERNS: readonly { what: string; pattern: RegExp }[] = [
   { what: "HA", pattern: /\bha-manager (add|set|remove|migrate|relocate|crm-command|groupadd|groupset|groupremove|rules (add|set|remove))\b/ },
   { what: "API writes", pattern: /\bpvesh (create|set|delete)\b|\bpvesm (add|remove|set|alloc|free)\b/ },
   { what: "users and tokens", pattern: /\bpveum\b.*\b(add|modify|delete|remove|aclmod|acldel|useradd|usermod|userdel|roleadd|rolemod|roledel|passwd)\b/ },
-  { what: "accounts", pattern: /\b(useradd|usermod|userdel|groupadd|groupmod|gpasswd|chpasswd|passwd)\b/ },
+  { what: "accounts", pattern: commands("useradd|usermod|userdel|groupadd|groupmod|gpasswd|chpasswd|passwd") },
   { what: "packages", pattern: /\bapt(-get)? (install|update|upgrade|dist-upgrade|full-upgrade|remove|purge|autoremove)\b|\bdpkg (-i|--install|-r|--remove|-P|--purge|--configure)\b/ },
   { what: "services", pattern: /\bsystemctl (start|stop|restart|reload|enable|disable|mask|unmask|daemon-reload|reload-or-restart|try-restart|kill)\b|\bkillall\b|\bpmxcfs\b|\breboot\b/ },
   { what: "networking", pattern: /\bifreload\b|\bifup\b|\bifdown\b|\bmodprobe\b|\bupdate-initramfs\b|\bsysctl (-w|-p|--system|--load)\b/ },
-  { what: "files", pattern: /\b(mv|cp|install|ln|rm|rmdir|mkdir|mktemp|touch|truncate|chmod|chown|chgrp|tee)\s|\bsed -i\b|(^|[^0-9&])>>?\s*(?!\/dev\/null\b)(?!&)[^\s|;&]/ },
+  { what: "files", pattern: commands("mv|cp|install|ln|rm|rmdir|mkdir|mktemp|touch|truncate|chmod|chown|chgrp|tee|sed -i") },
+  { what: "file writes", pattern: /(^|[^0-9&])>>?\s*(?!\/dev\/null\b)(?!&)[^\s|;&]/ },
 ];
 
 /** The first pattern a command matches, or undefined for a read. */
