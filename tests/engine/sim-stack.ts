@@ -26,6 +26,7 @@ interface RawNode {
   hostKey?: string;
   interfaces?: RawInterface[];
   osds?: { device: string }[];
+  thunderbolt?: { loopback?: string };
 }
 interface RawNetwork {
   name: string;
@@ -91,7 +92,8 @@ export async function prepareSimStack(sim: SimCluster, stack: SimStack): Promise
     if (management) management.address = sn.host;
     node.address = sn.host;
     node.hostKey = sn.hostKeyFingerprint;
-    const others = (node.interfaces ?? []).map((i) => i.address).filter((a): a is string => !!a && a !== sn.host);
+    // Every address the stack gives the node is up on it (the simulation models reachability by them).
+    const others = [...(node.interfaces ?? []).map((i) => i.address), node.thunderbolt?.loopback].filter((a): a is string => !!a && a !== sn.host);
     sim.setAddresses(node.name, [sn.host, ...others]);
     const devices = [...new Set((node.osds ?? []).map((o) => o.device.replace(/^\/dev\//, "")))];
     if (devices.length > 0) sim.setDisks(node.name, devices.map((name) => ({ name, size: 1_000_204_886_016 })));

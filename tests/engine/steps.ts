@@ -301,7 +301,19 @@ export function overTheWire(value: Record<string, unknown>): Record<string, unkn
   const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as {
     Struct: { fromJavaScript(v: unknown): { toJavaScript(): Record<string, unknown> } };
   };
-  return Struct.fromJavaScript(value).toJavaScript();
+  try {
+    return Struct.fromJavaScript(value).toJavaScript();
+  } catch (e) {
+    const where = undefinedPaths(value);
+    throw new Error(`${(e as Error).message}${where.length ? ` (undefined at ${where.join(", ")}; the engine's dynamic-provider host refuses it too)` : ""}`);
+  }
+}
+
+function undefinedPaths(value: unknown, at = ""): string[] {
+  if (value === undefined) return [at || "(value)"];
+  if (Array.isArray(value)) return value.flatMap((v, i) => undefinedPaths(v, `${at}[${i}]`));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => undefinedPaths(v, at ? `${at}.${k}` : k));
+  return [];
 }
 
 /** Nodes a resource talks to: every `{ node, host }` object in its inputs. */
