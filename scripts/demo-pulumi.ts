@@ -2,29 +2,31 @@
  * `npm run demo -- --pulumi`: the real `pulumi up`, twice, on a throwaway
  * stack in a local file backend under a temp dir, against the simulated
  * nodes. Secrets go in through stdin (`pulumi config set --secret`), never
- * argv. The stack's config file lives in the temp dir (--config-file) and
- * everything is removed at the end.
+ * argv. The stack's config file (Pulumi.demo-<stack>.yaml, next to
+ * Pulumi.yaml as the CLI wants it) and the backend are removed at the end.
+ * Not run in this repository's tests: the CLI is not installable here.
  */
 import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { SimCluster } from "../tests/sim/cluster";
+import YAML from "yaml";
 import type { SimStackConfig } from "../tests/engine/sim-stack";
 
 const ROOT = path.resolve(__dirname, "..");
 
-export async function pulumiUpTwice(_sim: SimCluster, stackName: string, prepared: SimStackConfig): Promise<number> {
+export async function pulumiUpTwice(stackName: string, prepared: SimStackConfig): Promise<number> {
+  const stack = `demo-${stackName}`;
+  const configFile = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  if (fs.existsSync(configFile)) throw new Error(`${configFile} exists; the demo will not overwrite a stack file`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-demo-pulumi-"));
   fs.mkdirSync(path.join(dir, "state"));
-  const stack = `demo-${stackName}`;
-  const configFile = path.join(dir, `Pulumi.${stack}.yaml`);
   const env = {
     ...process.env,
     PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: crypto.randomBytes(24).toString("base64url"),
-    PULUMI_SKIP_UPDATE_CHECKS: "true",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
   };
   const pulumi = (args: string[], input?: string) =>
     execFileSync("pulumi", [...args, "--stack", stack, "--non-interactive"], {
@@ -35,16 +37,18 @@ export async function pulumiUpTwice(_sim: SimCluster, stackName: string, prepare
     });
   try {
     execFileSync("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], { cwd: ROOT, env, stdio: "inherit" });
-    const environment = JSON.parse(prepared.config["homelab:environment"]) as unknown;
-    fs.writeFileSync(configFile, `config:\n  homelab:environment: ${JSON.stringify(environment)}\n`);
+    // stack init wrote the passphrase salt there; the plain environment goes in as an object.
+    const doc = (YAML.parse(fs.readFileSync(configFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    doc.config = { ...doc.config, "homelab:environment": JSON.parse(prepared.config["homelab:environment"]) };
+    fs.writeFileSync(configFile, YAML.stringify(doc));
     const secrets = JSON.parse(prepared.config["homelab:secrets"]) as Record<string, unknown>;
     for (const [keyPath, value] of leaves(secrets)) {
-      pulumi(["config", "set", "--secret", "--path", `homelab:secrets.${keyPath}`, "--config-file", configFile], String(value));
+      pulumi(["config", "set", "--secret", "--path", `homelab:secrets.${keyPath}`], String(value));
     }
     console.log("\npulumi up (first):");
-    pulumi(["up", "--yes", "--skip-preview", "--config-file", configFile]);
+    pulumi(["up", "--yes", "--skip-preview"]);
     console.log("\npulumi up (second, --expect-no-changes):");
-    pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes", "--config-file", configFile]);
+    pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
     return 0;
   } catch (e) {
     console.error(`pulumi: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
@@ -55,6 +59,7 @@ export async function pulumiUpTwice(_sim: SimCluster, stackName: string, prepare
     } catch {
       /* the temp dir goes anyway */
     }
+    fs.rmSync(configFile, { force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -13,6 +13,8 @@
  * With --pulumi (the Pulumi CLI on PATH), the real `pulumi up` runs instead,
  * on a throwaway local-backend stack against the same simulated nodes.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { CHANGING_OPS, runOnce, type RunResult } from "../tests/engine/harness";
 import { formatOutputs, formatStep, summarize } from "../tests/engine/progress";
@@ -57,6 +59,13 @@ async function converge(sim: SimCluster, stackName: string, prepared: SimStackCo
   return { result, mutating: mutatingCommands(sim.commandLog()).length };
 }
 
+/** The check read from the nodes; true when every line is ok. */
+async function printCheck(sim: SimCluster, prepared: SimStackConfig): Promise<boolean> {
+  const check = await checkSimCluster(sim, { ...prepared, ceph: prepared.expectedOsds > 0 || prepared.pools.length > 0 });
+  console.log(`\ncheck:\n${check.map((c) => `  ${c.ok ? "ok  " : "FAIL"} ${c.text}`).join("\n")}`);
+  return check.every((c) => c.ok);
+}
+
 async function main(): Promise<number> {
   const started = performance.now();
   const args = parseArgs(process.argv.slice(2));
@@ -64,14 +73,23 @@ async function main(): Promise<number> {
   console.log(`homelab demo: stack ${args.stack} on a simulated cluster\n${NOTICE}\n`);
   ensurePrerequisites();
 
-  const stack = readStackFile(resolveStackFile(args.stack));
+  const file = resolveStackFile(args.stack);
+  if (!fs.existsSync(file)) {
+    const known = fs.readdirSync(path.dirname(file)).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
+    throw new Error(`no stack file ${file} (stacks here: ${known.join(", ") || "none"})`);
+  }
+  const stack = readStackFile(file);
   const specs = simNodeSpecs(stack);
   const sim = await startSimCluster(specs);
   try {
     const prepared = await prepareSimStack(sim, stack);
     console.log(`simulated nodes: ${sim.nodes.map((n) => `${n.name} ${n.host}:${n.port}`).join(", ")}`);
     if (prepared.dropped.length > 0) console.log(`left out (they need real VMs from the native provider): ${prepared.dropped.join(", ")}`);
-    if (args.pulumi) return await pulumiUpTwice(sim, args.stack, prepared);
+    if (args.pulumi) {
+      const code = await pulumiUpTwice(args.stack, prepared);
+      const check = await printCheck(sim, prepared);
+      return code === 0 && check ? 0 : 1;
+    }
 
     console.log("\nfirst run:");
     const first = await converge(sim, args.stack, prepared);
@@ -82,8 +100,7 @@ async function main(): Promise<number> {
     }
     console.log(`\noutputs (secrets redacted):\n${formatOutputs(first.result.outputs)}`);
 
-    const check = await checkSimCluster(sim, { ...prepared, ceph: prepared.expectedOsds > 0 || prepared.pools.length > 0 });
-    console.log(`\ncheck:\n${check.map((c) => `  ${c.ok ? "ok  " : "FAIL"} ${c.text}`).join("\n")}`);
+    const checked = await printCheck(sim, prepared);
 
     console.log("\nsecond run:");
     const second = await converge(sim, args.stack, prepared, first.result.state);
@@ -93,7 +110,7 @@ async function main(): Promise<number> {
     for (const c of changes) console.log(`  changed: ${c.type} ${c.name} (${c.op})`);
     for (const c of mutatingCommands(sim.commandLog())) console.log(`  mutating: ${c.node}: ${c.command.split("\n")[0].slice(0, 160)}`);
 
-    const ok = check.every((c) => c.ok) && second.result.ok && changes.length === 0 && second.mutating === 0;
+    const ok = checked && second.result.ok && changes.length === 0 && second.mutating === 0;
     console.log(`\ndemo ${ok ? "passed" : "FAILED"} in ${seconds(performance.now() - started)}`);
     return ok ? 0 : 1;
   } finally {
