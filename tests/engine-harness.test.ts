@@ -61,11 +61,14 @@ describe("a first run and a second run on its state", () => {
   it("creates every resource once, a dependant only after what it depends on (by input and by dependsOn)", () => {
     expect(first.result.ok).toBe(true);
     const at = byLabel(first.calls);
-    expect(Object.keys(at).sort()).toEqual(["a", "b", "c", "d1", "d2", "e", "f"]);
+    expect(Object.keys(at).sort()).toEqual(["a", "b", "c", "d1", "d2", "e", "f", "g"]);
     // c takes a's and b's outputs; e dependsOn c; f dependsOn the component holding d1 and d2.
     expect(at.c.start).toBeGreaterThanOrEqual(Math.max(at.a.end, at.b.end));
     expect(at.e.start).toBeGreaterThanOrEqual(at.c.end);
     expect(at.f.start).toBeGreaterThanOrEqual(Math.max(at.d1.end, at.d2.end));
+    // g feeds no stack output: the run still waits for it, as the CLI does.
+    expect(at.g.start).toBeGreaterThanOrEqual(Math.max(at.e.end, at.f.end));
+    expect(first.result.steps.find((s) => s.name === "g")?.op).toBe("create");
     // The real outputs flowed on: c saw a's and b's labels as the engine returned them.
     expect(first.result.outputs.cAfter).toBe("a+b");
   });
@@ -80,7 +83,7 @@ describe("a first run and a second run on its state", () => {
   it("refreshes and diffs on the second run, and changes nothing", () => {
     expect(second.result.ok).toBe(true);
     expect(second.calls).toEqual([]);
-    expect(second.result.steps.map((s) => s.op)).toEqual(Array(7).fill("same"));
+    expect(second.result.steps.map((s) => s.op)).toEqual(Array(8).fill("same"));
     expect(second.result.steps.every((s) => s.calls.join(",") === "read,diff")).toBe(true);
     expect(second.result.steps.filter((s) => CHANGING_OPS.has(s.op))).toEqual([]);
     expect(second.result.outputs.cAfter).toBe("a+b");
@@ -106,7 +109,8 @@ describe("a failing step", () => {
     const at = byLabel(failed.calls);
     expect(at.c).toBeDefined(); // its create ran and threw
     expect(at.e).toBeUndefined();
-    expect(failed.result.steps.find((s) => s.name === "e")).toBeUndefined();
+    for (const dependant of ["e", "g"]) expect(failed.result.steps.find((s) => s.name === dependant)).toBeUndefined();
+    expect(at.g).toBeUndefined();
     for (const label of ["a", "b", "d1", "d2"]) expect(failed.result.steps.find((s) => s.name === label)?.op).toBe("create");
     const step = failed.result.steps.find((s) => s.name === "c")!;
     expect(step.op).toBe("failed");

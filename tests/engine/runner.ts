@@ -27,6 +27,12 @@ async function settle(engine: Engine): Promise<void> {
   }
 }
 
+function waitForRPCs(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+  return settings.waitForRPCs();
+}
+
 function send(message: RunnerMessage): Promise<void> {
   return new Promise((resolve) => process.send!(message, () => resolve()));
 }
@@ -56,7 +62,11 @@ async function run(start: StartMessage): Promise<DoneMessage> {
       exports = { ...require(start.program) };
       return exports;
     });
-    await Promise.race([program, engine.failed().then(() => settle(engine))]);
+    const failed = engine.failed().then(() => settle(engine));
+    await Promise.race([program, failed]);
+    // As the CLI's Node host does before it exits: every registration still under way (resources no
+    // output depends on) runs to its end.
+    await Promise.race([waitForRPCs(), failed]);
   } catch (e) {
     error = engine.firstError() ?? redactor.redact(e instanceof Error ? e.message : String(e));
   }
