@@ -7,6 +7,7 @@
 import { fork } from "node:child_process";
 import * as path from "node:path";
 import type { DoneMessage, EngineState, RunnerMessage, StartMessage, StepEvent } from "./protocol";
+import { Redactor } from "./secrets";
 
 const ROOT = path.resolve(__dirname, "../..");
 const RUNNER = path.join(__dirname, "runner.ts");
@@ -35,6 +36,16 @@ export const CHANGING_OPS = new Set(["create", "update", "replace", "delete"]);
 export function runOnce(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const steps: StepEvent[] = [];
+  // The program process's stderr is only shown when it dies; it must not carry a secret either.
+  const redactor = new Redactor();
+  for (const key of options.secretKeys) {
+    redactor.add(options.config[key]);
+    try {
+      redactor.add(JSON.parse(options.config[key] ?? ""));
+    } catch {
+      /* a plain string */
+    }
+  }
   return new Promise((resolve, reject) => {
     const child = fork(RUNNER, [], {
       cwd: ROOT,
@@ -55,7 +66,7 @@ export function runOnce(options: RunOptions): Promise<RunResult> {
     child.once("error", reject);
     child.once("exit", (code, signal) => {
       if (done) resolve({ ...done, steps, durationMs: Date.now() - started });
-      else reject(new Error(`the program process ended (${signal ?? `exit ${code}`}) without a result: ${lastLines(stderr)}`));
+      else reject(new Error(`the program process ended (${signal ?? `exit ${code}`}) without a result: ${redactor.redact(lastLines(stderr))}`));
     });
     const start: StartMessage = {
       kind: "start",
