@@ -49,6 +49,7 @@ function printRun(title: string, result: RunResult, mutating: number): void {
 
 async function converge(sim: SimCluster, stackName: string, prepared: SimStackConfig, state?: RunResult["state"]): Promise<{ result: RunResult; mutating: number }> {
   sim.clearLog();
+  console.log("  (loading the program with ts-node and serializing its providers, as the CLI does)");
   const result = await runOnce({
     stack: stackName,
     config: prepared.config,

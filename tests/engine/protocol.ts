@@ -48,7 +48,7 @@ export interface StepEvent {
   error?: string;
 }
 
-/** A stack output: plain values as they are, secret leaves replaced by `{ secret: true }`. */
+/** A stack output: plain values as they are, secret leaves replaced by SECRET_MARKER. */
 export type RedactedValue = unknown;
 
 export interface DoneMessage {
