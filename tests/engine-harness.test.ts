@@ -53,10 +53,12 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe("a first run and a second run on its state", () => {
   let first: Awaited<ReturnType<typeof run>>;
   let second: Awaited<ReturnType<typeof run>>;
+  let dropped: Awaited<ReturnType<typeof run>>;
   beforeAll(async () => {
     first = await run("first");
     second = await run("second", {}, first.result.state);
-  }, 120_000);
+    dropped = await run("dropped", { "test:dropG": "true" }, second.result.state);
+  }, 180_000);
 
   it("creates every resource once, a dependant only after what it depends on (by input and by dependsOn)", () => {
     expect(first.result.ok).toBe(true);
@@ -87,6 +89,16 @@ describe("a first run and a second run on its state", () => {
     expect(second.result.steps.every((s) => s.calls.join(",") === "read,diff")).toBe(true);
     expect(second.result.steps.filter((s) => CHANGING_OPS.has(s.op))).toEqual([]);
     expect(second.result.outputs.cAfter).toBe("a+b");
+  });
+
+  it("deletes a resource the program no longer declares, and only that one", () => {
+    expect(dropped.result.ok).toBe(true);
+    expect(dropped.calls).toEqual([]);
+    // delete gets the stored outputs, so it logs to the file g was created with.
+    const firstLog = fs.readFileSync(path.join(dir, "first.jsonl"), "utf8").trim().split("\n");
+    expect(JSON.parse(firstLog[firstLog.length - 1])).toMatchObject({ label: "g", call: "delete" });
+    expect(dropped.result.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`)).toEqual(["delete g"]);
+    expect(Object.keys(dropped.result.state).some((urn) => urn.endsWith("::g"))).toBe(false);
   });
 
   it("keeps a secret output secret and never prints a secret", () => {
