@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHANGING_OPS, runOnce, type RunResult } from "./engine/harness";
 import { formatOutputs, formatStep } from "./engine/progress";
+import { overTheWire } from "./engine/wire";
 
 const TOKEN = "tok-9f1c2e7a55d04b1b-secret";
 const DELAY_MS = 600;
@@ -135,5 +136,17 @@ describe("a failing step", () => {
     expect(failed.printed).not.toContain(TOKEN);
     // The state (kept in memory between runs, like the engine's decrypted state) is the only place it may be.
     expect(JSON.stringify({ ...failed.result, state: undefined })).not.toContain(TOKEN);
+  });
+});
+
+describe("values on the wire", () => {
+  it("come back with sorted keys, as the dynamic-provider host returns them", () => {
+    expect(JSON.stringify(overTheWire({ b: 1, a: { d: [{ z: 1, y: 2 }], c: "x" } }))).toBe('{"a":{"c":"x","d":[{"y":2,"z":1}]},"b":1}');
+  });
+
+  it("refuse undefined as the host does, naming where it is", () => {
+    expect(() => overTheWire({ name: "kellen", passwordHash: undefined })).toThrow(
+      "Unexpected struct type. (undefined at passwordHash; the engine's dynamic-provider host refuses it too)",
+    );
   });
 });

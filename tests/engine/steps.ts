@@ -21,6 +21,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import type { EngineState, StepEvent, StepOp } from "./protocol";
 import { Redactor, unwrapSecrets } from "./secrets";
+import { overTheWire } from "./wire";
 
 type DynamicProvider = pulumi.dynamic.ResourceProvider;
 
@@ -288,32 +289,6 @@ export class Engine {
     const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
     return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualified}::${name}`;
   }
-}
-
-/**
- * What a value looks like after the trip the dynamic-provider host gives it
- * (`Struct.fromJavaScript`, then the engine): keys sorted at every level, and
- * an `undefined` anywhere is an error ("Unexpected struct type."), as it is
- * under `pulumi up`.
- */
-export function overTheWire(value: Record<string, unknown>): Record<string, unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as {
-    Struct: { fromJavaScript(v: unknown): { toJavaScript(): Record<string, unknown> } };
-  };
-  try {
-    return Struct.fromJavaScript(value).toJavaScript();
-  } catch (e) {
-    const where = undefinedPaths(value);
-    throw new Error(`${(e as Error).message}${where.length ? ` (undefined at ${where.join(", ")}; the engine's dynamic-provider host refuses it too)` : ""}`);
-  }
-}
-
-function undefinedPaths(value: unknown, at = ""): string[] {
-  if (value === undefined) return [at || "(value)"];
-  if (Array.isArray(value)) return value.flatMap((v, i) => undefinedPaths(v, `${at}[${i}]`));
-  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => undefinedPaths(v, at ? `${at}.${k}` : k));
-  return [];
 }
 
 /** Nodes a resource talks to: every `{ node, host }` object in its inputs. */
