@@ -119,6 +119,10 @@ async function main(): Promise<number> {
   }
 }
 
+// Ctrl-C: exit through process.exit so the simulator's exit handler stops every node and removes its
+// files. (npm run demo uses `node --import tsx`: the tsx CLI would SIGKILL this process mid-cleanup.)
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   (code) => process.exit(code),
   (e) => {

@@ -9,7 +9,6 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "..");
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 
 let output = "";
 let exitCode: number | null = null;
@@ -31,7 +30,8 @@ function listening(host: string, port: number): Promise<boolean> {
 beforeAll(async () => {
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(TSX, ["scripts/demo.ts"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    // As `npm run demo` runs it.
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     child.once("error", reject);
