@@ -7,9 +7,13 @@
 /** The value Pulumi passes for inputs not known yet during preview (pulumi/pulumi#6310). */
 const PREVIEW_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** Whether a value (or anything inside it) is still unknown at preview. */
+/**
+ * Whether a value (or anything inside it) is still unknown at preview. The
+ * engine hands a dynamic provider its inputs with `__provider`, the provider's
+ * own serialized code, which contains this very marker: it is not an input.
+ */
 export function isUnknown(value: unknown): boolean {
-  return JSON.stringify(value ?? null).includes(PREVIEW_UNKNOWN);
+  return JSON.stringify(value ?? null, (key, v) => (key === "__provider" ? undefined : v)).includes(PREVIEW_UNKNOWN);
 }
 
 /**

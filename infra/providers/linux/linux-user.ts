@@ -269,7 +269,10 @@ export async function applyLinuxUser(inputs: LinuxUserInputs): Promise<{ uid: nu
   );
 }
 
-function withDefaults(inputs: LinuxUserInputs): LinuxUserInputs {
+function withDefaults(raw: LinuxUserInputs): LinuxUserInputs {
+  // Pulumi may deliver an unset secret as undefined, null or "": all mean "not managed". The key is
+  // left out then: an undefined output is refused by the dynamic-provider host ("Unexpected struct type.").
+  const { passwordHash, ...inputs } = raw;
   return {
     ...inputs,
     sshKeys: inputs.sshKeys ?? [],
@@ -277,8 +280,7 @@ function withDefaults(inputs: LinuxUserInputs): LinuxUserInputs {
     // During preview a whole list may arrive as the unknown sentinel string: leave it for diff to see.
     groups: Array.isArray(inputs.groups) || inputs.groups === undefined ? normGroups(inputs.groups) : inputs.groups,
     passwordLogin: inputs.passwordLogin ?? false,
-    // Pulumi may deliver an unset secret as undefined, null or "": all mean "not managed".
-    passwordHash: inputs.passwordHash ? inputs.passwordHash : undefined,
+    ...(passwordHash ? { passwordHash } : {}),
     removeOnDelete: inputs.removeOnDelete ?? false,
   };
 }
