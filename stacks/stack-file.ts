@@ -77,7 +77,13 @@ export function validateStackText(text: string, file: string): StackFileResult {
   if (doc.errors.length > 0) {
     return { file, issues: doc.errors.map((e) => `${name}: ${e.message.split("\n")[0]}`) };
   }
-  const top: unknown = doc.toJS();
+  let top: unknown;
+  try {
+    top = doc.toJS();
+  } catch (err) {
+    // toJS throws on a document that expands too many aliases (maxAliasCount), a resource-exhaustion guard.
+    return { file, issues: [`${name}: ${yamlFailure(err)}`] };
+  }
   if (!isRecord(top) || !isRecord(top.config)) {
     return { file, issues: [`${name}: no config: mapping (a stack file has a top-level config: with ${ENVIRONMENT_KEY} in it)`] };
   }
@@ -106,6 +112,12 @@ export function validateStackText(text: string, file: string): StackFileResult {
 
   if (issues.length > 0) return { file, issues };
   return { file, issues, environment: EnvironmentSchema.parse(rawEnvironment) };
+}
+
+/** One line for an error the yaml package throws while building the document. */
+function yamlFailure(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  return /alias/i.test(message) ? `too many YAML aliases (${message}); write the values out instead of nesting aliases` : message;
 }
 
 /** Read and validate a stack file given as a stack name or a path. */

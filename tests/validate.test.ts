@@ -181,4 +181,16 @@ describe("the functions behind the CLI", () => {
         "or set ssh.useAgent: true",
     ]);
   });
+  it("a file that expands too many aliases is one line with the file name, not a stack trace", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 8; i++) {
+      const prev = String.fromCharCode(96 + i);
+      levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    const text = `config:\n  homelab:environment:\n    name: bomb\n${levels.map((l) => `  ${l}`).join("\n")}\n`;
+    const result = validateStackText(text, "/x/Pulumi.bomb.yaml");
+    expect(result.issues).toHaveLength(1);
+    expect(result.issues[0]).toMatch(/^Pulumi\.bomb\.yaml: too many YAML aliases \(.*alias.*\); write the values out instead of nesting aliases$/i);
+    expect(result.environment).toBeUndefined();
+  });
 });
