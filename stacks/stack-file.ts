@@ -70,24 +70,55 @@ export function unwrapSecrets(raw: unknown): { value: unknown; issues: { path: (
   return { value: walk(raw, []), issues };
 }
 
-/** Validate the YAML text of a stack file; `file` is only used in messages. */
-export function validateStackText(text: string, file: string): StackFileResult {
+/** A stack file's top level as written (YAML parsed, nothing validated), or the one-line reasons it cannot be read. */
+export type StackText =
+  | { ok: true; top: Record<string, unknown>; config: Record<string, unknown> }
+  | { ok: false; issues: string[] };
+
+/** Parse the YAML text of a stack file; `file` is only used in messages. */
+export function parseStackText(text: string, file: string): StackText {
   const name = path.basename(file);
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return { file, issues: doc.errors.map((e) => `${name}: ${e.message.split("\n")[0]}`) };
+    return { ok: false, issues: doc.errors.map((e) => `${name}: ${e.message.split("\n")[0]}`) };
   }
   let top: unknown;
   try {
     top = doc.toJS();
   } catch (err) {
     // toJS throws on a document that expands too many aliases (maxAliasCount), a resource-exhaustion guard.
-    return { file, issues: [`${name}: ${yamlFailure(err)}`] };
+    return { ok: false, issues: [`${name}: ${yamlFailure(err)}`] };
   }
   if (!isRecord(top) || !isRecord(top.config)) {
-    return { file, issues: [`${name}: no config: mapping (a stack file has a top-level config: with ${ENVIRONMENT_KEY} in it)`] };
+    return { ok: false, issues: [`${name}: no config: mapping (a stack file has a top-level config: with ${ENVIRONMENT_KEY} in it)`] };
   }
-  const config = top.config;
+  return { ok: true, top, config: top.config };
+}
+
+/** Read and parse a stack file given as a stack name or a path, without validating it. */
+export function readStackFile(arg: string, root = REPO_ROOT, cwd = process.cwd()): { file: string } & StackText {
+  const file = resolveStackFile(arg, root, cwd);
+  const read = readText(file, root);
+  return { file, ...("issues" in read ? { ok: false as const, issues: read.issues } : parseStackText(read.text, file)) };
+}
+
+function readText(file: string, root: string): { text: string } | { issues: string[] } {
+  try {
+    return { text: fs.readFileSync(file, "utf8") };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
+    const known = code === "ENOENT" && path.dirname(file) === root ? knownStacks(root) : [];
+    const hint = known.length > 0 ? `; stacks here: ${known.join(", ")}` : "";
+    return { issues: [`${file}: cannot read the stack file (${why}${hint})`] };
+  }
+}
+
+/** Validate the YAML text of a stack file; `file` is only used in messages. */
+export function validateStackText(text: string, file: string): StackFileResult {
+  const parsed = parseStackText(text, file);
+  if (!parsed.ok) return { file, issues: parsed.issues };
+  const config = parsed.config;
   const issues: string[] = [];
   for (const key of Object.keys(config)) {
     if (key.startsWith("homelab:") && !KNOWN_CONFIG_KEYS.includes(key)) {
@@ -123,17 +154,8 @@ function yamlFailure(err: unknown): string {
 /** Read and validate a stack file given as a stack name or a path. */
 export function validateStackFile(arg: string, root = REPO_ROOT, cwd = process.cwd()): StackFileResult {
   const file = resolveStackFile(arg, root, cwd);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
-    const known = code === "ENOENT" && path.dirname(file) === root ? knownStacks(root) : [];
-    const hint = known.length > 0 ? `; stacks here: ${known.join(", ")}` : "";
-    return { file, issues: [`${file}: cannot read the stack file (${why}${hint})`] };
-  }
-  return validateStackText(text, file);
+  const read = readText(file, root);
+  return "issues" in read ? { file, issues: read.issues } : validateStackText(read.text, file);
 }
 
 /** Stack names that have a `Pulumi.<stack>.yaml` in `root`. */
