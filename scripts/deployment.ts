@@ -124,6 +124,7 @@ export async function runDeployment(
     log(`${stack}: ${validation.issues.length} problem(s) in the stack file; nothing was run`);
     return 1;
   }
+  for (const warning of validation.warnings ?? []) log(`warning: ${warning}`);
   if (verb === "destroy" && !options.confirmDestroy) {
     log(`${stack}: destroy needs --yes (the cluster itself stays unless cluster.dissolveOnDelete is set)`);
     return 1;

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { environmentIssues, formatPath, secretsIssues } from "./errors";
 import { EnvironmentSchema, type Environment } from "./schema";
+import { environmentWarnings, stackFileWarnings } from "./warnings";
 
 export const ENVIRONMENT_KEY = "homelab:environment";
 export const SECRETS_KEY = "homelab:secrets";
@@ -38,6 +39,8 @@ export interface StackFileResult {
   file: string;
   /** Every issue, one line each (`<path>: <message>`); empty when valid. */
   issues: string[];
+  /** Unsafe settings and leftover placeholders (`<path>: <why>`); they do not fail validation. */
+  warnings?: string[];
   environment?: Environment;
 }
 
@@ -141,8 +144,9 @@ export function validateStackText(text: string, file: string): StackFileResult {
     issues.push(...secretsIssues(unwrapped.value, rawEnvironment));
   }
 
-  if (issues.length > 0) return { file, issues };
-  return { file, issues, environment: EnvironmentSchema.parse(rawEnvironment) };
+  const warnings = [...stackFileWarnings(parsed.top, SECRETS_KEY), ...environmentWarnings(rawEnvironment)];
+  if (issues.length > 0) return { file, issues, warnings };
+  return { file, issues, warnings, environment: EnvironmentSchema.parse(rawEnvironment) };
 }
 
 /** One line for an error the yaml package throws while building the document. */
