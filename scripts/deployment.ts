@@ -3,8 +3,7 @@
  * they can be tested without it: validate first, which steps to run in which
  * order, and how each failure is reported.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { pulumiCliOnPath } from "../stacks/esc";
 import type { StackFileResult } from "../stacks/stack-file";
 
 export type Verb = "preview" | "up" | "refresh" | "destroy";
@@ -37,20 +36,6 @@ export const PULUMI_CLI_VERSION = "3.248.0";
 export const PULUMI_CLI_MISSING =
   `the Pulumi CLI is not on PATH; install it with: curl -fsSL https://get.pulumi.com | sh -s -- --version ${PULUMI_CLI_VERSION} ` +
   `(then add ~/.pulumi/bin to PATH), or any later v3 release`;
-
-/** Whether an executable `pulumi` is in one of the directories of `pathEnv` (a PATH value). */
-export function pulumiCliOnPath(pathEnv: string | undefined): boolean {
-  for (const dir of (pathEnv ?? "").split(path.delimiter)) {
-    if (dir === "") continue;
-    try {
-      fs.accessSync(path.join(dir, "pulumi"), fs.constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
-}
 
 export interface DeploymentOptions {
   /** Refresh from the nodes before preview/up so drift is part of the plan. Defaults to true. */

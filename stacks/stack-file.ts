@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { environmentIssues, formatPath, secretsIssues } from "./errors";
+import { configFromResolved, escEnvironments, expectedFromEnvironments, pulumiConfigReader, type ConfigReader } from "./esc";
 import { EnvironmentSchema, type Environment } from "./schema";
 import { environmentWarnings, stackFileWarnings } from "./warnings";
 
@@ -117,11 +118,29 @@ function readText(file: string, root: string): { text: string } | { issues: stri
   }
 }
 
-/** Validate the YAML text of a stack file; `file` is only used in messages. */
-export function validateStackText(text: string, file: string): StackFileResult {
+export interface ValidateOptions {
+  /** Reads the resolved config of a stack that imports Pulumi ESC environments (the Pulumi CLI in real runs). */
+  readConfig?: ConfigReader;
+}
+
+/**
+ * Validate the YAML text of a stack file; `file` names it in messages (and,
+ * as `Pulumi.<stack>.yaml`, the stack whose ESC config `readConfig` resolves).
+ */
+export function validateStackText(text: string, file: string, options: ValidateOptions = {}): StackFileResult {
   const parsed = parseStackText(text, file);
   if (!parsed.ok) return { file, issues: parsed.issues };
-  const config = parsed.config;
+  let config = parsed.config;
+  // Config imported from ESC environments: resolved by Pulumi when its CLI can, else expected from them.
+  const environments = escEnvironments(parsed.top);
+  let unresolved: string | undefined;
+  if (environments) {
+    const stack = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1];
+    const read = stack && options.readConfig ? options.readConfig(stack, path.dirname(file)) : { error: "no stack name to ask the Pulumi CLI about" };
+    if ("config" in read) config = { ...config, ...configFromResolved(read.config) };
+    else unresolved = read.error;
+  }
+  const escWarnings: string[] = [];
   const issues: string[] = [];
   for (const key of Object.keys(config)) {
     if (key.startsWith("homelab:") && !KNOWN_CONFIG_KEYS.includes(key)) {
@@ -141,10 +160,22 @@ export function validateStackText(text: string, file: string): StackFileResult {
     // (one opaque secure blob: present, its contents unknowable here)
     const unwrapped = unwrapSecrets(rawSecrets ?? {});
     for (const issue of unwrapped.issues) issues.push(`${formatPath(["secrets", ...issue.path])}: ${issue.message}`);
-    issues.push(...secretsIssues(unwrapped.value, rawEnvironment));
+    const secretIssues = secretsIssues(unwrapped.value, rawEnvironment);
+    if (environments && unresolved !== undefined) {
+      const split = expectedFromEnvironments(secretIssues);
+      issues.push(...split.issues);
+      if (split.expected.length > 0) {
+        escWarnings.push(
+          `${split.expected.join(", ")}: not in the stack file; expected from the Pulumi ESC environment(s) ${environments.join(", ")} ` +
+            `(not checked here: ${unresolved})`,
+        );
+      }
+    } else {
+      issues.push(...secretIssues);
+    }
   }
 
-  const warnings = [...stackFileWarnings(parsed.top, SECRETS_KEY), ...environmentWarnings(rawEnvironment)];
+  const warnings = [...escWarnings, ...stackFileWarnings(parsed.top, SECRETS_KEY), ...environmentWarnings(rawEnvironment)];
   if (issues.length > 0) return { file, issues, warnings };
   return { file, issues, warnings, environment: EnvironmentSchema.parse(rawEnvironment) };
 }
@@ -156,10 +187,15 @@ function yamlFailure(err: unknown): string {
 }
 
 /** Read and validate a stack file given as a stack name or a path. */
-export function validateStackFile(arg: string, root = REPO_ROOT, cwd = process.cwd()): StackFileResult {
+export function validateStackFile(
+  arg: string,
+  root = REPO_ROOT,
+  cwd = process.cwd(),
+  options: ValidateOptions = { readConfig: pulumiConfigReader },
+): StackFileResult {
   const file = resolveStackFile(arg, root, cwd);
   const read = readText(file, root);
-  return "issues" in read ? { file, issues: read.issues } : validateStackText(read.text, file);
+  return "issues" in read ? { file, issues: read.issues } : validateStackText(read.text, file, options);
 }
 
 /** Stack names that have a `Pulumi.<stack>.yaml` in `root`. */
