@@ -23,9 +23,10 @@ async function automationStack(stackName: string): Promise<StackOps> {
   const onOutput = (text: string) => process.stdout.write(text);
   return {
     refresh: async () => counts((await stack.refresh({ onOutput })).summary.resourceChanges),
-    preview: async () => counts((await stack.preview({ onOutput, diff: true })).changeSummary),
-    up: async () => {
-      const result = await stack.up({ onOutput });
+    // preview --refresh reads the nodes without writing the state.
+    preview: async ({ refresh }) => counts((await stack.preview({ onOutput, diff: true, refresh })).changeSummary),
+    up: async ({ refresh }) => {
+      const result = await stack.up({ onOutput, refresh });
       reportOutputs(result.outputs);
       return counts(result.summary.resourceChanges);
     },
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
   return runDeployment(stack, verb as Verb, validateStackFile(stack), () => automationStack(stack), console.log, {
     refreshFirst: !argv.includes("--no-refresh"),
     confirmDestroy: argv.includes("--yes"),
+    pathEnv: process.env.PATH ?? "",
   });
 }
 

@@ -3,6 +3,7 @@
  * they can be tested without it: validate first, which steps to run in which
  * order, and how each failure is reported.
  */
+import { pulumiCliOnPath } from "../stacks/esc";
 import type { StackFileResult } from "../stacks/stack-file";
 
 export type Verb = "preview" | "up" | "refresh" | "destroy";
@@ -10,34 +11,61 @@ export type Verb = "preview" | "up" | "refresh" | "destroy";
 /** A count of planned or performed operations per kind ("create", "update", …). */
 export type ChangeSummary = Record<string, number>;
 
-/** What a deployment needs from a Pulumi stack (the Automation API in real runs). */
+/**
+ * What a deployment needs from a Pulumi stack (the Automation API in real runs).
+ * `refresh: true` on preview/up reads the nodes as part of that operation:
+ * a preview with it plans against the real state without writing any.
+ */
 export interface StackOps {
   refresh(): Promise<ChangeSummary>;
-  preview(): Promise<ChangeSummary>;
-  up(): Promise<ChangeSummary>;
+  preview(opts: { refresh: boolean }): Promise<ChangeSummary>;
+  up(opts: { refresh: boolean }): Promise<ChangeSummary>;
   destroy(): Promise<ChangeSummary>;
 }
+
+/** One operation of a deployment; `refresh` only on preview and up. */
+export interface Step {
+  op: Verb;
+  refresh?: boolean;
+}
+
+/** The Pulumi CLI release matching the @pulumi/pulumi SDK in package.json (or any later v3). */
+export const PULUMI_CLI_VERSION = "3.248.0";
+
+/** The one line printed when the Pulumi CLI is not on PATH. */
+export const PULUMI_CLI_MISSING =
+  `the Pulumi CLI is not on PATH; install it with: curl -fsSL https://get.pulumi.com | sh -s -- --version ${PULUMI_CLI_VERSION} ` +
+  `(then add ~/.pulumi/bin to PATH), or any later v3 release`;
 
 export interface DeploymentOptions {
   /** Refresh from the nodes before preview/up so drift is part of the plan. Defaults to true. */
   refreshFirst?: boolean;
   /** `destroy` is refused unless this is set. */
   confirmDestroy?: boolean;
+  /** The PATH to find the Pulumi CLI on; when given, a missing CLI stops the run before anything else. */
+  pathEnv?: string;
 }
 
-/** The steps a verb runs, in order. */
-export function plannedSteps(verb: Verb, options: DeploymentOptions = {}): Verb[] {
+/**
+ * The steps a verb runs, in order. Refreshing is part of preview and up
+ * (never a separate `refresh` step before them): a separate refresh writes
+ * the state, and a preview must leave the state as it found it.
+ */
+export function plannedSteps(verb: Verb, options: DeploymentOptions = {}): Step[] {
   const refresh = options.refreshFirst ?? true;
   switch (verb) {
     case "preview":
-      return refresh ? ["refresh", "preview"] : ["preview"];
+      return [{ op: "preview", refresh }];
     case "up":
       // Preview before up: a failing plan stops before anything on the nodes changes.
-      return refresh ? ["refresh", "preview", "up"] : ["preview", "up"];
+      return [
+        { op: "preview", refresh },
+        { op: "up", refresh },
+      ];
     case "refresh":
-      return ["refresh"];
+      return [{ op: "refresh" }];
     case "destroy":
-      return ["destroy"];
+      return [{ op: "destroy" }];
   }
 }
 
@@ -81,8 +109,13 @@ export async function runDeployment(
     log(`${stack}: ${validation.issues.length} problem(s) in the stack file; nothing was run`);
     return 1;
   }
+  for (const warning of validation.warnings ?? []) log(`warning: ${warning}`);
   if (verb === "destroy" && !options.confirmDestroy) {
     log(`${stack}: destroy needs --yes (the cluster itself stays unless cluster.dissolveOnDelete is set)`);
+    return 1;
+  }
+  if (options.pathEnv !== undefined && !pulumiCliOnPath(options.pathEnv)) {
+    log(`${stack}: ${PULUMI_CLI_MISSING}`);
     return 1;
   }
   let stackOps: StackOps;
@@ -94,9 +127,12 @@ export async function runDeployment(
   }
   for (const step of plannedSteps(verb, options)) {
     try {
-      log(describeSummary(step, await stackOps[step]()));
+      const refresh = step.refresh ?? false;
+      const summary =
+        step.op === "preview" || step.op === "up" ? await stackOps[step.op]({ refresh }) : await stackOps[step.op]();
+      log(describeSummary(step.op, summary));
     } catch (err) {
-      log(explainFailure(stack, step, err));
+      log(explainFailure(stack, step.op, err));
       return 1;
     }
   }

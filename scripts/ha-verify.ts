@@ -232,28 +232,34 @@ function numberOption(name: string, value: string | undefined): number | undefin
   return n;
 }
 
+/** The command-line flags (node:util parseArgs). */
+export const OPTIONS = {
+  host: { type: "string" },
+  node: { type: "string" },
+  port: { type: "string", default: "22" },
+  user: { type: "string", default: "root" },
+  key: { type: "string" },
+  "host-key": { type: "string" },
+  insecure: { type: "boolean", default: false },
+  migrate: { type: "string" },
+  target: { type: "string" },
+  "max-downtime-ms": { type: "string" },
+  "ha-timeout-s": { type: "string" },
+  "ha-poll-ms": { type: "string" },
+} as const;
+
+/** The usage line, as the README shows it. */
+export const USAGE =
+  "npx tsx scripts/ha-verify.ts --host <address> --node <name> (--host-key SHA256:… | --insecure) " +
+  "[--key <private key file>] [--user root] [--port 22] " +
+  "[--migrate <vmid> [--target <node>] [--max-downtime-ms N] [--ha-timeout-s 300] [--ha-poll-ms 2000]]";
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      host: { type: "string" },
-      node: { type: "string" },
-      port: { type: "string", default: "22" },
-      user: { type: "string", default: "root" },
-      key: { type: "string" },
-      "host-key": { type: "string" },
-      insecure: { type: "boolean", default: false },
-      migrate: { type: "string" },
-      target: { type: "string" },
-      "max-downtime-ms": { type: "string" },
-      "ha-timeout-s": { type: "string" },
-      "ha-poll-ms": { type: "string" },
-    },
-  });
-  if (!values.host || !values.node) {
-    console.error(
-      "usage: ha-verify.ts --host <address> --node <name> [--key file] [--host-key SHA256:…] " +
-        "[--migrate <vmid> [--target <node>] [--max-downtime-ms N] [--ha-timeout-s N] [--ha-poll-ms N]]",
-    );
+  const { values } = parseArgs({ options: OPTIONS });
+  // The SSH layer refuses an unpinned node; say so here, as a usage error.
+  if (!values.host || !values.node || (!values["host-key"] && !values.insecure)) {
+    console.error(`usage: ${USAGE}`);
+    console.error("  --host-key: the node's pin (npm run host-keys -- <stack>); without --key the SSH agent (SSH_AUTH_SOCK) is used");
     return 2;
   }
   const target: SshTarget = {

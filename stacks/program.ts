@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildEnvironment, EnvironmentOutputs } from "./environment";
 import { parseEnvironment } from "./errors";
 import type { Secrets } from "./schema";
+import { environmentWarnings } from "./warnings";
 
 /**
  * Validate the stack's config, then register the environment. Validation
@@ -15,6 +16,7 @@ export function runProgram(): EnvironmentOutputs {
   const rawSecrets = readRawSecrets();
   // An absent homelab:secrets is checked like an empty one, so a missing key is reported here.
   const env = parseEnvironment(raw, rawSecrets ?? {});
+  for (const warning of environmentWarnings(raw)) void pulumi.log.warn(warning);
   const secrets = config.getSecretObject<Secrets>("secrets") ?? pulumi.secret({} as Secrets);
   return buildEnvironment(env, secrets, new Set(Object.keys(passwordHashKeys(rawSecrets))));
 }

@@ -7,7 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
 import { environmentIssues, formatPath, secretsIssues } from "./errors";
+import { configFromResolved, escEnvironments, expectedFromEnvironments, pulumiConfigReader, type ConfigReader } from "./esc";
 import { EnvironmentSchema, type Environment } from "./schema";
+import { environmentWarnings, stackFileWarnings } from "./warnings";
 
 export const ENVIRONMENT_KEY = "homelab:environment";
 export const SECRETS_KEY = "homelab:secrets";
@@ -38,6 +40,8 @@ export interface StackFileResult {
   file: string;
   /** Every issue, one line each (`<path>: <message>`); empty when valid. */
   issues: string[];
+  /** Unsafe settings and leftover placeholders (`<path>: <why>`); they do not fail validation. */
+  warnings?: string[];
   environment?: Environment;
 }
 
@@ -70,18 +74,73 @@ export function unwrapSecrets(raw: unknown): { value: unknown; issues: { path: (
   return { value: walk(raw, []), issues };
 }
 
-/** Validate the YAML text of a stack file; `file` is only used in messages. */
-export function validateStackText(text: string, file: string): StackFileResult {
+/** A stack file's top level as written (YAML parsed, nothing validated), or the one-line reasons it cannot be read. */
+export type StackText =
+  | { ok: true; top: Record<string, unknown>; config: Record<string, unknown> }
+  | { ok: false; issues: string[] };
+
+/** Parse the YAML text of a stack file; `file` is only used in messages. */
+export function parseStackText(text: string, file: string): StackText {
   const name = path.basename(file);
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return { file, issues: doc.errors.map((e) => `${name}: ${e.message.split("\n")[0]}`) };
+    return { ok: false, issues: doc.errors.map((e) => `${name}: ${e.message.split("\n")[0]}`) };
   }
-  const top: unknown = doc.toJS();
+  let top: unknown;
+  try {
+    top = doc.toJS();
+  } catch (err) {
+    // toJS throws on a document that expands too many aliases (maxAliasCount), a resource-exhaustion guard.
+    return { ok: false, issues: [`${name}: ${yamlFailure(err)}`] };
+  }
   if (!isRecord(top) || !isRecord(top.config)) {
-    return { file, issues: [`${name}: no config: mapping (a stack file has a top-level config: with ${ENVIRONMENT_KEY} in it)`] };
+    return { ok: false, issues: [`${name}: no config: mapping (a stack file has a top-level config: with ${ENVIRONMENT_KEY} in it)`] };
   }
-  const config = top.config;
+  return { ok: true, top, config: top.config };
+}
+
+/** Read and parse a stack file given as a stack name or a path, without validating it. */
+export function readStackFile(arg: string, root = REPO_ROOT, cwd = process.cwd()): { file: string } & StackText {
+  const file = resolveStackFile(arg, root, cwd);
+  const read = readText(file, root);
+  return { file, ...("issues" in read ? { ok: false as const, issues: read.issues } : parseStackText(read.text, file)) };
+}
+
+function readText(file: string, root: string): { text: string } | { issues: string[] } {
+  try {
+    return { text: fs.readFileSync(file, "utf8") };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
+    const known = code === "ENOENT" && path.dirname(file) === root ? knownStacks(root) : [];
+    const hint = known.length > 0 ? `; stacks here: ${known.join(", ")}` : "";
+    return { issues: [`${file}: cannot read the stack file (${why}${hint})`] };
+  }
+}
+
+export interface ValidateOptions {
+  /** Reads the resolved config of a stack that imports Pulumi ESC environments (the Pulumi CLI in real runs). */
+  readConfig?: ConfigReader;
+}
+
+/**
+ * Validate the YAML text of a stack file; `file` names it in messages (and,
+ * as `Pulumi.<stack>.yaml`, the stack whose ESC config `readConfig` resolves).
+ */
+export function validateStackText(text: string, file: string, options: ValidateOptions = {}): StackFileResult {
+  const parsed = parseStackText(text, file);
+  if (!parsed.ok) return { file, issues: parsed.issues };
+  let config = parsed.config;
+  // Config imported from ESC environments: resolved by Pulumi when its CLI can, else expected from them.
+  const environments = escEnvironments(parsed.top);
+  let unresolved: string | undefined;
+  if (environments) {
+    const stack = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1];
+    const read = stack && options.readConfig ? options.readConfig(stack, path.dirname(file)) : { error: "no stack name to ask the Pulumi CLI about" };
+    if ("config" in read) config = { ...config, ...configFromResolved(read.config) };
+    else unresolved = read.error;
+  }
+  const escWarnings: string[] = [];
   const issues: string[] = [];
   for (const key of Object.keys(config)) {
     if (key.startsWith("homelab:") && !KNOWN_CONFIG_KEYS.includes(key)) {
@@ -101,27 +160,42 @@ export function validateStackText(text: string, file: string): StackFileResult {
     // (one opaque secure blob: present, its contents unknowable here)
     const unwrapped = unwrapSecrets(rawSecrets ?? {});
     for (const issue of unwrapped.issues) issues.push(`${formatPath(["secrets", ...issue.path])}: ${issue.message}`);
-    issues.push(...secretsIssues(unwrapped.value, rawEnvironment));
+    const secretIssues = secretsIssues(unwrapped.value, rawEnvironment);
+    if (environments && unresolved !== undefined) {
+      const split = expectedFromEnvironments(secretIssues);
+      issues.push(...split.issues);
+      if (split.expected.length > 0) {
+        escWarnings.push(
+          `${split.expected.join(", ")}: not in the stack file; expected from the Pulumi ESC environment(s) ${environments.join(", ")} ` +
+            `(not checked here: ${unresolved})`,
+        );
+      }
+    } else {
+      issues.push(...secretIssues);
+    }
   }
 
-  if (issues.length > 0) return { file, issues };
-  return { file, issues, environment: EnvironmentSchema.parse(rawEnvironment) };
+  const warnings = [...escWarnings, ...stackFileWarnings(parsed.top, SECRETS_KEY), ...environmentWarnings(rawEnvironment)];
+  if (issues.length > 0) return { file, issues, warnings };
+  return { file, issues, warnings, environment: EnvironmentSchema.parse(rawEnvironment) };
+}
+
+/** One line for an error the yaml package throws while building the document. */
+function yamlFailure(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  return /alias/i.test(message) ? `too many YAML aliases (${message}); write the values out instead of nesting aliases` : message;
 }
 
 /** Read and validate a stack file given as a stack name or a path. */
-export function validateStackFile(arg: string, root = REPO_ROOT, cwd = process.cwd()): StackFileResult {
+export function validateStackFile(
+  arg: string,
+  root = REPO_ROOT,
+  cwd = process.cwd(),
+  options: ValidateOptions = { readConfig: pulumiConfigReader },
+): StackFileResult {
   const file = resolveStackFile(arg, root, cwd);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
-    const known = code === "ENOENT" && path.dirname(file) === root ? knownStacks(root) : [];
-    const hint = known.length > 0 ? `; stacks here: ${known.join(", ")}` : "";
-    return { file, issues: [`${file}: cannot read the stack file (${why}${hint})`] };
-  }
-  return validateStackText(text, file);
+  const read = readText(file, root);
+  return "issues" in read ? { file, issues: read.issues } : validateStackText(read.text, file, options);
 }
 
 /** Stack names that have a `Pulumi.<stack>.yaml` in `root`. */

@@ -3,7 +3,9 @@
  *
  * Validates a stack file with the same schema the Pulumi program uses. Prints
  * every issue (one line each, on stderr) and exits 1, or prints a one-line
- * summary and exits 0. Exit 2 on wrong usage.
+ * summary and exits 0. Warnings (unsafe settings, placeholders left from the
+ * reference stack files) go to stderr and do not change the exit code. Exit 2
+ * on wrong usage.
  */
 import { summary, validateStackFile } from "./stack-file";
 
@@ -17,6 +19,8 @@ export function main(argv: string[], out: (line: string) => void, err: (line: st
     for (const line of result.issues) err(line);
     return 1;
   }
+  // Warnings (once the file is valid) never fail validation; stderr keeps the summary one line on stdout.
+  for (const line of result.warnings ?? []) err(`warning: ${line}`);
   out(summary(result.environment));
   return 0;
 }

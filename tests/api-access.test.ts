@@ -308,6 +308,19 @@ describe("token secret", () => {
     expect(db("eight").users["automation@pve"].tokens.pulumi.tokenHash).toBe(before);
   });
 
+  it("the refusal names the one command that recovers, and the value it suggests works", async () => {
+    const msg = await expectError(tokens.create(token("eight")));
+    const command = /`pulumi config set --path environment\.apiAccess\.rotation (recover-\d{8}-\d{4})` and then `pulumi up`/.exec(msg);
+    expect(command, msg).not.toBeNull();
+    const t = await tokens.create(token("eight", { rotation: command![1] }));
+    seen(t.outs);
+    expect(tokenAccepts("eight", "automation@pve", "pulumi", t.outs.tokenValue)).toBe(true);
+    // with that value in place and the state lost again, the next suggestion differs from it
+    const again = await expectError(tokens.create(token("eight", { rotation: command![1] })));
+    expect(again).toContain(`(currently "${command![1]}")`);
+    expect(again).not.toContain(`rotation ${command![1]}\``);
+  });
+
   it("with lost state, a new rotation value is the explicit request to regenerate", async () => {
     const old = db("eight").users["automation@pve"].tokens.pulumi.tokenHash;
     clearLog();

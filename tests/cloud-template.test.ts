@@ -202,15 +202,25 @@ describe("CloudTemplate provider against the simulator", () => {
     expect(mutating()).toEqual([]);
   });
 
-  it("rebuilds a half-built template of ours (qm template failed inside the worker, exit 0)", async () => {
+  it("a build that fails after qm create removes its half-built VM and says so; one left by a dead apply is rebuilt", async () => {
     const args = inputs("golf", 9200, "debian12");
     sim.mutateState((s) => {
       const st = s as unknown as { sim: { failQmTemplate?: number[] } };
       st.sim.failQmTemplate = [9200];
     });
-    await expect(create(args)).rejects.toThrow(/^golf: qm template failed \(exit 0\): lvrename/);
-    const half = await qmConfig("golf", 9200);
-    expect(half.template).toBeUndefined();
+    sim.clearLog();
+    const err = await create(args).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/^golf: building template "debian12-template" \(VMID 9200\) failed: golf: qm template failed \(exit 0\): lvrename/);
+    expect(err).toContain("\n  undone: the half-built VM 9200 was removed (qm destroy 9200 --purge)");
+    expect(mutating().map((c) => c.replace(/^LC_ALL=C /, "").split(" ").slice(0, 2).join(" ")).at(-1)).toBe("qm destroy");
+    expect((await sim.exec("golf", "qm config 9200")).code).toBe(255);
+
+    // an apply that died midway (no chance to undo) leaves a half-built VM with our marker: rebuilt
+    const made = await sim.exec("golf", `qm create 9200 --name debian12-template --description '${templateDescription(templateInputsHash(args))}'`);
+    expect(made.code).toBe(0);
     sim.clearLog();
     const { outs } = await create(args);
     const cmds = mutating().map((c) => c.replace(/^LC_ALL=C /, "").split(" ").slice(0, 2).join(" "));
@@ -218,8 +228,20 @@ describe("CloudTemplate provider against the simulator", () => {
     expect(cmds[1]).toBe("qm create");
     const conf = await qmConfig("golf", 9200);
     expect(conf.template).toBe("1");
-    expect(conf.virtio0).toBe("local-lvm:base-9200-disk-1,discard=on,size=32G");
-    expect(outs.diskVolume).toBe("local-lvm:base-9200-disk-1");
+    expect(conf.virtio0).toMatch(/^local-lvm:base-9200-disk-\d,discard=on,size=32G$/);
+    expect(outs.diskVolume).toMatch(/^local-lvm:base-9200-disk-\d$/);
+  });
+
+  it("a failed disk import (after qm create made the VM and its EFI disk) is undone", async () => {
+    sim.injectFault({ node: "golf", match: "qm importdisk 9500", mode: "fail-once", exitCode: 5, stderr: "storage full" });
+    sim.clearLog();
+    await expect(create(inputs("golf", 9500, "rocky9"))).rejects.toThrow(
+      /^golf: building template "rocky9-template" \(VMID 9500\) failed: golf: qm importdisk failed \(exit 5\): storage full[\s\S]*\n {2}undone: the half-built VM 9500 was removed/,
+    );
+    sim.clearFaults();
+    expect(mutating().map((c) => c.replace(/^LC_ALL=C /, "").split(" ").slice(0, 2).join(" "))).toEqual(["qm create", "qm importdisk", "qm destroy"]);
+    expect((await sim.exec("golf", "qm config 9500")).code).toBe(255);
+    expect((await sim.exec("golf", "pvesm list local-lvm")).stdout).not.toContain("9500");
   });
 
   it("accepts the pre-8.2.7 importdisk output (PVE 8.2 node)", async () => {
@@ -229,10 +251,19 @@ describe("CloudTemplate provider against the simulator", () => {
     expect(outs.diskVolume).toBe("local-lvm:base-9301-disk-1");
   });
 
-  it("fails clearly when the image file is missing on the node (and leaves a half-built VM it can rebuild)", async () => {
+  it("checks the image, the storage and the bridge before the first change, naming every one missing", async () => {
+    sim.clearLog();
     await expect(create(inputs("golf", 9400, "rocky9", { imagePath: "/root/images/missing.img" }))).rejects.toThrow(
-      /^golf: qm importdisk failed \(exit 255\): \/root\/images\/missing\.img: non-existent or non-regular file/,
+      'golf: template "rocky9-template" (VMID 9400) cannot be built; nothing was changed: ' +
+        "image /root/images/missing.img is not on the node (has its download finished?)",
     );
+    await expect(create(inputs("golf", 9400, "rocky9", { imagePath: "/root/images/missing.img", storage: "nvme_pool", bridge: "vmbr7" }))).rejects.toThrow(
+      'golf: template "rocky9-template" (VMID 9400) cannot be built; nothing was changed: ' +
+        "image /root/images/missing.img is not on the node (has its download finished?); " +
+        "storage 'nvme_pool' does not exist (storages: local, local-lvm); bridge vmbr7 does not exist on the node",
+    );
+    expect(mutating()).toEqual([]);
+    expect((await sim.exec("golf", "qm config 9400")).code).toBe(255);
     const { outs } = await create(inputs("golf", 9400, "rocky9"));
     expect(outs.inputsHash).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -241,7 +272,10 @@ describe("CloudTemplate provider against the simulator", () => {
     const { outs } = await create(inputs("golf", 9600, "debian12", { vendorSnippet: "local:snippets/homelab-qemu-guest-agent.yaml" }));
     expect((await qmConfig("golf", 9600)).cicustom).toBe("vendor=local:snippets/homelab-qemu-guest-agent.yaml");
     expect(outs.vendorSnippet).toBe("local:snippets/homelab-qemu-guest-agent.yaml");
-    await expect(create(inputs("golf", 9601, "debian12", { diskSize: "8G" }))).rejects.toThrow(/^golf: qm resize failed \(exit 255\): shrinking disks is not supported/);
+    await expect(create(inputs("golf", 9601, "debian12", { diskSize: "8G" }))).rejects.toThrow(
+      /^golf: building template "debian12-template" \(VMID 9601\) failed: golf: qm resize failed \(exit 255\): shrinking disks is not supported[\s\S]*undone: the half-built VM 9601 was removed/,
+    );
+    expect((await sim.exec("golf", "qm config 9601")).code).toBe(255);
   });
 
   it("check rejects a bad vmid, disk size or relative image path", async () => {

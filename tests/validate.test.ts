@@ -45,14 +45,26 @@ function brokenCopy(stack: string, replacements: [string, string][]): string {
 }
 
 describe("npm run validate (the CLI process)", () => {
-  it("matrix: exit 0 and a one-line summary", async () => {
+  // The reference stack files carry placeholders: valid, with warnings on stderr.
+  it("matrix: exit 0, a one-line summary, and warnings for its placeholders", async () => {
     const r = await validate("matrix");
-    expect(r).toEqual({ code: 0, stdout: ['matrix: OK — 3 nodes, 4 networks, cluster "matrix"'], stderr: [] });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toEqual(['matrix: OK — 3 nodes, 4 networks, cluster "matrix"']);
+    expect(r.stderr.length).toBeGreaterThan(0);
+    expect(r.stderr.every((l) => l.startsWith("warning: "))).toBe(true);
+    expect(r.stderr).toContain(
+      "warning: nodes[0].hostKey: the placeholder from the reference stack files, not this node's key; get the real one with npm run host-keys -- <stack>",
+    );
   });
 
-  it("ms01: exit 0 and a one-line summary", async () => {
+  it("ms01: exit 0, a one-line summary, and warnings for its placeholders", async () => {
     const r = await validate("ms01");
-    expect(r).toEqual({ code: 0, stdout: ['ms01: OK — 3 nodes, 2 networks, cluster "ms01"'], stderr: [] });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toEqual(['ms01: OK — 3 nodes, 2 networks, cluster "ms01"']);
+    expect(r.stderr.every((l) => l.startsWith("warning: "))).toBe(true);
+    expect(r.stderr).toContain(
+      "warning: secrets.userPasswordHashes.kellen: placeholder ciphertext from the reference stack files; set it with pulumi config set --secret",
+    );
   });
 
   it("a copy with three mistakes: exit 1, exactly three lines naming the three paths", async () => {
@@ -133,7 +145,13 @@ describe("the functions behind the CLI", () => {
     const out: string[] = [];
     const err: string[] = [];
     expect(main(["tests/fixtures/minimal.yaml"], (l) => out.push(l), (l) => err.push(l))).toBe(0);
-    expect([out, err]).toEqual([["lab: OK — 1 node, 1 network, no cluster"], []]);
+    expect([out, err]).toEqual([
+      ["lab: OK — 1 node, 1 network, no cluster"],
+      [
+        "warning: nodes[0].insecureIgnoreHostKey: true; the host key is not checked, so anyone on the network path " +
+          "can impersonate alpha (pin it: npm run host-keys -- <stack>)",
+      ],
+    ]);
   });
 
   it("secure values count as present; a missing key, plain text and unknown homelab: keys are reported", () => {
@@ -180,5 +198,17 @@ describe("the functions behind the CLI", () => {
       "secrets.sshPrivateKey: missing; set it with `pulumi config set --secret --path secrets.sshPrivateKey < ~/.ssh/id_ed25519`, " +
         "or set ssh.useAgent: true",
     ]);
+  });
+  it("a file that expands too many aliases is one line with the file name, not a stack trace", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 8; i++) {
+      const prev = String.fromCharCode(96 + i);
+      levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    const text = `config:\n  homelab:environment:\n    name: bomb\n${levels.map((l) => `  ${l}`).join("\n")}\n`;
+    const result = validateStackText(text, "/x/Pulumi.bomb.yaml");
+    expect(result.issues).toHaveLength(1);
+    expect(result.issues[0]).toMatch(/^Pulumi\.bomb\.yaml: too many YAML aliases \(.*alias.*\); write the values out instead of nesting aliases$/i);
+    expect(result.environment).toBeUndefined();
   });
 });

@@ -56,6 +56,7 @@ export {
   isCidrSyntax,
   isClusterName,
   isDevicePath,
+  hostKeyFromKeygenLine,
   isHostKey,
   isIfName,
   isIPv4,

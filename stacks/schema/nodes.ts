@@ -4,6 +4,7 @@
  * `thunderbolt` ring settings, and the checks across nodes (unique names and
  * addresses, ring cables with two ends, OSD devices).
  */
+import { z } from "zod";
 import { DEFAULTS as RING_VERIFY_DEFAULTS } from "../../infra/providers/network/ring-verify";
 import { SSH_DEFAULTS } from "../../infra/ssh";
 import { bool, hostName, ifName, integer, ipv4, list, mapping, mtu, networkName, safeText, text } from "./fields";
@@ -14,6 +15,7 @@ import {
   MTU_MAX,
   isDeviceClass,
   isDevicePath,
+  hostKeyFromKeygenLine,
   isHostKey,
   isInt,
   isLabel,
@@ -102,10 +104,12 @@ export const NodeSchema = mapping(
     /** Overrides ssh.port for this node. */
     sshPort: integer("a TCP port", 1, 65535).optional(),
     /** SHA256 fingerprint of the node's SSH host key (`ssh-keygen -lf`). */
-    hostKey: text(
-      "an SSH host key fingerprint (SHA256: and 43 base64 characters, as ssh-keygen -lf prints it)",
-      isHostKey,
-    ).optional(),
+    hostKey: z
+      .preprocess(
+        hostKeyFromKeygenLine,
+        text("an SSH host key fingerprint (SHA256: and 43 base64 characters, as ssh-keygen -lf prints it)", isHostKey),
+      )
+      .optional(),
     /** Explicit opt-out of host key pinning. Defaults to false. */
     insecureIgnoreHostKey: bool().default(false),
     interfaces: list(InterfaceSchema, "a list of interfaces"),

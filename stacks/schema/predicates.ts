@@ -10,6 +10,8 @@ const LINUX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const IFNAME = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]{0,14}$/;
 const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/;
 const HOST_KEY = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** A line of `ssh-keyscan … | ssh-keygen -lf -`: `256 SHA256:… 192.168.3.5 (ED25519)`. */
+const KEYGEN_LINE = /^\s*\d+\s+(SHA256:[A-Za-z0-9+/]{43})\s.*\([A-Z0-9-]+\)\s*$/;
 const PCI_PATH = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 const VLAN_RANGE = /^(\d{1,4})-(\d{1,4})$/;
 const IPV4_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])";
@@ -47,6 +49,8 @@ export const isIfName = (v: unknown): v is string => isString(v) && IFNAME.test(
 export const isLinuxUser = (v: unknown): v is string => isString(v) && LINUX_USER.test(v);
 export const isClusterName = (v: unknown): v is string => isString(v) && CLUSTER_NAME.test(v);
 export const isHostKey = (v: unknown): v is string => isString(v) && HOST_KEY.test(v);
+/** The pin from a pasted `ssh-keygen -lf` line (its SHA256 field); any other value unchanged. */
+export const hostKeyFromKeygenLine = (v: unknown): unknown => (isString(v) ? (KEYGEN_LINE.exec(v)?.[1] ?? v) : v);
 export const isPciPath = (v: unknown): v is string => isString(v) && PCI_PATH.test(v);
 export const isSafeText = (v: unknown): v is string =>
   isString(v) && v.length <= SAFE_TEXT_MAX && SAFE_TEXT.test(v);

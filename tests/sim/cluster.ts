@@ -10,7 +10,7 @@
  * Needs root (unshare, mount) and /usr/sbin/sshd. See tests/sim/fakes/lib.cjs for the state model
  * and how to add a fake tool.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -223,6 +223,8 @@ const NS_SETUP = path.join(SIM_DIR, "ns-setup.sh");
 const SSH_WRAPPER = path.join(SIM_DIR, "sshwrap.sh");
 const WATCHDOG = path.join(SIM_DIR, "watchdog.sh");
 const SSHD = "/usr/sbin/sshd";
+/** The one list of OS prerequisites (also run by `npm test`'s pretest and .ci/run). */
+const PREREQS = path.resolve(SIM_DIR, "..", "..", "scripts", "prereqs.sh");
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 
@@ -355,7 +357,19 @@ interface NodeRuntime {
 
 // ---------------------------------------------------------------------------------------------
 
+let prerequisitesPresent = false;
+
+/** Fail at once, naming the packages and the command, when the host lacks what the simulator runs. */
+export function checkPrerequisites(prereqsPath?: string): void {
+  if (prerequisitesPresent && prereqsPath === undefined) return;
+  const env = prereqsPath === undefined ? process.env : { ...process.env, PREREQS_PATH: prereqsPath };
+  const r = spawnSync("bash", [PREREQS, "--check"], { encoding: "utf8", env });
+  if (r.status !== 0) throw new Error(`the simulated cluster cannot start: ${(r.stderr || r.error?.message || "").trim()}`);
+  if (prereqsPath === undefined) prerequisitesPresent = true;
+}
+
 export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOptions = {}): Promise<SimCluster> {
+  checkPrerequisites();
   if (process.getuid && process.getuid() !== 0) throw new Error("startSimCluster needs root (unshare, mount)");
   if (specs.length === 0) throw new Error("startSimCluster: no nodes");
   const seen = new Set<string>();

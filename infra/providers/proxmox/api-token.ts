@@ -8,7 +8,8 @@
  *    it never appears on a command line, in a log or in an error;
  *  - an existing token is never silently rotated. If the token exists but the
  *    state has no secret for it (state lost, `pulumi import`, a token made by
- *    hand), create fails and says how to rotate it explicitly;
+ *    hand), create fails and names the one command that rotates it
+ *    (`pulumi config set --path environment.apiAccess.rotation recover-…`);
  *  - rotation is an input: change `rotation` (e.g. "2026-11" → "2027-05") and the
  *    next update regenerates the secret (`pveum user token modify ... --regenerate 1`,
  *    or remove + add where pveum predates --regenerate). The current rotation is
@@ -87,15 +88,16 @@ export function tokenSecretLost(node: string, tokenId: string, rotation: string)
     `API token ${tokenId} already exists, but its secret is not in the Pulumi state ` +
       `(Proxmox shows a token secret only once, so it cannot be read back). Nothing was changed. ` +
       `To replace the secret, set the token's rotation input to a new value ` +
-      `(currently ${rotation === "" ? "unset" : JSON.stringify(rotation)}; e.g. rotation: "${suggestRotation(rotation)}"): ` +
+      `(currently ${rotation === "" ? "unset" : JSON.stringify(rotation)}): in a homelab stack run ` +
+      `\`pulumi config set --path environment.apiAccess.rotation ${suggestRotation(rotation)}\` and then \`pulumi up\`; ` +
       `the token is then regenerated and the new secret stored. Programs that use the old secret lose access.`,
     "TokenSecretLostError",
   );
 }
 
+/** A rotation value that differs from `current`: `recover-<UTC date and minute>`. */
 function suggestRotation(current: string): string {
-  const now = new Date();
-  const stamp = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
+  const stamp = `recover-${new Date().toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-")}`;
   return stamp === current ? `${stamp}-2` : stamp;
 }
 

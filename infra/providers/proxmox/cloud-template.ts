@@ -230,6 +230,54 @@ async function destroy(session: SshSession, node: string, vmid: number): Promise
   if (r.code !== 0 && !isMissingVmConfig(r.stderr)) throw new CommandFailedError(node, command("qm", "destroy", vmid, "--purge"), r);
 }
 
+/**
+ * What the build needs on the node, checked before the first change: the
+ * image file, the storage and the bridge. Every missing one is named.
+ */
+async function preflight(session: SshSession, inputs: CloudTemplateInputs): Promise<void> {
+  const node = inputs.connection.node;
+  const missing: string[] = [];
+  if ((await session.run(command("test", "-f", inputs.imagePath))).code !== 0) {
+    missing.push(`image ${inputs.imagePath} is not on the node (has its download finished?)`);
+  }
+  const listed = await session.check(inCLocale(command("pvesh", "get", "/storage", "--output-format", "json")));
+  const storages = (JSON.parse(listed.stdout) as { storage?: string }[]).map((s) => s.storage ?? "");
+  if (!storages.includes(inputs.storage)) {
+    missing.push(`storage '${inputs.storage}' does not exist (storages: ${storages.join(", ")})`);
+  }
+  // A live bridge, or one configured in the node's network files (the kernel's /sys/class/net is the host's in the simulator).
+  const bridge = quote(inputs.bridge);
+  const bridgeCheck =
+    `test -d /sys/class/net/${bridge}/bridge || cat /etc/network/interfaces /etc/network/interfaces.d/* 2>/dev/null | ` +
+    `awk -v b=${bridge} '$1 == "iface" && $2 == b { found = 1 } END { exit !found }'`;
+  if ((await session.run(bridgeCheck)).code !== 0) missing.push(`bridge ${inputs.bridge} does not exist on the node`);
+  if (missing.length > 0) {
+    throw new Error(`${node}: template "${inputs.name}" (VMID ${inputs.vmid}) cannot be built; nothing was changed: ${missing.join("; ")}`);
+  }
+}
+
+/**
+ * After a failed build step: remove the guest this build created (it carries
+ * our marker with this build's hash; the VMID was free before) and say so.
+ */
+async function undoHalfBuilt(session: SshSession, inputs: CloudTemplateInputs, hash: string, err: unknown): Promise<Error> {
+  const node = inputs.connection.node;
+  const why = err instanceof Error ? err.message : String(err);
+  const head = `${node}: building template "${inputs.name}" (VMID ${inputs.vmid}) failed: ${why}`;
+  try {
+    const found = await inspect(session, inputs);
+    if (found.kind !== "ours" || found.hash !== hash) return new Error(`${head}
+  nothing of it was left on the node`);
+    await destroy(session, node, inputs.vmid);
+    return new Error(`${head}
+  undone: the half-built VM ${inputs.vmid} was removed (qm destroy ${inputs.vmid} --purge)`);
+  } catch (undoErr) {
+    const undoWhy = undoErr instanceof Error ? undoErr.message : String(undoErr);
+    return new Error(`${head}
+  undoing it failed too (${undoWhy}); remove the half-built VM with qm destroy ${inputs.vmid} --purge`);
+  }
+}
+
 /** Make the node hold exactly the template the inputs describe. */
 async function ensureTemplate(inputs: CloudTemplateInputs): Promise<CloudTemplateOutputs> {
   const node = inputs.connection.node;
@@ -242,38 +290,48 @@ async function ensureTemplate(inputs: CloudTemplateInputs): Promise<CloudTemplat
       if (found.kind === "ours" && found.hash === hash && found.template) {
         return { ...inputs, inputsHash: hash, node, diskVolume: diskVolumeOf(found.config) };
       }
+      await preflight(session, inputs);
       if (found.kind === "ours") await destroy(session, node, inputs.vmid); // stale or half-built: ours to rebuild
-
-      const vmid = inputs.vmid;
-      await session.check(inCLocale(command(...qmCreateArgs(inputs, hash))));
-      const imported = await session.check(inCLocale(command("qm", "importdisk", vmid, inputs.imagePath, inputs.storage)));
-      const disk = parseImportDisk(imported.stdout);
-      if (!disk) {
-        throw new Error(`${node}: qm importdisk ${vmid} printed no "successfully imported disk" line: ${JSON.stringify(imported.stdout.trim().split("\n").slice(-3).join("\n"))}`);
+      try {
+        return await build(session, inputs, hash);
+      } catch (err) {
+        throw await undoHalfBuilt(session, inputs, hash, err);
       }
-      const set: (string | number)[] = ["qm", "set", vmid, "--virtio0", `${disk.volid},discard=on`, "--boot", "order=virtio0"];
-      set.push("--scsi1", `${inputs.storage}:cloudinit`, "--ciuser", inputs.ciUser, "--ipconfig0", inputs.ipconfig0);
-      if (inputs.vendorSnippet) set.push("--cicustom", `vendor=${inputs.vendorSnippet}`);
-      await session.check(inCLocale(command(...set)));
-      const keys = normalizedKeys(inputs.sshKeys);
-      if (keys.length > 0) {
-        // The qm CLI takes --sshkeys as a file name: write the keys to a temp file via stdin.
-        // (A `sh` tagged template would be simpler, but its cached template object does not survive serialization.)
-        await session.check(inCLocale(`f=$(mktemp) && cat > "$f" && { qm set ${quote(vmid)} --sshkeys "$f"; rc=$?; rm -f "$f"; exit $rc; }`), {
-          stdin: keys.join("\n") + "\n",
-        });
-      }
-      await session.check(inCLocale(command("qm", "resize", vmid, "virtio0", inputs.diskSize)));
-      // `qm template` has no upid_exit: a failed task still exits 0 (pve-cli.md §3.4).
-      await checkWorker(session, node, inCLocale(command("qm", "template", vmid)));
-      const after = await inspect(session, inputs);
-      if (after.kind !== "ours" || !after.template || after.hash !== hash) {
-        throw new Error(`${node}: qm template ${vmid} reported success but VM ${vmid} is not a template afterwards`);
-      }
-      return { ...inputs, inputsHash: hash, node, diskVolume: diskVolumeOf(after.config) };
     },
     sshOptions(inputs),
   );
+}
+
+/** Build the template on a free VMID, from `qm create` to `qm template`. */
+async function build(session: SshSession, inputs: CloudTemplateInputs, hash: string): Promise<CloudTemplateOutputs> {
+  const node = inputs.connection.node;
+  const vmid = inputs.vmid;
+  await session.check(inCLocale(command(...qmCreateArgs(inputs, hash))));
+  const imported = await session.check(inCLocale(command("qm", "importdisk", vmid, inputs.imagePath, inputs.storage)));
+  const disk = parseImportDisk(imported.stdout);
+  if (!disk) {
+    throw new Error(`${node}: qm importdisk ${vmid} printed no "successfully imported disk" line: ${JSON.stringify(imported.stdout.trim().split("\n").slice(-3).join("\n"))}`);
+  }
+  const set: (string | number)[] = ["qm", "set", vmid, "--virtio0", `${disk.volid},discard=on`, "--boot", "order=virtio0"];
+  set.push("--scsi1", `${inputs.storage}:cloudinit`, "--ciuser", inputs.ciUser, "--ipconfig0", inputs.ipconfig0);
+  if (inputs.vendorSnippet) set.push("--cicustom", `vendor=${inputs.vendorSnippet}`);
+  await session.check(inCLocale(command(...set)));
+  const keys = normalizedKeys(inputs.sshKeys);
+  if (keys.length > 0) {
+    // The qm CLI takes --sshkeys as a file name: write the keys to a temp file via stdin.
+    // (A `sh` tagged template would be simpler, but its cached template object does not survive serialization.)
+    await session.check(inCLocale(`f=$(mktemp) && cat > "$f" && { qm set ${quote(vmid)} --sshkeys "$f"; rc=$?; rm -f "$f"; exit $rc; }`), {
+      stdin: keys.join("\n") + "\n",
+    });
+  }
+  await session.check(inCLocale(command("qm", "resize", vmid, "virtio0", inputs.diskSize)));
+  // `qm template` has no upid_exit: a failed task still exits 0 (pve-cli.md §3.4).
+  await checkWorker(session, node, inCLocale(command("qm", "template", vmid)));
+  const after = await inspect(session, inputs);
+  if (after.kind !== "ours" || !after.template || after.hash !== hash) {
+    throw new Error(`${node}: qm template ${vmid} reported success but VM ${vmid} is not a template afterwards`);
+  }
+  return { ...inputs, inputsHash: hash, node, diskVolume: diskVolumeOf(after.config) };
 }
 
 function containsUnknown(v: unknown): boolean {

@@ -1,0 +1,106 @@
+/**
+ * Settings that are valid but unsafe, and values left over from the reference
+ * stack files: reported as warnings (never errors) by `npm run validate` and
+ * by the Pulumi program, each with its path.
+ */
+import { formatPath } from "./errors";
+
+/**
+ * The placeholder values the reference stack files (Pulumi.matrix.yaml,
+ * Pulumi.ms01.yaml) carry: host key fingerprints of the right format that
+ * are no node's, public keys nobody holds, and dummy ciphertext. A stack file
+ * copied from one of them carries these until they are replaced.
+ */
+export const REFERENCE_PLACEHOLDERS = {
+  hostKeys: [
+    "SHA256:BwQApq+4Is5EchuWDyu7dMQT82T/iieOZPmHNntWf8Q",
+    "SHA256:JMPSMDbvO6VYpm4PGyaMXW/0TwK/wWd5Qj/+gymXXAs",
+    "SHA256:3OEL2MDyj2wrjlz2YUM7FQkkRvwDhvihCIFK5I6Akq0",
+    "SHA256:p8D3SZhaUKPFBxvVqf619+cjUsvzcFDar+e+E4WdMJk",
+    "SHA256:9hAfMS1JX1CvWIiCJV4CfFc28jxcMubIpkcG3gN+83o",
+    "SHA256:xQ81RURXhuo22eSEcfc257zHplETIpV06thXXRN1f9E",
+  ],
+  /** The base64 key blobs of placeholder `ssh-ed25519 …` public keys. */
+  publicKeys: [
+    "AAAAC3NzaC1lZDI1NTE5AAAAIHkzq3n2y6kVb0n3z7Q9yYbW8a8nT3m5P2rW3s9qgQ3Z",
+    "AAAAC3NzaC1lZDI1NTE5AAAAIMtEugVRhd07Me/7FLwF44Fkv8oSHB/8wKBwv1Nr1SZN",
+    "AAAAC3NzaC1lZDI1NTE5AAAAIGh2O2d2nLw41N3cvAG15MIqPYbyod24+mxHdQdXfMpL",
+  ],
+  encryptionSalts: [
+    "v1:dG9DffvQSFk=:v1:KXYRVB4FC/8jJ9Vb:Gzi1jz4YSw1TxHRxojmVfX0kFpRgDrIqzvrmP0Yrips=",
+    "v1:mE0z7qY1c2U=:v1:Mx/+T6sZdQatb6gP:87vkwwXUKZEOwbnf/bnikZF1vN5lFckIFm2e7INIMy0=",
+  ],
+  ciphertexts: [
+    "v1:wO3QeuNv7jjZnv3y:GrVXf2vU9ifTo9Xhdu4qJKhdF+2SSzEWTjleGnigRN6ncIf/lPQMvg==",
+    "v1:ybIdVNv7znEeFI/x:DnnyBL8fTOGqt+qO1FhtMmXQImneq/uP8xVhjuNSRLvNA73N0DX7wA==",
+    "v1:Ieiy8wu8oamcODuK:2P51b+mogrw9cdWB1JU52jl7aIi+4bmWf3O6TEaJ4G4MaSe5Jd24iA==",
+    "v1:z0W6Dy41t8Htj26Y:7XVNs1UnPvIgftZedp8cx2+NvvbHZ9Y8/85a1UwaXxW5FDunHvI3gw==",
+    "v1:w3ZkygMyBfyrLwnP:dp5F/yT84hNFBtNWQYO2Fy2sevgu6CCIJVjH9kZNPgAlcCvXwHghCg==",
+    "v1:HYL2WJpuKjdYDEI8:cyb6yOGg/1HmRi1lfo9KwW5clRH4wLtXRmk7DXnh4Wb7/qGNeoF3Bw==",
+    "v1:aQvyAi+qPhC0N9iG:t0h8c97fCtidTfTy63KCHhLqsmg8GVw5s6SNZwXRE1Hj+iI1zC+QXw==",
+    "v1:LeZibKZkDwoGH0HL:ouji/D9YK8f7EmJiG6EW7GjzNwkud3DEnqeOqvix8Qk4Nr+gp43G6A==",
+    "v1:Zm9vYmFyYmF6cXV4:bm90LWEtcmVhbC1oYXNoLXBsYWNlaG9sZGVyLWNpcGhlcnRleHQ=",
+  ],
+} as const;
+
+type Path = (string | number)[];
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Every string leaf with its path. */
+function strings(v: unknown, at: Path = []): { path: Path; value: string }[] {
+  if (typeof v === "string") return [{ path: at, value: v }];
+  if (Array.isArray(v)) return v.flatMap((item, i) => strings(item, [...at, i]));
+  if (isRecord(v)) return Object.entries(v).flatMap(([k, item]) => strings(item, [...at, k]));
+  return [];
+}
+
+/** Warnings for a raw (as written) environment, one line each: `<path>: <why>`. */
+export function environmentWarnings(raw: unknown): string[] {
+  if (!isRecord(raw)) return [];
+  const out: string[] = [];
+  const nodes = Array.isArray(raw.nodes) ? raw.nodes : [];
+  nodes.forEach((node, i) => {
+    if (!isRecord(node)) return;
+    if (node.insecureIgnoreHostKey === true) {
+      out.push(
+        `${formatPath(["nodes", i, "insecureIgnoreHostKey"])}: true; the host key is not checked, so anyone on the network path ` +
+          `can impersonate ${typeof node.name === "string" ? node.name : "this node"} (pin it: npm run host-keys -- <stack>)`,
+      );
+    }
+  });
+  const api = raw.apiAccess;
+  if (isRecord(api) && api.insecureTls === true) {
+    out.push(`apiAccess.insecureTls: true; the API certificate is not checked, so anyone on the network path can take the API token`);
+  }
+  for (const { path, value } of strings(raw)) {
+    const last = path[path.length - 1];
+    if (last === "hostKey" && (REFERENCE_PLACEHOLDERS.hostKeys as readonly string[]).some((k) => value.includes(k))) {
+      out.push(`${formatPath(path)}: the placeholder from the reference stack files, not this node's key; get the real one with npm run host-keys -- <stack>`);
+    } else if (REFERENCE_PLACEHOLDERS.publicKeys.some((k) => value.includes(k))) {
+      out.push(`${formatPath(path)}: a placeholder public key from the reference stack files; put your own public key here`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Warnings about the stack file around the environment: the reference files'
+ * dummy encryption salt and ciphertext (no passphrase decrypts them).
+ */
+export function stackFileWarnings(top: Record<string, unknown>, secretsKey: string): string[] {
+  const out: string[] = [];
+  if (typeof top.encryptionsalt === "string" && (REFERENCE_PLACEHOLDERS.encryptionSalts as readonly string[]).includes(top.encryptionsalt)) {
+    out.push(
+      "encryptionsalt: the reference stack files' dummy salt; delete the line, run `pulumi stack init <stack> --secrets-provider passphrase` " +
+        "(it writes a new salt) and set every secret again",
+    );
+  }
+  const config = isRecord(top.config) ? top.config : {};
+  for (const { path, value } of strings(config[secretsKey])) {
+    if (path[path.length - 1] === "secure" && (REFERENCE_PLACEHOLDERS.ciphertexts as readonly string[]).includes(value)) {
+      out.push(`${formatPath(["secrets", ...path.slice(0, -1)])}: placeholder ciphertext from the reference stack files; set it with pulumi config set --secret`);
+    }
+  }
+  return out;
+}
