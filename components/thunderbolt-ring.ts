@@ -28,7 +28,7 @@ import type { NodeThunderboltSpec } from "../infra/network/types";
 import type { NodeConnection } from "../infra/providers/connection";
 import { Packages } from "../infra/providers/linux/packages";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
-import { LinkResult, PairResult, RingVerify } from "../infra/providers/network/ring-verify";
+import { CableResult, LinkResult, PairResult, RingVerify } from "../infra/providers/network/ring-verify";
 
 /** Packages the ring needs: FRR (fabricd, and frr-reload for `systemctl reload frr`) and iperf3 for the verification. */
 export const RING_PACKAGES = ["frr", "frr-pythontools", "iperf3"];
@@ -62,7 +62,7 @@ export interface ThunderboltRingVerify {
   iperfPort?: number;
   /** Seconds pings are retried while OpenFabric converges. Defaults to 30. */
   convergenceSeconds?: number;
-  /** Fail when a cable measures below this many Gbit/s. Defaults to no minimum. */
+  /** A cable below this many Gbit/s is reported slow (the ring degraded). Defaults to 15 (a Thunderbolt 4 cable runs at about 26). */
   minGbps?: number;
 }
 
@@ -88,8 +88,10 @@ export interface ThunderboltRingArgs {
  * initramfs refreshed), a udev rule and oneshot units that bring the ports
  * up with MTU 65520 before FRR and Ceph start, IPv4 forwarding, and FRR
  * OpenFabric (fabricd) announcing the node's loopback /32 so every node
- * reaches every other one even with one cable out. Then a verification
- * (ping every pair, iperf3 every cable) whose results are outputs.
+ * reaches every other one even with one cable out; FRR and the ring unit are
+ * enabled at boot. Then a verification (services, ping every pair, each cable
+ * on its own: carrier, MTU, adjacency, iperf3 across it) whose results are
+ * outputs.
  *
  * The ports' and the loopback's stanzas in /etc/network/interfaces belong to
  * each node's NodeNetwork (pass it `thunderbolt`), so one managed block
@@ -102,6 +104,10 @@ export class ThunderboltRing extends pulumi.ComponentResource {
   readonly reachability?: pulumi.Output<PairResult[]>;
   /** Per cable: Gbit/s. */
   readonly links?: pulumi.Output<LinkResult[]>;
+  /** Per cable, checked on its own: ok, down or slow, with what is wrong by port. */
+  readonly cables?: pulumi.Output<CableResult[]>;
+  /** healthy, or degraded (a cable down or slow, a service stopped) while every node still reaches every other. */
+  readonly status?: pulumi.Output<"healthy" | "degraded">;
   /** The OpenFabric NET of each node, by node name. */
   readonly nets: Record<string, string> = {};
   /** Every resource a later step (Ceph, corosync on the ring) may need to wait for. */
@@ -201,7 +207,9 @@ export class ThunderboltRing extends pulumi.ComponentResource {
           path: FRR_DAEMONS_PATH,
           blockId: FRR_BLOCK_ID,
           content: frrDaemonsBlock(),
-          onChangeCommand: ["systemctl", "restart", "frr.service"],
+          // Enabled at boot too: Proxmox ships frr disabled, and a node rebooting into a stopped FRR
+          // loses its ring routes (Ceph and the corosync ring link with them).
+          onChangeCommand: ["sh", "-c", "systemctl enable frr.service && systemctl restart frr.service"],
           onDelete: "remove",
         },
         afterPackages,
@@ -240,14 +248,19 @@ export class ThunderboltRing extends pulumi.ComponentResource {
           iperfPort: v.iperfPort,
           convergenceSeconds: v.convergenceSeconds,
           minGbps: v.minGbps,
+          mtu,
+          // Enabled and running on every node, repaired by the next up when a refresh finds them off.
+          units: ["frr.service", RING_UNIT_NAME],
         },
         { parent: this, dependsOn: perNodeReady },
       );
       this.reachability = this.verify.reachability;
       this.links = this.verify.links;
+      this.cables = this.verify.cables;
+      this.status = this.verify.status;
       this.ready.push(this.verify);
     }
-    this.registerOutputs({ nets: this.nets, reachability: this.reachability, links: this.links });
+    this.registerOutputs({ nets: this.nets, reachability: this.reachability, links: this.links, cables: this.cables, status: this.status });
   }
 }
 
