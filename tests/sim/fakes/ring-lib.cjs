@@ -204,15 +204,21 @@ function startEffects(state, node, unit) {
 
 /** Files of a directory in the node's own view, sorted, with their text. */
 function dirFiles(dir, suffix) {
+  let names = [];
   try {
-    return fs
-      .readdirSync(dir)
-      .filter((f) => f.endsWith(suffix))
-      .sort()
-      .map((f) => fs.readFileSync(path.join(dir, f), "utf8"));
+    names = fs.readdirSync(dir).filter((f) => f.endsWith(suffix)).sort();
   } catch {
     return [];
   }
+  const texts = [];
+  for (const f of names) {
+    try {
+      texts.push(fs.readFileSync(path.join(dir, f), "utf8"));
+    } catch {
+      // a dangling symlink (Debian's modules.conf -> ../modules) is skipped, as systemd does
+    }
+  }
+  return texts;
 }
 
 /** Addresses of the `auto` inet stanzas of /etc/network/interfaces (what ifupdown2 brings up at boot). */
