@@ -106,8 +106,8 @@ export class ThunderboltRing extends pulumi.ComponentResource {
   readonly links?: pulumi.Output<LinkResult[]>;
   /** Per cable, checked on its own: ok, down or slow, with what is wrong by port. */
   readonly cables?: pulumi.Output<CableResult[]>;
-  /** healthy, or degraded (a cable down or slow, a service stopped) while every node still reaches every other. */
-  readonly status?: pulumi.Output<"healthy" | "degraded">;
+  /** healthy; degraded (a cable down or slow, a service stopped) while every node still reaches every other; failed (a refresh found a node cut off). */
+  readonly status?: pulumi.Output<"healthy" | "degraded" | "failed">;
   /** The OpenFabric NET of each node, by node name. */
   readonly nets: Record<string, string> = {};
   /** Every resource a later step (Ceph, corosync on the ring) may need to wait for. */

@@ -233,7 +233,7 @@ describe("ms01 reboots", () => {
     const lost = await ringFrom("russell").catch((e: Error) => [e.message]);
     expect(lost).toContain("russell -> wittgenstein unreachable");
     const refreshed = (await ringVerifyProvider.read!("id", verifyOuts)).props as RingVerifyOutputs;
-    expect(refreshed.status).toBe("degraded");
+    expect(refreshed.status).toBe("failed");
     expect(refreshed.problems).toEqual([
       "wittgenstein is cut off from the ring",
       "wittgenstein: frr.service is not running",

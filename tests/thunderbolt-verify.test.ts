@@ -226,6 +226,12 @@ describe("verification", () => {
     expect(o.cables.map((c) => c.status)).toEqual(["ok", "ok", "down"]);
     // no throughput test across a dead cable
     expect(o.links.map((l) => `${l.from} ${l.fromPort}`)).toEqual(["frege en05", "frege en06"]);
+    // a refresh sees the same degraded ring (no change), and the cable back once it is plugged in
+    expect((await ringVerifyProvider.read!("id", o)).props).toEqual(o);
+    sim.setCablePlugged("russell", "en05", true);
+    const back = (await ringVerifyProvider.read!("id", o)).props as RingVerifyOutputs;
+    expect(back.cables.map((c) => c.status)).toEqual(["ok", "ok", "ok"]);
+    expect(back.status).toBe("healthy");
   });
 
   it("fails naming the node when both its cables are dead", async () => {
@@ -244,7 +250,7 @@ describe("verification", () => {
     await sim.exec("russell", "systemctl disable --now frr.service");
     const read = await ringVerifyProvider.read!("id", outs as RingVerifyOutputs);
     const seen = read.props as RingVerifyOutputs;
-    expect(seen.status).toBe("degraded");
+    expect(seen.status).toBe("failed");
     expect(seen.problems.slice(0, 3)).toEqual([
       "russell is cut off from the ring",
       "russell: frr.service is not running",

@@ -124,8 +124,11 @@ export interface ServiceResult {
 }
 
 export interface RingVerifyOutputs extends RingVerifyInputs {
-  /** healthy; degraded (a cable is down or slow, or a service is stopped or disabled, but every node reaches every other). */
-  status: "healthy" | "degraded";
+  /**
+   * healthy; degraded (a cable down or slow, or a service stopped or disabled, while every node
+   * reaches every other); failed (a refresh found a node cut off; an up fails instead).
+   */
+  status: "healthy" | "degraded" | "failed";
   /** Every problem found, one sentence each (empty when healthy). */
   problems: string[];
   reachability: PairResult[];
@@ -281,7 +284,8 @@ async function measureLink(sessions: Map<string, SshSession>, link: RingLink, se
   try {
     // Give the daemon a moment to bind, bounded; the client has its own connect timeout too.
     await sleep(300);
-    // --bind-dev: across this cable only, never around the ring through the third node.
+    // --bind-dev (iperf3 >= 3.10; Proxmox 8 ships 3.12): across this cable only, never around
+    // the ring through the third node.
     const clientCmd = inCLocale(
       command("timeout", seconds + 20, "iperf3", "-c", link.b.loopback, "-B", link.a.loopback, "--bind-dev", link.aPort, "-p", port, "-t", seconds, "-J", "--connect-timeout", 3000),
     );
@@ -453,7 +457,8 @@ export async function observeRing(props: RingVerifyOutputs): Promise<Omit<Verify
     const cables = withThroughput(await checkCables(sessions, props.nodes, props.mtu ?? DEFAULT_SETTINGS.mtu), props.links ?? [], props.minGbps ?? DEFAULT_SETTINGS.minGbps);
     const isolated = cutOff(props.nodes, pairs);
     const problems = [...isolated.map((n) => `${n} is cut off from the ring`), ...problemsOf(cables, services)];
-    return { status: problems.length ? "degraded" : "healthy", problems, reachability: keepStoredRtt(props.reachability, pairs), cables, services };
+    const status = isolated.length ? "failed" : problems.length ? "degraded" : "healthy";
+    return { status, problems, reachability: keepStoredRtt(props.reachability, pairs), cables, services };
   });
 }
 
@@ -537,7 +542,7 @@ export interface RingVerifyArgs {
 
 /** Registered as `pulumi-nodejs:dynamic/network:RingVerify`. */
 export class RingVerify extends pulumi.dynamic.Resource {
-  declare readonly status: pulumi.Output<"healthy" | "degraded">;
+  declare readonly status: pulumi.Output<"healthy" | "degraded" | "failed">;
   declare readonly problems: pulumi.Output<string[]>;
   declare readonly reachability: pulumi.Output<PairResult[]>;
   declare readonly cables: pulumi.Output<CableResult[]>;
