@@ -28,7 +28,7 @@ import type { NodeThunderboltSpec } from "../infra/network/types";
 import type { NodeAccess } from "../infra/providers/connection";
 import { Packages } from "../infra/providers/linux/packages";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
-import { LinkResult, PairResult, RingVerify, RingVerifyInputs } from "../infra/providers/network/ring-verify";
+import { CableResult, LinkResult, PairResult, RingVerify, RingVerifyInputs } from "../infra/providers/network/ring-verify";
 import { childOptions, refuse, sharedSshKey } from "./child-options";
 
 /** Type token of the ThunderboltRing component. */
@@ -77,8 +77,10 @@ export interface ThunderboltRingArgs {
  * initramfs refreshed), a udev rule and oneshot units that bring the ports
  * up with MTU 65520 before FRR and Ceph start, IPv4 forwarding, and FRR
  * OpenFabric (fabricd) announcing the node's loopback /32 so every node
- * reaches every other one even with one cable out. Then a verification
- * (ping every pair, iperf3 every cable) whose results are outputs.
+ * reaches every other one even with one cable out; FRR and the ring unit are
+ * enabled at boot. Then a verification (services, ping every pair, each cable
+ * on its own: carrier, MTU, adjacency, iperf3 across it) whose results are
+ * outputs.
  *
  * The ports' and the loopback's stanzas in /etc/network/interfaces belong to
  * each node's NodeNetwork (pass it `thunderbolt`), so one managed block
@@ -91,6 +93,10 @@ export class ThunderboltRing extends pulumi.ComponentResource {
   readonly reachability?: pulumi.Output<PairResult[]>;
   /** Per cable: Gbit/s. */
   readonly links?: pulumi.Output<LinkResult[]>;
+  /** Per cable, checked on its own: ok, down or slow, with what is wrong by port. */
+  readonly cables?: pulumi.Output<CableResult[]>;
+  /** healthy; degraded (a cable down or slow, a service stopped) while every node still reaches every other; failed (a refresh found a node cut off). */
+  readonly status?: pulumi.Output<"healthy" | "degraded" | "failed">;
   /** The OpenFabric NET of each node, by node name. */
   readonly nets: Record<string, string> = {};
   /** Every resource a later step (Ceph, corosync on the ring) may need to wait for. */
@@ -189,7 +195,9 @@ export class ThunderboltRing extends pulumi.ComponentResource {
           path: FRR_DAEMONS_PATH,
           blockId: FRR_BLOCK_ID,
           content: frrDaemonsBlock(),
-          onChangeCommand: ["systemctl", "restart", "frr.service"],
+          // Enabled at boot too: Proxmox ships frr disabled, and a node rebooting into a stopped FRR
+          // loses its ring routes (Ceph and the corosync ring link with them).
+          onChangeCommand: ["sh", "-c", "systemctl enable frr.service && systemctl restart frr.service"],
           onDelete: "remove",
         },
         afterPackages,
@@ -228,14 +236,19 @@ export class ThunderboltRing extends pulumi.ComponentResource {
           iperfPort: v.iperfPort,
           convergenceSeconds: v.convergenceSeconds,
           minGbps: v.minGbps,
+          mtu,
+          // Enabled and running on every node, repaired by the next up when a refresh finds them off.
+          units: ["frr.service", RING_UNIT_NAME],
         },
         { parent: this, dependsOn: perNodeReady },
       );
       this.reachability = this.verify.reachability;
       this.links = this.verify.links;
+      this.cables = this.verify.cables;
+      this.status = this.verify.status;
       this.ready.push(this.verify);
     }
-    this.registerOutputs({ nets: this.nets, reachability: this.reachability, links: this.links });
+    this.registerOutputs({ nets: this.nets, reachability: this.reachability, links: this.links, cables: this.cables, status: this.status });
   }
 }
 

@@ -14,7 +14,12 @@ export interface EnvironmentOutputs extends GuestOutputs {
   nodes: Record<string, { address: string; pveVersion: pulumi.Output<string> }>;
   cluster?: { name: pulumi.Output<string>; members: pulumi.Output<unknown>; quorate: pulumi.Output<boolean> };
   api?: { endpoint: string; tokenId: pulumi.Output<string>; tokenSecret: pulumi.Output<string> };
-  ring?: { reachability?: pulumi.Output<unknown>; links?: pulumi.Output<unknown> };
+  ring?: {
+    status?: pulumi.Output<string>;
+    cables?: pulumi.Output<unknown>;
+    reachability?: pulumi.Output<unknown>;
+    links?: pulumi.Output<unknown>;
+  };
   ceph?: CephOutputs;
 }
 
@@ -37,7 +42,7 @@ export function buildEnvironment(
 
   // 2. The Thunderbolt ring, over the nodes' networks.
   const ring = buildRing(ctx, nodes);
-  if (ring) outputs.ring = { reachability: ring.reachability, links: ring.links };
+  if (ring) outputs.ring = { status: ring.status, cables: ring.cables, reachability: ring.reachability, links: ring.links };
 
   // 3. The cluster, once every node (and the ring) is ready.
   if (!env.cluster) return outputs;

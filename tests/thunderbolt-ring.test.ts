@@ -194,7 +194,7 @@ describe("ThunderboltRing under mocks", () => {
       path: "/etc/frr/daemons",
       blockId: "thunderbolt-ring",
       content: "fabricd=yes\n",
-      onChangeCommand: ["systemctl", "restart", "frr.service"],
+      onChangeCommand: ["sh", "-c", "systemctl enable frr.service && systemctl restart frr.service"],
     });
     expect(input(r, "ms01-ring-wittgenstein-sysctl")).toMatchObject({
       path: "/etc/sysctl.d/80-homelab-ring.conf",
@@ -324,6 +324,7 @@ describe("the ring's files on (simulated) nodes", () => {
           `${n}: systemctl restart homelab-tb-ring.service`,
           `${n}: udevadm control --reload`,
           `${n}: sysctl -p /etc/sysctl.d/80-homelab-ring.conf`,
+          `${n}: systemctl enable frr.service`,
           `${n}: systemctl restart frr.service`,
           `${n}: systemctl reload-or-restart frr.service`,
         ].sort(),

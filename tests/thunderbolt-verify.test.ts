@@ -1,8 +1,10 @@
 /**
- * RingVerify against the simulated cluster: ping every ordered pair of ring
- * loopbacks, iperf3 every cable with a server started for the test and
- * stopped afterwards, results as outputs, failures naming both nodes,
- * triggers, refresh, and serialization.
+ * RingVerify against the simulated cluster (a modelled ms01 ring: cables,
+ * ports, FRR, adjacencies): ping every ordered pair of ring loopbacks, each
+ * cable on its own (carrier, MTU, adjacency, iperf3 across it with a server
+ * started for the test and stopped afterwards), FRR enabled and running,
+ * results as outputs, a dead or slow cable reported by its ports as
+ * degraded, a cut-off node failing, triggers, refresh, and serialization.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -12,6 +14,7 @@ import {
   ringLinks,
   ringVerifyProvider,
 } from "../infra/providers/network/ring-verify";
+import { bringUpMs01Ring } from "./helpers/ring-sim";
 import { serializeProvider } from "./helpers/serialize";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 
@@ -64,15 +67,18 @@ const iperfCalls = () =>
 
 beforeAll(async () => {
   sim = await startSimCluster([{ name: "frege" }, { name: "russell" }, { name: "wittgenstein" }]);
+  await bringUpMs01Ring(sim);
 });
 
 afterAll(async () => {
   await sim?.stop();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   testStart = Date.now();
   resetAddresses();
+  for (const [node, port] of [["frege", "en05"], ["russell", "en05"], ["wittgenstein", "en05"]]) sim.setCablePlugged(node, port, true);
+  for (const node of Object.keys(LOOPBACK)) await sim.exec(node, "systemctl enable --now frr.service");
   sim.clearFaults();
   sim.clearLog();
   sim.mutateState((s) => {
@@ -113,14 +119,22 @@ describe("verification", () => {
       { from: "russell", fromPort: "en05", to: "wittgenstein", toPort: "en06", gbps: 25.97, retransmits: 0 },
     ]);
     expect(Date.parse(o.verifiedAt)).toBeGreaterThan(testStart - 1);
-    // one server per cable on the peer (one-off, daemonized, pid file), one client bound to the own loopback
+    expect(o.status).toBe("healthy");
+    expect(o.problems).toEqual([]);
+    expect(o.cables.map((c) => `${c.cable}: ${c.status}`)).toEqual([
+      "frege en05 ↔ russell en06: ok",
+      "frege en06 ↔ wittgenstein en05: ok",
+      "russell en05 ↔ wittgenstein en06: ok",
+    ]);
+    expect(o.services.every((x) => x.unit === "frr.service" && x.enabled && x.active)).toBe(true);
+    // one server per cable on the peer (one-off, daemonized, pid file), one client bound to the own loopback and the cable's port
     expect(iperfCalls()).toEqual([
       "russell: iperf3 -s -1 -D -B 10.100.0.12 -p 5201 -I /run/homelab-ring-iperf3.pid",
-      "frege: iperf3 -c 10.100.0.12 -B 10.100.0.11 -p 5201 -t 2 -J --connect-timeout 3000",
+      "frege: iperf3 -c 10.100.0.12 -B 10.100.0.11 --bind-dev en05 -p 5201 -t 2 -J --connect-timeout 3000",
       "wittgenstein: iperf3 -s -1 -D -B 10.100.0.13 -p 5201 -I /run/homelab-ring-iperf3.pid",
-      "frege: iperf3 -c 10.100.0.13 -B 10.100.0.11 -p 5201 -t 2 -J --connect-timeout 3000",
+      "frege: iperf3 -c 10.100.0.13 -B 10.100.0.11 --bind-dev en06 -p 5201 -t 2 -J --connect-timeout 3000",
       "wittgenstein: iperf3 -s -1 -D -B 10.100.0.13 -p 5201 -I /run/homelab-ring-iperf3.pid",
-      "russell: iperf3 -c 10.100.0.13 -B 10.100.0.12 -p 5201 -t 2 -J --connect-timeout 3000",
+      "russell: iperf3 -c 10.100.0.13 -B 10.100.0.12 --bind-dev en05 -p 5201 -t 2 -J --connect-timeout 3000",
     ]);
     // servers gone: no listener left, no pid file left
     expect((sim.readState().iperf3 as { servers: unknown[] }).servers).toEqual([]);
@@ -164,10 +178,14 @@ describe("verification", () => {
     expect(pings).toHaveLength(2);
   });
 
-  it("an iperf3 failure names the node and the link, and still stops the server", async () => {
+  it("an iperf3 failure marks that cable down by its ports, and still stops the server", async () => {
     sim.injectFault({ node: "frege", match: "iperf3 -c 10.100.0.12", mode: "fail", exitCode: 1, stderr: "iperf3: error - unable to connect" });
-    const err = await ringVerifyProvider.create!(inputs()).catch((e: Error) => e);
-    expect((err as Error).message).toBe("frege: iperf3 -c 10.100.0.12 (link frege en05 → russell) failed (exit 1): iperf3: error - unable to connect");
+    const { outs } = await ringVerifyProvider.create!(inputs());
+    const o = outs as RingVerifyOutputs;
+    expect(o.status).toBe("degraded");
+    expect(o.problems).toEqual([
+      "frege en05 ↔ russell en06 is down: frege: iperf3 -c 10.100.0.12 --bind-dev en05 failed (exit 1): iperf3: error - unable to connect",
+    ]);
     expect(sim.commandLog().some((e) => e.node === "russell" && e.command.includes("kill \"$(cat /run/homelab-ring-iperf3.pid)\""))).toBe(true);
     expect((await sim.exec("russell", "ls /run/homelab-ring-iperf3.pid")).code).not.toBe(0);
   });
@@ -176,24 +194,92 @@ describe("verification", () => {
     sim.injectFault({ node: "russell", match: "iperf3 -s", mode: "fail", exitCode: 1, stderr: "iperf3: error - unable to start listener for connections: Address already in use" });
     const err = await ringVerifyProvider.create!(inputs()).catch((e: Error) => e);
     expect((err as Error).message).toBe(
-      "russell: iperf3 -s failed (exit 1) while preparing the test of link frege → russell: " +
+      "russell: iperf3 -s failed (exit 1) while preparing the test of cable frege en05 ↔ russell en06: " +
         "iperf3: error - unable to start listener for connections: Address already in use",
     );
   });
 
-  it("fails below minGbps", async () => {
+  it("reports a cable fallen back to a slow mode by its ports (default minimum 15 Gbit/s), as degraded", async () => {
     sim.mutateState((s) => {
-      (s.iperf3 as { gbps: Record<string, number> }).gbps["russell->wittgenstein"] = 9.9;
+      (s.iperf3 as { gbps: Record<string, number> }).gbps["wittgenstein:en06"] = 9.9;
     });
-    const err = await ringVerifyProvider.create!(inputs({ minGbps: 15 })).catch((e: Error) => e);
-    expect((err as Error).message).toBe(
-      "Thunderbolt ring verification failed: below 15 Gbit/s: russell en05 → wittgenstein: 9.89 Gbit/s (check the cable, and that both ends run the ring MTU)",
-    );
+    const { outs } = await ringVerifyProvider.create!(inputs());
+    const o = outs as RingVerifyOutputs;
+    expect(o.status).toBe("degraded");
+    expect(o.problems).toEqual([
+      "russell en05 ↔ wittgenstein en06 is slow: russell en05 ↔ wittgenstein en06 measures 9.89 Gbit/s, below 15 (a cable or port fallen back to a slow mode; check the cable)",
+    ]);
+    expect(((await ringVerifyProvider.create!(inputs({ minGbps: 5 }))).outs as RingVerifyOutputs).status).toBe("healthy");
+  });
+
+  it("sees a dead cable the loopback pings route around: degraded, named by its two ports", async () => {
+    sim.setCablePlugged("russell", "en05", false);
+    const { outs } = await ringVerifyProvider.create!(inputs());
+    const o = outs as RingVerifyOutputs;
+    // OpenFabric routes around it through frege: every pair still reaches every other
+    expect(o.reachability.every((p) => p.reachable)).toBe(true);
+    expect(o.status).toBe("degraded");
+    expect(o.problems).toEqual([
+      "russell en05 ↔ wittgenstein en06 is down: russell en05 has no carrier; russell en05 has no OpenFabric adjacency to wittgenstein; " +
+        "wittgenstein en06 has no carrier; wittgenstein en06 has no OpenFabric adjacency to russell",
+    ]);
+    expect(o.cables.map((c) => c.status)).toEqual(["ok", "ok", "down"]);
+    // no throughput test across a dead cable
+    expect(o.links.map((l) => `${l.from} ${l.fromPort}`)).toEqual(["frege en05", "frege en06"]);
+    // a refresh sees the same degraded ring (no change), and the cable back once it is plugged in
+    expect((await ringVerifyProvider.read!("id", o)).props).toEqual(o);
+    sim.setCablePlugged("russell", "en05", true);
+    const back = (await ringVerifyProvider.read!("id", o)).props as RingVerifyOutputs;
+    expect(back.cables.map((c) => c.status)).toEqual(["ok", "ok", "ok"]);
+    expect(back.status).toBe("healthy");
+  });
+
+  it("fails naming the node when both its cables are dead", async () => {
+    sim.setCablePlugged("wittgenstein", "en05", false);
+    sim.setCablePlugged("wittgenstein", "en06", false);
+    const err = await ringVerifyProvider.create!(inputs()).catch((e: Error) => e);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/^Thunderbolt ring verification failed: wittgenstein cut off from the ring; /);
+    expect(msg).toContain("Cables down:\n  - frege en06 ↔ wittgenstein en05: frege en06 has no carrier;");
+    expect(msg).toContain("  - russell en05 ↔ wittgenstein en06: russell en05 has no carrier;");
+  });
+
+  it("repairs a disabled, stopped FRR before it verifies; a refresh shows it first", async () => {
+    const { outs } = await ringVerifyProvider.create!(inputs());
+    expect((outs as RingVerifyOutputs).status).toBe("healthy");
+    await sim.exec("russell", "systemctl disable --now frr.service");
+    const read = await ringVerifyProvider.read!("id", outs as RingVerifyOutputs);
+    const seen = read.props as RingVerifyOutputs;
+    expect(seen.status).toBe("failed");
+    expect(seen.problems.slice(0, 3)).toEqual([
+      "russell is cut off from the ring",
+      "russell: frr.service is not running",
+      "russell: frr.service is not enabled at boot",
+    ]);
+    expect(seen.services.find((x) => x.node === "russell")).toEqual({ node: "russell", unit: "frr.service", enabled: false, active: false });
+    // the next up sees the drift and repairs it
+    expect((await ringVerifyProvider.diff!("id", seen, inputs())).changes).toBe(true);
+    const { outs: repaired } = await ringVerifyProvider.update!("id", seen, inputs());
+    expect((repaired as RingVerifyOutputs).status).toBe("healthy");
+    expect((await sim.exec("russell", "systemctl is-enabled frr.service; systemctl is-active frr.service")).stdout).toBe("enabled\nactive\n");
+    expect(sim.commandLog().filter((e) => /^systemctl (enable|start) /.test(e.command)).map((e) => `${e.node}: ${e.command}`)).toEqual([
+      "russell: systemctl enable frr.service",
+      "russell: systemctl start frr.service",
+    ]);
   });
 });
 
 describe("lifecycle", () => {
-  const outs = (i: RingVerifyInputs): RingVerifyOutputs => ({ ...i, reachability: [], links: [], verifiedAt: "2026-01-01T00:00:00.000Z" });
+  const outs = (i: RingVerifyInputs): RingVerifyOutputs => ({
+    ...i,
+    status: "healthy",
+    problems: [],
+    reachability: [],
+    cables: [],
+    services: [],
+    links: [],
+    verifiedAt: "2026-01-01T00:00:00.000Z",
+  });
 
   it("re-runs only when asked: trigger change or verifyOnEveryUp; never replaces", async () => {
     const base = inputs({ trigger: "1" });
@@ -204,6 +290,8 @@ describe("lifecycle", () => {
     expect((await ringVerifyProvider.diff!("id", outs(always), always)).changes).toBe(true);
     expect((await ringVerifyProvider.diff!("id", outs(base), { ...base, iperfSeconds: 5 })).changes).toBe(true);
     expect((await ringVerifyProvider.diff!("id", outs(base), { ...base, trigger: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" })).changes).toBe(true);
+    // a degraded ring (found by the last up or a refresh) is re-checked and repaired by the next up
+    expect((await ringVerifyProvider.diff!("id", { ...outs(base), status: "degraded" }, base)).changes).toBe(true);
   });
 
   it("update re-verifies; refresh re-checks reachability without throwing and without iperf3", async () => {
@@ -218,6 +306,12 @@ describe("lifecycle", () => {
     expect(unreachable).toEqual(["frege->wittgenstein", "russell->wittgenstein", "wittgenstein->frege", "wittgenstein->russell"]);
     expect((read.props as RingVerifyOutputs).links).toEqual((updated as RingVerifyOutputs).links);
     expect(iperfCalls()).toEqual([]);
+  });
+
+  it("a refresh right after a verification reports no change", async () => {
+    const { outs: created } = await ringVerifyProvider.create!(inputs());
+    const read = await ringVerifyProvider.read!("id", created as RingVerifyOutputs);
+    expect(read.props).toEqual(created);
   });
 
   it("serializes without secrets and verifies through the engine's loader", async () => {

@@ -75,3 +75,57 @@ export function parseIpAddrOneline(stdout: string): AddressEntry[] {
   }
   return out;
 }
+
+export interface LinkState {
+  /** Administratively up (flag UP). */
+  up: boolean;
+  /** Carrier (flag LOWER_UP): the cable is plugged and the other end is up. */
+  carrier: boolean;
+  mtu: number;
+}
+
+/** `ip -j link show dev X`: `[{"ifname":"en05","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":65520,…}]`. */
+export function parseIpLinkJson(stdout: string): LinkState | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout.trim());
+  } catch {
+    return undefined;
+  }
+  const first = Array.isArray(doc) ? (doc[0] as { flags?: unknown; mtu?: unknown } | undefined) : undefined;
+  if (!first || !Array.isArray(first.flags) || typeof first.mtu !== "number") return undefined;
+  const flags = first.flags as string[];
+  return { up: flags.includes("UP"), carrier: flags.includes("LOWER_UP"), mtu: first.mtu };
+}
+
+export interface OpenFabricAdjacency {
+  /** The neighbour's hostname (FRR's dynamic hostname). */
+  neighbor: string;
+  interface: string;
+  /** "Up", "Initializing" or "Down". */
+  state: string;
+}
+
+/**
+ * `vtysh -c 'show openfabric neighbor json'` (FRR's isis_neighbor_common_json):
+ * `{"areas":[{"area":"1","circuits":[{"circuit":0,"adj":"russell","interface":"en05","state":"Up",…},{"circuit":1}]}]}`;
+ * circuits without a neighbour carry only their number. Undefined when the text is not that JSON.
+ */
+export function parseOpenFabricNeighbors(stdout: string): OpenFabricAdjacency[] | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout.trim());
+  } catch {
+    return undefined;
+  }
+  const areas = (doc as { areas?: unknown }).areas;
+  if (!Array.isArray(areas)) return undefined;
+  const out: OpenFabricAdjacency[] = [];
+  for (const area of areas as { circuits?: unknown }[]) {
+    if (!Array.isArray(area.circuits)) continue;
+    for (const c of area.circuits as Record<string, unknown>[]) {
+      if (typeof c.adj === "string" && typeof c.interface === "string") out.push({ neighbor: c.adj, interface: c.interface, state: String(c.state ?? "") });
+    }
+  }
+  return out;
+}

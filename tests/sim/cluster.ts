@@ -166,6 +166,15 @@ export interface SimCluster {
   stateDir: string;
   stopNode(name: string): Promise<void>;
   startNode(name: string): Promise<void>;
+  /**
+   * Power-cycle a node: stopped, started, then booted as systemd would (tests/sim/fakes/ring-lib.cjs
+   * boot()): only enabled units run, modules from /etc/modules-load.d, sysctls from /etc/sysctl.d.
+   */
+  rebootNode(name: string): Promise<void>;
+  /** Model a Thunderbolt ring: its cables (every one plugged) and each ring node's loopback. */
+  setRing(cables: SimCable[], loopbacks: Record<string, string>): void;
+  /** Unplug (false) or plug back (true) the cable on `node`'s `port`. */
+  setCablePlugged(node: string, port: string, plugged: boolean): void;
   injectFault(f: Fault): void;
   clearFaults(): void;
   commandLog(): CommandLogEntry[];
@@ -188,6 +197,9 @@ export interface SimCluster {
   exec(node: string, shellCommand: string): Promise<{ stdout: string; stderr: string; code: number }>;
   stop(): Promise<void>;
 }
+
+/** A Thunderbolt cable between two ports: [node, port, node, port]. */
+export type SimCable = [string, string, string, string];
 
 export interface SimClusterOptions {
   /** how long a successful `pvecm add` holds the cluster's corosync.conf lock (default 150 ms) */
@@ -666,6 +678,35 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
           }
         });
         await launch(rt);
+      },
+
+      async rebootNode(name) {
+        await sim.stopNode(name);
+        await sim.startNode(name);
+        const booted = await sim.exec(name, "pve-sim-boot");
+        if (booted.code !== 0) throw new Error(`rebootNode ${name}: boot failed: ${booted.stderr}`);
+      },
+
+      setRing(cables, loopbacks) {
+        for (const [a, , b] of cables) {
+          get(a);
+          get(b);
+        }
+        ctx.mutate((s) => {
+          s.ring = {
+            cables: cables.map(([an, ap, bn, bp]) => ({ ends: [{ node: an, port: ap }, { node: bn, port: bp }], plugged: true })),
+            loopbacks: { ...loopbacks },
+          };
+        });
+      },
+
+      setCablePlugged(node, port, plugged) {
+        ctx.mutate((s) => {
+          const ring = s.ring as { cables: { ends: { node: string; port: string }[]; plugged: boolean }[] } | undefined;
+          const cable = ring?.cables.find((c) => c.ends.some((e) => e.node === node && e.port === port));
+          if (!cable) throw new Error(`setCablePlugged: no cable on ${node} ${port}`);
+          cable.plugged = plugged;
+        });
       },
 
       injectFault(f) {

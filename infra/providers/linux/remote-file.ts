@@ -126,14 +126,37 @@ function sameMeta(inputs: RemoteFileInputs, current: FileState): boolean {
   );
 }
 
-/** Converge the node to the inputs; returns whether anything was written. */
-export async function applyRemoteFile(inputs: RemoteFileInputs): Promise<boolean> {
+/**
+ * What `read` reports for a file in state `current` (undefined when the file or block is gone).
+ * create and update return the same, read back after writing, so a refresh right after an up
+ * shows no change.
+ */
+function observedProps(props: RemoteFileInputs, current: FileState): RemoteFileOutputs | undefined {
+  if (!current.exists) return undefined;
+  if (props.blockId) {
+    const block = readBlock(current.text, props.blockId);
+    if (block === undefined) return undefined;
+    // Keep the stored spelling when only trailing newlines differ, so refresh shows real drift only.
+    const content = blockContent(block) === blockContent(props.content) ? props.content : blockContent(block);
+    return { ...props, content };
+  }
+  return { ...props, content: current.text, fileMode: current.mode, owner: current.owner, group: current.group };
+}
+
+/** Converge the node to the inputs; returns whether anything was written and the outputs read back afterwards. */
+export async function applyRemoteFile(inputs: RemoteFileInputs): Promise<{ changed: boolean; outs: RemoteFileOutputs }> {
   return withSession(
     sshTarget(inputs),
     async (session) => {
       const current = await readFile(session, inputs.path);
       const text = desiredText(inputs, current);
-      if (current.exists && current.text === text && sameMeta(inputs, current)) return false;
+      const readBack = async () => {
+        const after = await readFile(session, inputs.path);
+        const outs = observedProps(inputs, after);
+        if (!outs) throw new Error(`${session.node}: ${inputs.path} is missing right after it was written`);
+        return outs;
+      };
+      if (current.exists && current.text === text && sameMeta(inputs, current)) return { changed: false, outs: observedProps(inputs, current)! };
       await installFile(session, inputs, text, current);
       if (inputs.onChangeCommand?.length) {
         try {
@@ -145,7 +168,7 @@ export async function applyRemoteFile(inputs: RemoteFileInputs): Promise<boolean
           throw new Error(`${(err as Error).message}\n  ${inputs.path} was put back as it was, so the next run retries the change`);
         }
       }
-      return true;
+      return { changed: true, outs: await readBack() };
     },
     sshOptions(inputs),
   );
@@ -153,25 +176,15 @@ export async function applyRemoteFile(inputs: RemoteFileInputs): Promise<boolean
 
 export const remoteFileProvider: pulumi.dynamic.ResourceProvider<RemoteFileInputs, RemoteFileOutputs> = {
   async create(inputs) {
-    await applyRemoteFile(inputs);
-    return { id: `${inputs.connection.node}:${inputs.path}${inputs.blockId ? `#${inputs.blockId}` : ""}`, outs: inputs };
+    const { outs } = await applyRemoteFile(inputs);
+    return { id: `${inputs.connection.node}:${inputs.path}${inputs.blockId ? `#${inputs.blockId}` : ""}`, outs };
   },
 
   async read(id, props) {
     if (!props) throw new Error(`${id}: no stored state to refresh from`);
     const current = await withSession(sshTarget(props), (s) => readFile(s, props.path), sshOptions(props));
-    if (!current.exists) return { id: "", props };
-    if (props.blockId) {
-      const block = readBlock(current.text, props.blockId);
-      if (block === undefined) return { id: "", props };
-      // Keep the stored spelling when only trailing newlines differ, so refresh shows real drift only.
-      const content = blockContent(block) === blockContent(props.content) ? props.content : blockContent(block);
-      return { id, props: { ...props, content } };
-    }
-    return {
-      id,
-      props: { ...props, content: current.text, fileMode: current.mode, owner: current.owner, group: current.group },
-    };
+    const observed = observedProps(props, current);
+    return observed ? { id, props: observed } : { id: "", props };
   },
 
   async diff(_id, olds, news) {
@@ -205,8 +218,8 @@ export const remoteFileProvider: pulumi.dynamic.ResourceProvider<RemoteFileInput
   },
 
   async update(_id, _olds, news) {
-    await applyRemoteFile(news);
-    return { outs: news };
+    const { outs } = await applyRemoteFile(news);
+    return { outs };
   },
 
   async delete(_id, props) {

@@ -4,13 +4,71 @@
 //  - `ip -o -4 addr show [up] [dev IFACE]` (also `-4 -o`, `address`, `a`, `list`): answered from the
 //    simulation: every address in the node's state `addresses`, on the interface whose stanza in
 //    the node's /etc/network/interfaces carries it (prefix from there), else on `lo` as /32.
-//  - anything that would change the network (`set`, `add`, `del`, `flush`, `change`, `replace`,
+//  - the Thunderbolt ring ports (cable ends in state.ring, see ring-lib.cjs) are modelled:
+//    `ip [-j] link show [dev] PORT` answers from the model (flags UP / LOWER_UP / NO-CARRIER,
+//    mtu, operstate), `Device "PORT" does not exist.` (exit 1) while thunderbolt-net is not
+//    loaded; `ip link set [dev] PORT [mtu N] [up|down]` changes the model;
+//  - anything else that would change the network (`set`, `add`, `del`, `flush`, `change`, `replace`,
 //    `append`) is refused with exit 2, so no test can touch the host;
 //  - every other invocation (read-only) runs the real ip.
 // Each call is logged to tools.jsonl.
 const fs = require("node:fs");
 const { spawnSync } = require("node:child_process");
 const lib = require("./lib.cjs");
+const ring = require("./ring-lib.cjs");
+
+/** iproute2's view of a modelled ring port (the fields of `ip -j link show`). */
+function portJson(state, node, port, index) {
+  const p = ring.portState(state, node, port);
+  const carrier = ring.hasCarrier(state, node, port);
+  const flags = p.up ? (carrier ? ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"] : ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP"]) : ["BROADCAST", "MULTICAST"];
+  const mac = `02:5e:${[...Buffer.from(`${node}/${port}`)].slice(0, 4).map((b) => b.toString(16).padStart(2, "0")).join(":")}`;
+  return {
+    ifindex: 20 + index,
+    ifname: port,
+    flags,
+    mtu: p.mtu,
+    qdisc: p.up ? "pfifo_fast" : "noop",
+    operstate: p.up && carrier ? "UP" : "DOWN",
+    linkmode: "DEFAULT",
+    group: "default",
+    txqlen: 1000,
+    link_type: "ether",
+    address: mac,
+    broadcast: "ff:ff:ff:ff:ff:ff",
+  };
+}
+
+/** `ip link show|set` on a ring port of this node, or undefined when argv is about something else. */
+function ringLink(sim, flags, words) {
+  if (!/^l(i(n(k)?)?)?$/.test(words[0] || "")) return undefined;
+  const verb = words[1] || "show";
+  const rest = words.slice(2);
+  const dev = rest[0] === "dev" ? rest[1] : rest[0];
+  if (!dev) return undefined;
+  const { state } = sim.self();
+  if (!ring.cableAt(state, sim.nodeName, dev)) return undefined;
+  if (!ring.portExists(state, sim.nodeName, dev)) lib.die(`Device "${dev}" does not exist.`, 1);
+  if (verb === "set") {
+    const change = {};
+    for (let i = 0; i < rest.length; i++) {
+      if (rest[i] === "mtu") change.mtu = Number(rest[++i]);
+      else if (rest[i] === "up") change.up = true;
+      else if (rest[i] === "down") change.up = false;
+    }
+    sim.mutate((s) => ring.setPort(s, sim.nodeName, dev, change));
+    return 0;
+  }
+  if (!["show", "list", "ls", "sh", "s"].includes(verb)) return undefined;
+  const doc = portJson(state, sim.nodeName, dev, ring.portsOf(state, sim.nodeName).indexOf(dev));
+  if (flags.includes("-j") || flags.includes("-json")) {
+    lib.line(JSON.stringify([doc]));
+  } else {
+    lib.line(`${doc.ifindex}: ${dev}: <${doc.flags.join(",")}> mtu ${doc.mtu} qdisc ${doc.qdisc} state ${doc.operstate} mode DEFAULT group default qlen 1000`);
+    lib.line(`    link/ether ${doc.address} brd ff:ff:ff:ff:ff:ff`);
+  }
+  return 0;
+}
 
 const MUTATING = new Set(["set", "add", "del", "delete", "flush", "change", "replace", "append", "prepend"]);
 const REAL_IP = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
@@ -62,6 +120,8 @@ lib.main(() => {
     } else if (a.startsWith("-")) flags.push(a.replace(/^--?/, "-"));
     else words.push(a);
   }
+  const ringAnswer = ringLink(sim, flags, words);
+  if (ringAnswer !== undefined) return ringAnswer;
   if (words.some((w) => MUTATING.has(w))) {
     lib.die(`pve-sim: the fake ip refuses 'ip ${argv.join(" ")}': simulated nodes share the host's network`, 2);
   }

@@ -10,13 +10,19 @@
 //          end.sum_sent / end.sum_received). The rate is `state.iperf3.gbps["<client>-><server>"]`
 //          (default 26 Gbit/s, a typical Thunderbolt 4 link). A one-off (-1) listener is consumed.
 //          No listener: the JSON "error" of a refused connection, exit 1.
+//          With a Thunderbolt ring modelled (state.ring, ring-lib.cjs), a ring loopback is reached
+//          only along OpenFabric adjacencies, and `--bind-dev PORT` only across that port's own
+//          cable (an Up adjacency on PORT to the server's node), else "Network is unreachable";
+//          `state.iperf3.gbps["<node>:<port>"]` is the rate of the cable on that port (a cable
+//          fallen back to a slow mode).
 // Each call is logged to tools.jsonl.
 const fs = require("node:fs");
 const { spawn } = require("node:child_process");
 const lib = require("./lib.cjs");
+const ring = require("./ring-lib.cjs");
 
 const VERSION = "iperf 3.12";
-const WITH_VALUE = new Set(["-c", "-B", "-p", "-t", "-I", "-i", "-P", "-b", "-l", "-w", "-O", "-f", "-n", "-k", "--connect-timeout", "--logfile", "--pidfile", "--bind", "--port", "--time", "--client"]);
+const WITH_VALUE = new Set(["-c", "-B", "-p", "-t", "-I", "-i", "-P", "-b", "-l", "-w", "-O", "-f", "-n", "-k", "--connect-timeout", "--bind-dev", "--logfile", "--pidfile", "--bind", "--port", "--time", "--client"]);
 const LONG = { "--server": "-s", "--client": "-c", "--bind": "-B", "--port": "-p", "--time": "-t", "--json": "-J", "--pidfile": "-I", "--daemon": "-D", "--one-off": "-1" };
 
 function pidAlive(pid) {
@@ -90,6 +96,18 @@ lib.main(() => {
       (s) => s.port === port && (s.bind === host || (s.bind === null && (state.nodes[s.node].addresses || []).includes(host))),
     );
     if (!server) return null;
+    const ringTarget = ring.loopbackOwner(state, host);
+    const dev = o["--bind-dev"];
+    let cableRate;
+    if (ringTarget !== undefined || dev !== undefined) {
+      const path = dev !== undefined ? ring.route(state, node.name, server.node, dev) : ring.route(state, node.name, server.node);
+      if (!path || (dev !== undefined && path.length !== 1)) return { unreachable: true };
+      if (dev !== undefined) {
+        const peer = ring.peerEnd(ring.cableAt(state, node.name, dev), node.name, dev);
+        const slow = [state.iperf3.gbps[`${node.name}:${dev}`], state.iperf3.gbps[`${peer.node}:${peer.port}`]].filter((g) => typeof g === "number");
+        if (slow.length > 0) cableRate = Math.min(...slow);
+      }
+    }
     if (server.oneOff) {
       state.iperf3.servers = state.iperf3.servers.filter((s) => s !== server);
       if (server.pid) {
@@ -101,13 +119,19 @@ lib.main(() => {
       }
     }
     const rate = state.iperf3.gbps[`${node.name}->${server.node}`];
-    return { server: server.node, gbps: typeof rate === "number" ? rate : 26 };
+    return { server: server.node, gbps: cableRate !== undefined ? cableRate : typeof rate === "number" ? rate : 26 };
   });
   const start = {
     connected: [],
     version: VERSION,
     system_info: systemInfo(node),
   };
+  if (found && found.unreachable) {
+    const msg = "unable to connect to server - server may have stopped running or use a different port, firewall issue, etc.: Network is unreachable";
+    if (json) print({ start, intervals: [], end: {}, error: msg });
+    else lib.err(`iperf3: error - ${msg}\n`);
+    return 1;
+  }
   if (!found) {
     const msg = "unable to connect to server - server may have stopped running or use a different port, firewall issue, etc.: Connection refused";
     if (json) print({ start, intervals: [], end: {}, error: msg });

@@ -3,9 +3,12 @@
 // modelled: a destination answers when some ONLINE node has it among its state `addresses`
 // (SimCluster.setAddresses). Take an address away (or stop the node) to make a pair unreachable.
 // Supports -c COUNT, -W TIMEOUT, -w DEADLINE, -i INTERVAL, -I SOURCE, -q, -n, -4. Output and exit
+// With a Thunderbolt ring modelled (state.ring, ring-lib.cjs), a ring loopback answers a ring
+// node only along OpenFabric adjacencies (a node in the middle must forward). Output and exit
 // codes follow iputils: 0 = replies, 1 = no reply, 2 = other error (e.g. a source address that is
 // not local: "ping: bind icmp socket: Cannot assign requested address"). Does not sleep.
 const lib = require("./lib.cjs");
+const ring = require("./ring-lib.cjs");
 
 const WITH_VALUE = new Set(["-c", "-W", "-w", "-i", "-I", "-s", "-t", "-Q", "-m", "-p", "-M", "-l"]);
 
@@ -31,7 +34,9 @@ lib.main(() => {
   if (src !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(src) && !(node.addresses || []).includes(src)) {
     lib.die("ping: bind icmp socket: Cannot assign requested address", 2);
   }
-  const owner = Object.values(state.nodes).find((n) => n.online && (n.addresses || []).includes(dest));
+  let owner = Object.values(state.nodes).find((n) => n.online && (n.addresses || []).includes(dest));
+  const ringOwner = ring.loopbackOwner(state, dest);
+  if (owner && ringOwner !== undefined && ring.portsOf(state, node.name).length > 0 && !ring.route(state, node.name, ringOwner)) owner = undefined;
   const quiet = opts["-q"] === true;
   lib.line(src ? `PING ${dest} (${dest}) from ${src} : 56(84) bytes of data.` : `PING ${dest} (${dest}) 56(84) bytes of data.`);
   const times = [];

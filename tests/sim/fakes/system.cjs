@@ -1,32 +1,86 @@
 "use strict";
-// @tools apt-get apt systemctl modprobe reboot ifreload update-initramfs ifup ifdown
+// @tools apt-get apt systemctl modprobe reboot ifreload update-initramfs ifup ifdown pve-sim-boot
 // Fakes of host-level tools that a provisioner calls but that must not touch the machine running
 // the simulation. Each invocation is appended to <state dir>/tools.jsonl as
-// {node, tool, argv, time} and succeeds. `systemctl is-active X` prints "active",
-// `systemctl is-enabled X` prints "enabled".
+// {node, tool, argv, time} and succeeds, except where noted:
+//  - `systemctl` keeps each node's enabled and active units (state.systemd, see ring-lib.cjs):
+//    enable/disable [--now], start/stop/restart/reload-or-restart/try-restart/reload,
+//    is-active/is-enabled (systemd's words and exit codes: "active" 0, "inactive" 3; "enabled" 0,
+//    "disabled" 1). A unit never enabled is disabled and inactive, as frr is after its package
+//    install on Proxmox. Starting homelab-tb-ring.service brings the ring ports up with its MTU.
+//  - `modprobe [-a] MOD…` loads modules (state.modules; thunderbolt-net makes the ring ports appear),
+//    `modprobe -r` unloads them.
+//  - `pve-sim-boot` is the simulated boot (SimCluster.rebootNode runs it inside the node): see
+//    ring-lib.cjs boot().
 const lib = require("./lib.cjs");
+const ring = require("./ring-lib.cjs");
+
+const START = new Set(["start", "restart", "reload-or-restart", "try-reload-or-restart", "try-restart", "reload"]);
+
+function systemctl(sim, argv) {
+  const words = argv.filter((a) => !a.startsWith("-"));
+  const verb = words[0];
+  const units = words.slice(1).map(ring.unitName);
+  const quiet = argv.includes("-q") || argv.includes("--quiet");
+  const now = argv.includes("--now");
+  if (verb === "is-active" || verb === "is-failed") {
+    const state = sim.read();
+    const active = units.map((u) => ring.isActive(state, sim.nodeName, u));
+    if (!quiet) for (const a of active) lib.line(a ? "active" : "inactive");
+    if (verb === "is-failed") return 1;
+    return active.length > 0 && active.every(Boolean) ? 0 : 3;
+  }
+  if (verb === "is-enabled") {
+    const state = sim.read();
+    const enabled = units.map((u) => ring.isEnabled(state, sim.nodeName, u));
+    if (!quiet) for (const e of enabled) lib.line(e ? "enabled" : "disabled");
+    return enabled.length > 0 && enabled.every(Boolean) ? 0 : 1;
+  }
+  if (verb === "reload") {
+    const state = sim.read();
+    const inactive = units.find((u) => !ring.isActive(state, sim.nodeName, u));
+    if (inactive) lib.die(`Job for ${inactive} failed.\nSee "systemctl status ${inactive}" and "journalctl -xeu ${inactive}" for details.`, 1);
+  }
+  sim.mutate((state) => {
+    const sd = ring.systemdOf(state, sim.nodeName);
+    for (const u of units) {
+      if (verb === "enable") sd.enabled[u] = true;
+      if (verb === "disable") delete sd.enabled[u];
+      const start = START.has(verb) || (verb === "enable" && now);
+      const stop = verb === "stop" || (verb === "disable" && now);
+      if (start) {
+        if ((verb === "try-restart" || verb === "try-reload-or-restart") && !sd.active[u]) continue;
+        sd.active[u] = true;
+        ring.startEffects(state, sim.nodeName, u);
+      }
+      if (stop) delete sd.active[u];
+    }
+  });
+  return 0;
+}
+
+function modprobe(sim, argv) {
+  const remove = argv.includes("-r") || argv.includes("--remove");
+  const names = argv.filter((a) => !a.startsWith("-")).map((m) => m.replace(/_/g, "-"));
+  sim.mutate((state) => {
+    state.modules ??= {};
+    const loaded = new Set(state.modules[sim.nodeName] || []);
+    for (const m of names) remove ? loaded.delete(m) : loaded.add(m);
+    state.modules[sim.nodeName] = [...loaded];
+  });
+  return 0;
+}
 
 lib.main(() => {
   const sim = lib.context();
   const tool = process.env.PVE_SIM_TOOL || "unknown";
   const argv = process.argv.slice(2);
   sim.logTool(tool, argv);
-  if (tool === "systemctl") {
-    const verb = argv.find((a) => !a.startsWith("-"));
-    const units = argv.filter((a) => !a.startsWith("-")).slice(1);
-    const quiet = argv.includes("-q") || argv.includes("--quiet");
-    if (verb === "is-active") {
-      if (!quiet) for (let i = 0; i < Math.max(1, units.length); i++) lib.line("active");
-      return 0;
-    }
-    if (verb === "is-enabled") {
-      if (!quiet) for (let i = 0; i < Math.max(1, units.length); i++) lib.line("enabled");
-      return 0;
-    }
-    if (verb === "is-failed") {
-      if (!quiet) for (let i = 0; i < Math.max(1, units.length); i++) lib.line("active");
-      return 1; // not failed
-    }
+  if (tool === "systemctl") return systemctl(sim, argv);
+  if (tool === "modprobe") return modprobe(sim, argv);
+  if (tool === "pve-sim-boot") {
+    sim.mutate((state) => ring.boot(state, sim.nodeName));
+    return 0;
   }
   return 0;
 });
