@@ -208,7 +208,10 @@ describe("CloudTemplate provider against the simulator", () => {
       const st = s as unknown as { sim: { failQmTemplate?: number[] } };
       st.sim.failQmTemplate = [9200];
     });
-    await expect(create(args)).rejects.toThrow(/^golf: qm template failed \(exit 0\): lvrename/);
+    // Judged by the VM read back, not by stderr; the error quotes what qm template said.
+    await expect(create(args)).rejects.toThrow(
+      "golf: qm template 9200 exited 0 but VM 9200 is not a template afterwards; qm template said: lvrename 'pve/vm-9200-disk-0' to 'pve/base-9200-disk-0' failed: simulated",
+    );
     const half = await qmConfig("golf", 9200);
     expect(half.template).toBeUndefined();
     sim.clearLog();

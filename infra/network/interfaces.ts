@@ -10,6 +10,7 @@
  * Pure functions: no I/O, unit-tested with exact expected text.
  */
 import type { BondSpec, BridgeSpec, InterfaceSpec, NetworkSpec, VlanSpec } from "./types";
+import { describeError } from "../errors";
 
 /** One stanza before formatting. */
 export interface Stanza {
@@ -24,7 +25,16 @@ export interface Stanza {
 }
 
 /** A rendering problem the schema did not catch; the message names the interface. */
-export class InterfaceConfigError extends Error {}
+export class InterfaceConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.message = message;
+    this.name = "InterfaceConfigError";
+  }
+  toString(): string {
+    return describeError(this);
+  }
+}
 
 /** Prefix length of a CIDR ("192.168.3.0/24" → 24). */
 export function prefixLength(cidr: string): number {

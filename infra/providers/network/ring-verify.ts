@@ -18,9 +18,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseIperf3, parsePing } from "../../network/verify-parse";
 import { command, inCLocale, sh } from "../../shell";
-import { connect, NodeError, SshSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { NodeError, SshSession } from "../../ssh";
+import { NodeConnection } from "../connection";
 import { isUnknown } from "../diff";
+import { withSessions } from "../sessions";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const RING_VERIFY_PROVIDER_VERSION = "1";
@@ -200,28 +202,6 @@ async function measureLink(
   }
 }
 
-/** Open one session per node, run `fn`, close them all. */
-async function withSessions<T>(inputs: RingVerifyInputs, fn: (sessions: Map<string, SshSession>) => Promise<T>): Promise<T> {
-  const sessions = new Map<string, SshSession>();
-  const opened: Promise<void>[] = [];
-  let result: T;
-  try {
-    for (const n of inputs.nodes) {
-      opened.push(
-        connect(sshTarget({ connection: n.connection, sshPrivateKey: inputs.sshPrivateKey }), sshOptions({ connection: n.connection })).then((s) => {
-          sessions.set(n.connection.node, s);
-        }),
-      );
-    }
-    await Promise.all(opened);
-    result = await fn(sessions);
-  } finally {
-    await Promise.allSettled(opened);
-    for (const s of sessions.values()) s.close();
-  }
-  return result;
-}
-
 function unreachableError(pairs: PairResult[], evidence: Map<string, string>, seconds: number): Error {
   const bad = pairs.filter((p) => !p.reachable);
   const lines = bad.map((p) => `  - ${p.from} cannot reach ${p.to} (${p.address}): ${evidence.get(`${p.from}->${p.to}`) ?? ""}`);
@@ -237,7 +217,7 @@ export async function verifyRing(inputs: RingVerifyInputs): Promise<Pick<RingVer
   const seconds = inputs.iperfSeconds ?? DEFAULT_SETTINGS.iperfSeconds;
   const port = inputs.iperfPort ?? DEFAULT_SETTINGS.iperfPort;
   const convergence = inputs.convergenceSeconds ?? DEFAULT_SETTINGS.convergenceSeconds;
-  return withSessions(inputs, async (sessions) => {
+  return withSessions(inputs.nodes, inputs.sshPrivateKey, async (sessions) => {
     const { pairs, evidence } = await checkReachability(sessions, inputs.nodes, Date.now() + convergence * 1000);
     if (pairs.some((p) => !p.reachable)) throw unreachableError(pairs, evidence, convergence);
     const links: LinkResult[] = [];
@@ -265,7 +245,7 @@ export const ringVerifyProvider: pulumi.dynamic.ResourceProvider<RingVerifyInput
   async read(id, props) {
     if (!props) throw new Error(`${id}: no stored state to refresh from`);
     // Reachability only, one round, never throwing: refresh shows a broken ring as drift.
-    const { pairs } = await withSessions(props, (sessions) => checkReachability(sessions, props.nodes, 0));
+    const { pairs } = await withSessions(props.nodes, props.sshPrivateKey, (sessions) => checkReachability(sessions, props.nodes, 0));
     return { id, props: { ...props, reachability: pairs } };
   },
 
@@ -331,13 +311,12 @@ export class RingVerify extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: RING_VERIFY_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, RING_VERIFY_PROVIDER_VERSION),
         reachability: undefined,
         links: undefined,
         verifiedAt: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "network",
       "RingVerify",
     );

@@ -20,8 +20,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { isMissingVmConfig, parseImportDisk, parseQmConfig, templateDescription, templateMarker } from "../../parse/qm";
 import { parseGuests } from "../../parse/cluster";
 import { command, inCLocale, quote } from "../../shell";
-import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { CommandFailedError, CommandResult, SshSession, withSession } from "../../ssh";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CLOUD_TEMPLATE_PROVIDER_VERSION = "1";
@@ -213,12 +214,15 @@ function refusal(inputs: CloudTemplateInputs, what: string): Error {
   );
 }
 
-/** Run a worker command whose exit code cannot be trusted: non-empty stderr is failure too. */
-async function checkWorker(session: SshSession, node: string, commandLine: string): Promise<void> {
+/**
+ * Run a worker command whose exit 0 settles nothing (the task may have failed) and whose stderr
+ * settles nothing either (lock and progress lines on success): the caller reads the state back
+ * and quotes this result when it is wrong.
+ */
+async function runWorker(session: SshSession, node: string, commandLine: string): Promise<CommandResult> {
   const r = await session.run(commandLine);
-  if (r.code !== 0 || r.stderr.trim() !== "") {
-    throw new CommandFailedError(node, commandLine, { ...r, code: r.code });
-  }
+  if (r.code !== 0) throw new CommandFailedError(node, commandLine, r);
+  return r;
 }
 
 function diskVolumeOf(config: Record<string, string>): string {
@@ -265,10 +269,11 @@ async function ensureTemplate(inputs: CloudTemplateInputs): Promise<CloudTemplat
       }
       await session.check(inCLocale(command("qm", "resize", vmid, "virtio0", inputs.diskSize)));
       // `qm template` has no upid_exit: a failed task still exits 0 (pve-cli.md §3.4).
-      await checkWorker(session, node, inCLocale(command("qm", "template", vmid)));
+      const templated = await runWorker(session, node, inCLocale(command("qm", "template", vmid)));
       const after = await inspect(session, inputs);
       if (after.kind !== "ours" || !after.template || after.hash !== hash) {
-        throw new Error(`${node}: qm template ${vmid} reported success but VM ${vmid} is not a template afterwards`);
+        const said = templated.stderr.trim() || templated.stdout.trim() || "(no output)";
+        throw new Error(`${node}: qm template ${vmid} exited 0 but VM ${vmid} is not a template afterwards; qm template said: ${said}`);
       }
       return { ...inputs, inputsHash: hash, node, diskVolume: diskVolumeOf(after.config) };
     },
@@ -385,17 +390,12 @@ export class CloudTemplate extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: CLOUD_TEMPLATE_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, CLOUD_TEMPLATE_PROVIDER_VERSION),
         inputsHash: undefined,
         node: undefined,
         diskVolume: undefined,
       },
-      {
-        ...opts,
-        deleteBeforeReplace: true,
-        additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])],
-      },
+      sshResourceOptions({ ...opts, deleteBeforeReplace: true }),
       "vm",
       "CloudTemplate",
     );

@@ -16,8 +16,9 @@ import { parseGuestInterfaces, pickAddress, usableAddresses } from "../../parse/
 import { parseToolJson } from "../../parse/json";
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
 import { isUnknown, sleep, stableJson } from "../diff";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const GUEST_ADDRESS_PROVIDER_VERSION = "1";
@@ -186,15 +187,14 @@ export class GuestAddress extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
+        ...sshResourceInputs(args.sshPrivateKey, GUEST_ADDRESS_PROVIDER_VERSION),
         timeoutSeconds: args.timeoutSeconds ?? 300,
         pollSeconds: args.pollSeconds ?? 5,
-        providerVersion: GUEST_ADDRESS_PROVIDER_VERSION,
         runsOn: undefined,
         address: undefined,
         addresses: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "vm",
       "GuestAddress",
     );
