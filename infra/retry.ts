@@ -16,7 +16,7 @@ export function isRetryableFailure(result: Pick<CommandResult, "code" | "stderr"
   if (/\bEINVAL\b|no valid command found|invalid command|unknown option|unrecognized option|invalid option|unrecognized arguments/i.test(text)) return false;
   if (/permission denied|access denied|\bEACCES\b|\bEPERM\b|command not found|parameter verification failed/i.test(text)) return false;
   // What can change: quorum, locks, daemons coming up, files appearing.
-  return /quorum|got timeout|can't lock file|lock.*timeout|connection refused|ECONNREFUSED|errno 111|timed out|ETIMEDOUT|errno 110|\bENOENT\b|errno 2\b|No such file or directory|object not found|\bEAGAIN\b|\bEBUSY\b|try again|temporarily unavailable|not (yet )?(ready|running|available)|ipcc_send_rec|connection reset/i.test(
+  return /quorum|got timeout|can't lock file|lock.*timeout|connection refused|ECONNREFUSED|errno 111|timed out|ETIMEDOUT|errno 110|\bENOENT\b|errno 2\b|No such file or directory|object not found|\bEAGAIN\b|\bEBUSY\b|try again|temporarily unavailable|not (yet )?(ready|running|available)|guest-ping|ipcc_send_rec|connection reset/i.test(
     text,
   );
 }

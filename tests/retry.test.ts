@@ -13,6 +13,9 @@ describe("isRetryableFailure", () => {
     ["a proxied node not answering yet", run(255, "proxy handler failed: ssh: connect to host 10.0.0.2 port 22: Connection refused\n")],
     ["no quorum yet", run(255, "cluster not ready - no quorum?\n")],
     ["ceph busy", run(16, "Error EBUSY: pool is in use\n")],
+    ["a guest agent still starting", run(255, "QEMU guest agent is not running\n")],
+    ["a VM still booting", run(255, "VM 100 is not running\n")],
+    ["an agent not answering its ping yet", run(255, "guest-ping failed - got timeout\n")],
   ])("retries %s", (_what, result) => {
     expect(isRetryableFailure(result)).toBe(true);
   });
