@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
+import { describeError, hasErrorName } from "./errors";
 
 /** Where and how to reach one node. */
 export interface SshTarget {
@@ -59,9 +60,9 @@ export interface CommandResult {
 }
 
 /*
- * Error classes set `message` and `name` explicitly: when Pulumi serializes a
- * provider, classes become functions and `super(message)` turns into
- * `Error.call(this, message)`, which sets neither (nor is `new.target` kept).
+ * Error classes set `message`, `name` and their fields explicitly and define
+ * `toString`: see errors.ts for what the closure serializer does to them.
+ * Recognise them with the `is…` functions below, never with instanceof.
  */
 
 /** Base of all SSH layer errors: always carries the node name. */
@@ -74,12 +75,19 @@ export class NodeError extends Error {
     this.name = "NodeError";
     Error.captureStackTrace?.(this, NodeError);
   }
+  toString(): string {
+    return describeError(this);
+  }
 }
 
 export class NodeUnreachableError extends NodeError {
   constructor(node: string, message: string) {
     super(node, message);
+    this.message = `${node}: ${message}`;
     this.name = "NodeUnreachableError";
+  }
+  toString(): string {
+    return describeError(this);
   }
 }
 
@@ -87,21 +95,28 @@ export class HostKeyMismatchError extends NodeError {
   readonly expected: string;
   readonly presented: string;
   constructor(node: string, expected: string, presented: string, where: string) {
-    super(
-      node,
+    const message =
       `host key mismatch for ${where}: config pins ${expected} but the host presented ${presented}; ` +
-        `refusing to connect. If the node was reinstalled, put the new fingerprint in its hostKey.`,
-    );
+      `refusing to connect. If the node was reinstalled, put the new fingerprint in its hostKey.`;
+    super(node, message);
+    this.message = `${node}: ${message}`;
     this.expected = expected;
     this.presented = presented;
     this.name = "HostKeyMismatchError";
+  }
+  toString(): string {
+    return describeError(this);
   }
 }
 
 export class AuthenticationError extends NodeError {
   constructor(node: string, message: string) {
     super(node, message);
+    this.message = `${node}: ${message}`;
     this.name = "AuthenticationError";
+  }
+  toString(): string {
+    return describeError(this);
   }
 }
 
@@ -112,21 +127,45 @@ export class CommandFailedError extends NodeError {
   constructor(node: string, command: string, result: CommandResult, secrets: readonly string[] = []) {
     const detail = redact(lastLines(result.stderr.trim() || result.stdout.trim(), 20), secrets);
     const shown = redact(command, secrets);
-    super(node, `${summarize(shown)} failed (exit ${result.code}): ${detail || "(no output)"}\n  command: ${shown}`);
+    const message = `${summarize(shown)} failed (exit ${result.code}): ${detail || "(no output)"}\n  command: ${shown}`;
+    super(node, message);
+    this.message = `${node}: ${message}`;
     this.command = shown;
     // Callers and loggers may print the result too: it carries no secret either.
     this.result = { ...result, stdout: redact(result.stdout, secrets), stderr: redact(result.stderr, secrets) };
     this.name = "CommandFailedError";
+  }
+  toString(): string {
+    return describeError(this);
   }
 }
 
 export class CommandTimeoutError extends NodeError {
   readonly command: string;
   constructor(node: string, command: string, timeoutMs: number) {
-    super(node, `${summarize(command)} timed out after ${Math.round(timeoutMs / 1000)} s\n  command: ${command}`);
+    const message = `${summarize(command)} timed out after ${Math.round(timeoutMs / 1000)} s\n  command: ${command}`;
+    super(node, message);
+    this.message = `${node}: ${message}`;
     this.command = command;
     this.name = "CommandTimeoutError";
   }
+  toString(): string {
+    return describeError(this);
+  }
+}
+
+/** Any error of the SSH layer (or a provider's error built on it): it names its node. */
+export function isNodeError(err: unknown): err is NodeError {
+  return typeof (err as { node?: unknown } | null | undefined)?.node === "string" && typeof (err as Error).message === "string";
+}
+
+/** A command that ran and exited non-zero. */
+export function isCommandFailed(err: unknown): err is CommandFailedError {
+  return hasErrorName(err, "CommandFailedError") && typeof (err as CommandFailedError).result?.code === "number";
+}
+
+export function isCommandTimeout(err: unknown): err is CommandTimeoutError {
+  return hasErrorName(err, "CommandTimeoutError");
 }
 
 const DEFAULTS = {
@@ -270,8 +309,8 @@ export async function connect(target: SshTarget, options: SshOptions = {}): Prom
       const client = await connectOnce(target, opts.connectTimeoutMs);
       return new SshSession(target, client, opts.commandTimeoutMs);
     } catch (err) {
-      if (!(err instanceof RetryableConnectError)) throw err;
-      lastError = err;
+      if (!hasErrorName(err, "RetryableConnectError")) throw err;
+      lastError = err as Error;
     }
   }
   const where = `${target.host}:${target.port ?? 22}`;
@@ -300,6 +339,9 @@ class RetryableConnectError extends Error {
     super(message);
     this.message = message;
     this.name = "RetryableConnectError";
+  }
+  toString(): string {
+    return describeError(this);
   }
 }
 

@@ -43,6 +43,8 @@ const GROUPS: Record<string, { cluster: string; net: number; size?: number }> = 
   o: { cluster: "oscar", net: 15, size: 4 },
   // monitors on 3 of 4 nodes, OSDs on all 4
   p: { cluster: "papa", net: 16, size: 4 },
+  // a wait loop meeting a deterministic error
+  w: { cluster: "whiskey", net: 17 },
 };
 const members = (g: string) => Array.from({ length: GROUPS[g].size ?? 3 }, (_, i) => `${g}${i + 1}`);
 const NODES = Object.keys(GROUPS).flatMap(members);
@@ -757,4 +759,24 @@ describe("CephCluster component (mocks)", () => {
       "monNodes names n9, which is not in nodes (n1)",
     );
   });
+});
+
+describe("a wait loop meeting a deterministic error", () => {
+  it("stops at once with the command's own error instead of waiting out the quorum timeout", async () => {
+    const stderr = "no valid command found; 10 closest matches:\nmon dump [<epoch:int>]\nError EINVAL: invalid command\n";
+    sim.injectFault({ node: "w1", match: "mon dump", mode: "fail", exitCode: 22, stderr });
+    try {
+      const started = Date.now();
+      const err = await failure(create(inputs("w", { monQuorumTimeoutSeconds: 60 })));
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(err.message).toBe(
+        "w1: ceph mon failed (exit 22): no valid command found; 10 closest matches:\nmon dump [<epoch:int>]\nError EINVAL: invalid command\n" +
+          "  command: LC_ALL=C ceph mon dump --conf /etc/pve/ceph.conf --connect-timeout 2 -f json",
+      );
+      // It stopped on the first failure: one mon dump, no polling.
+      expect(sim.commandLog().filter((e) => e.node === "w1" && e.command.includes("mon dump"))).toHaveLength(1);
+    } finally {
+      sim.clearFaults();
+    }
+  }, 90_000);
 });

@@ -226,12 +226,39 @@ describe("existing pool with other settings (lost state)", () => {
 });
 
 describe("pveceph pool create exits 0 on failure", () => {
-  it("stderr from the task is an error, not a success", async () => {
+  it("a pool missing afterwards is an error quoting the task's stderr, naming node and command", async () => {
     sim.injectFault({ node: "p1", match: "pveceph pool create", mode: "fail-once", exitCode: 0, stderr: "Could not set: pg_num" });
     const err = await failure(create(inputs("broken", { pgNum: 32 })));
     sim.clearFaults();
-    expect(err.message).toMatch(/p1: pveceph pool failed \(exit 0\): Could not set: pg_num/);
+    expect(err.message).toBe(
+      'p1: ceph pool "broken" does not exist after pveceph pool create\n' +
+        "  p1: pveceph pool create broken --size 3 --min_size 2 --pg_autoscale_mode warn --application rbd --crush_rule replicated_rule --pg_num 32 (exit 0):\n" +
+        "    Could not set: pg_num",
+    );
   });
+});
+
+describe("two pools of one device class created at the same moment", () => {
+  it("both succeed and share one CRUSH rule, although one create-replicated lost the race (EEXIST)", async () => {
+    const setWindow = (ms: number) =>
+      sim.mutateState((st) => {
+        const c = (st.ceph ??= {}) as { sim?: Record<string, number> };
+        c.sim = { ...(c.sim ?? {}), crushProposeMs: ms };
+      });
+    setWindow(1500);
+    sim.clearLog();
+    try {
+      const rule = { deviceClass: "nvme", crushRule: "replicated_nvme_shared" };
+      const [a, b] = await Promise.all([create(inputs("race_a", { pgNum: 32, ...rule })), create(inputs("race_b", { pgNum: 32, ...rule }))]);
+      expect([a.actual.crushRule, b.actual.crushRule]).toEqual(["replicated_nvme_shared", "replicated_nvme_shared"]);
+    } finally {
+      setWindow(0);
+    }
+    // Both ran the create (the race was real), and Ceph holds the rule once.
+    expect(mutating().filter((c) => c.includes("crush rule create-replicated replicated_nvme_shared"))).toHaveLength(2);
+    const rules = parseCrushRules(await sh("p1", "ceph osd crush rule dump -f json"), "p1");
+    expect(rules.filter((r) => r.name === "replicated_nvme_shared")).toEqual([expect.objectContaining({ deviceClass: "nvme" })]);
+  }, 60_000);
 });
 
 describe("single replica", () => {

@@ -213,7 +213,10 @@ describe("CloudTemplate provider against the simulator", () => {
       () => undefined,
       (e: Error) => e.message,
     );
-    expect(err).toMatch(/^golf: building template "debian12-template" \(VMID 9200\) failed: golf: qm template failed \(exit 0\): lvrename/);
+    // Judged by the VM read back, not by stderr; the error quotes what qm template said.
+    expect(err).toMatch(
+      /^golf: building template "debian12-template" \(VMID 9200\) failed: golf: qm template 9200 exited 0 but VM 9200 is not a template afterwards; qm template said: lvrename 'pve\/vm-9200-disk-0' to 'pve\/base-9200-disk-0' failed: simulated/,
+    );
     expect(err).toContain("\n  undone: the half-built VM 9200 was removed (qm destroy 9200 --purge)");
     expect(mutating().map((c) => c.replace(/^LC_ALL=C /, "").split(" ").slice(0, 2).join(" ")).at(-1)).toBe("qm destroy");
     expect((await sim.exec("golf", "qm config 9200")).code).toBe(255);

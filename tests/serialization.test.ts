@@ -2,38 +2,100 @@
  * Every dynamic provider, serialized the way `pulumi up` does (ts-node, the
  * engine's closure serializer) and loaded the way the engine loads it.
  * Catches what only breaks under the engine: a captured secret, a captured
- * client, or a read of an `export const` (compiled to `exports.X`, which the
- * serializer leaves undefined).
+ * client, a read of an `export const` (compiled to `exports.X`, which the
+ * serializer leaves undefined), and an error that loses its words (the
+ * serializer turns error classes into plain constructor functions).
  */
-import { describe, expect, it } from "vitest";
+import * as net from "node:net";
+import { beforeAll, describe, expect, it } from "vitest";
+import { failure } from "./helpers/failure";
 import { serializeProvider } from "./helpers/serialize";
 
-const PROVIDERS: [string, string][] = [
-  ["infra/providers/proxmox/node-facts.ts", "nodeFactsProvider"],
-  ["infra/providers/proxmox/environment-gate.ts", "environmentGateProvider"],
-  ["infra/providers/linux/remote-file.ts", "remoteFileProvider"],
-  ["infra/providers/linux/packages.ts", "packagesProvider"],
-  ["infra/providers/linux/linux-user.ts", "linuxUserProvider"],
-  ["infra/providers/network/node-network.ts", "interfacesProvider"],
-  ["infra/providers/network/ring-verify.ts", "ringVerifyProvider"],
-  ["infra/providers/proxmox/cluster.ts", "clusterProvider"],
-  ["infra/providers/proxmox/api-role.ts", "pveRoleProvider"],
-  ["infra/providers/proxmox/api-user.ts", "pveUserProvider"],
-  ["infra/providers/proxmox/api-token.ts", "pveApiTokenProvider"],
-  ["infra/providers/ceph/ceph-cluster.ts", "cephClusterProvider"],
-  ["infra/providers/ceph/ceph-osd.ts", "cephOsdsProvider"],
-  ["infra/providers/ceph/ceph-pool.ts", "cephPoolProvider"],
-  ["infra/providers/ceph/ceph-health.ts", "cephHealthProvider"],
-  ["infra/providers/proxmox/ha.ts", "haResourceProvider"],
-  ["infra/providers/proxmox/ha.ts", "haPlacementProvider"],
-  ["infra/providers/proxmox/cloud-template.ts", "cloudTemplateProvider"],
-  ["infra/providers/proxmox/storage-content.ts", "storageContentProvider"],
-  ["infra/providers/proxmox/guest-address.ts", "guestAddressProvider"],
-  ["infra/providers/linux/absent-files.ts", "absentFilesProvider"],
+/** A local port nothing listens on: connecting to it is refused at once. */
+let closedPort = 0;
+beforeAll(async () => {
+  closedPort = await new Promise<number>((resolve) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+});
+
+/** A node whose SSH port refuses connections; one attempt, no retry wait. */
+function unreachable(node = "golf") {
+  return {
+    node,
+    host: "127.0.0.1",
+    port: closedPort,
+    user: "root",
+    insecureIgnoreHostKey: true,
+    agentSocket: "/nonexistent/agent.sock",
+    options: { connectTimeoutMs: 2000, retries: 0, retryBaseDelayMs: 1 },
+  };
+}
+
+function refused(node = "golf"): string {
+  return `${node}: cannot connect to 127.0.0.1:${closedPort} after 1 attempt(s): connect ECONNREFUSED 127.0.0.1:${closedPort}`;
+}
+
+interface Case {
+  file: string;
+  exportName: string;
+  /** Inputs of a create that must fail, and the exact message it must fail with. */
+  failing: () => { inputs: Record<string, unknown>; message: string };
+}
+
+const single = (extra: Record<string, unknown>) => () => ({
+  inputs: { providerVersion: "1", connection: unreachable(), ...extra },
+  message: refused(),
+});
+
+const CASES: Case[] = [
+  { file: "infra/providers/proxmox/node-facts.ts", exportName: "nodeFactsProvider", failing: single({}) },
+  { file: "infra/providers/linux/remote-file.ts", exportName: "remoteFileProvider", failing: single({ path: "/etc/x", content: "x\n" }) },
+  { file: "infra/providers/linux/packages.ts", exportName: "packagesProvider", failing: single({ packages: ["jq"] }) },
+  { file: "infra/providers/linux/linux-user.ts", exportName: "linuxUserProvider", failing: single({ name: "ops" }) },
+  { file: "infra/providers/network/node-network.ts", exportName: "interfacesProvider", failing: single({ block: "auto lo\n", managementAddress: "127.0.0.1" }) },
+  { file: "infra/providers/network/ring-verify.ts", exportName: "ringVerifyProvider", failing: () => ({
+      inputs: { providerVersion: "1", nodes: [{ connection: unreachable(), loopback: "10.99.0.1", ports: [{ name: "en05", peer: "hotel" }] }] },
+      message: refused(),
+    }) },
+  { file: "infra/providers/proxmox/cluster.ts", exportName: "clusterProvider", failing: () => ({
+      inputs: { providerVersion: "1", clusterName: "lab", allowSmallCluster: true, nodes: [{ connection: unreachable(), links: { link0: "10.0.0.1" } }] },
+      message: `cluster "lab": refusing to change anything:\n  - golf is unreachable: ${refused().slice("golf: ".length)}`,
+    }) },
+  { file: "infra/providers/proxmox/environment-gate.ts", exportName: "environmentGateProvider", failing: () => ({
+      inputs: { providerVersion: "1", clusterName: "lab", nodes: [unreachable()] },
+      message: `Refusing to change anything:\n  - ${refused()}`,
+    }) },
+  { file: "infra/providers/proxmox/api-role.ts", exportName: "pveRoleProvider", failing: single({ roleName: "Ops", privileges: ["VM.Audit"] }) },
+  { file: "infra/providers/proxmox/api-user.ts", exportName: "pveUserProvider", failing: single({ userid: "ops@pve", roleName: "Ops", aclPath: "/", comment: "" }) },
+  { file: "infra/providers/proxmox/api-token.ts", exportName: "pveApiTokenProvider", failing: single({ userid: "ops@pve", tokenName: "ci", privsep: true, roleName: "Ops", aclPath: "/", rotation: "" }) },
+  { file: "infra/providers/ceph/ceph-cluster.ts", exportName: "cephClusterProvider", failing: () => ({
+      inputs: { providerVersion: "1", nodes: [{ connection: unreachable() }], publicNetwork: "10.0.0.0/24", cephVersion: "squid", repository: "no-subscription" },
+      message: `Ceph: refusing to change anything:\n  - cannot reach golf: ${refused().slice("golf: ".length)}`,
+    }) },
+  { file: "infra/providers/ceph/ceph-osd.ts", exportName: "cephOsdsProvider", failing: single({ devices: [] }) },
+  { file: "infra/providers/ceph/ceph-pool.ts", exportName: "cephPoolProvider", failing: single({ name: "vm", size: 3, minSize: 2, autoscale: true, application: "rbd", addStorage: true, osdHosts: 3 }) },
+  { file: "infra/providers/ceph/ceph-health.ts", exportName: "cephHealthProvider", failing: () => ({
+      inputs: { providerVersion: "1", nodes: [{ connection: unreachable() }] },
+      message: `cannot check Ceph health: no node answers:\n  - ${refused()}`,
+    }) },
+  { file: "infra/providers/proxmox/ha.ts", exportName: "haResourceProvider", failing: () => ({
+      inputs: { providerVersion: "1", connection: unreachable(), vmid: 100, state: "running", maxRestart: 1, maxRelocate: 1 },
+      message: 'golf: HA resource vm:100: state "running" is not one of started, stopped, disabled, ignored',
+    }) },
+  { file: "infra/providers/proxmox/ha.ts", exportName: "haPlacementProvider", failing: single({ name: "prefer-golf", nodes: [{ node: "golf", priority: 2 }], strict: false, nofailback: false, resources: ["vm:100"] }) },
+  { file: "infra/providers/proxmox/cloud-template.ts", exportName: "cloudTemplateProvider", failing: single({ vmid: 9000 }) },
+  { file: "infra/providers/proxmox/storage-content.ts", exportName: "storageContentProvider", failing: single({ storage: "local", content: ["images"] }) },
+  { file: "infra/providers/proxmox/guest-address.ts", exportName: "guestAddressProvider", failing: single({ vmid: 100 }) },
+  { file: "infra/providers/linux/absent-files.ts", exportName: "absentFilesProvider", failing: single({ paths: ["/etc/x"] }) },
 ];
 
-describe.each(PROVIDERS)("%s", (file, exportName) => {
-  it(`${exportName} serializes without secrets or module-export reads, and loads with every method`, () => {
+describe.each(CASES)("$file $exportName", ({ file, exportName, failing }) => {
+  it("serializes without secrets or module-export reads, loads with every method, and fails in words", async () => {
     const serialized = serializeProvider(file, exportName);
     expect(serialized.containsSecrets).toBe(false);
     expect(serialized.text).not.toMatch(/PRIVATE KEY/);
@@ -44,5 +106,57 @@ describe.each(PROVIDERS)("%s", (file, exportName) => {
     for (const method of ["create", "read", "diff", "delete"] as const) {
       expect(typeof provider[method], method).toBe("function");
     }
+    const { inputs, message } = failing();
+    const err = await failure(provider.create!(inputs));
+    // What the engine shows: the message, and `${err}` in its log lines.
+    expect(err.message).toBe(message);
+    expect(String(err)).toContain(message);
+  });
+});
+
+describe("error classes under the serializer", () => {
+  it("keep their name, node, command and sentence, and are recognised by name", async () => {
+    const provider = serializeProvider("tests/fixtures/error-classes.ts", "errorClassesProvider").load();
+    const { outs } = await provider.create!({});
+    const byName = Object.fromEntries((outs.errors as { name: string; message: string }[]).map((e) => [e.name, e]));
+    expect(Object.keys(byName).sort()).toEqual([
+      "AuthenticationError",
+      "CephClusterError",
+      "CephHealthError",
+      "CephOsdError",
+      "CephPoolError",
+      "ClusterError",
+      "CommandFailedError",
+      "CommandTimeoutError",
+      "EnvironmentRefusedError",
+      "HostKeyMismatchError",
+      "InterfaceConfigError",
+      "NetworkApplyError",
+      "NodeError",
+      "NodeUnreachableError",
+    ]);
+    for (const e of Object.values(byName) as { name: string; message: string; text: string; via: string }[]) {
+      expect(e.text).toBe(`${e.name}: ${e.message}`);
+      expect(e.via).toBe(e.message);
+    }
+    expect(byName.CommandFailedError).toEqual({
+      name: "CommandFailedError",
+      message: "golf: ceph mon failed (exit 22): Error EINVAL: no valid command found\n  command: ceph mon dump",
+      text: "CommandFailedError: golf: ceph mon failed (exit 22): Error EINVAL: no valid command found\n  command: ceph mon dump",
+      via: "golf: ceph mon failed (exit 22): Error EINVAL: no valid command found\n  command: ceph mon dump",
+      node: "golf",
+      command: "ceph mon dump",
+      isNode: true,
+      isCommandFailed: true,
+      isCommandTimeout: false,
+    });
+    expect(byName.NetworkApplyError).toMatchObject({ message: "golf: ifreload -a failed", node: "golf", isNode: true, isCommandFailed: false });
+    expect(byName.CommandTimeoutError).toMatchObject({
+      message: "golf: pvecm add timed out after 5 s\n  command: pvecm add 10.0.0.1",
+      isCommandTimeout: true,
+    });
+    expect(byName.HostKeyMismatchError.message).toMatch(/^golf: host key mismatch for 10\.0\.0\.1:22: config pins SHA256:a but the host presented SHA256:b/);
+    expect(byName.ClusterError).toMatchObject({ message: "cluster refused", isNode: false });
+    expect(byName.InterfaceConfigError.message).toBe("bad interface");
   });
 });

@@ -11,6 +11,7 @@
  */
 import { prefixLength } from "../ipv4";
 import type { BondSpec, BridgeSpec, InterfaceSpec, NetworkSpec, VlanSpec } from "./types";
+import { describeError } from "../errors";
 
 /** One stanza before formatting. */
 export interface Stanza {
@@ -25,7 +26,16 @@ export interface Stanza {
 }
 
 /** A rendering problem the schema did not catch; the message names the interface. */
-export class InterfaceConfigError extends Error {}
+export class InterfaceConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.message = message;
+    this.name = "InterfaceConfigError";
+  }
+  toString(): string {
+    return describeError(this);
+  }
+}
 
 /** Prefix length of a network's CIDR ("192.168.3.0/24" → 24); refuses one without a valid prefix. */
 function networkPrefix(cidr: string): number {

@@ -146,6 +146,8 @@ export interface SimState {
     joinDelayMs: number;
     /** After a `pvecm add`, the cluster stays without quorum this long (corosync settling). */
     quorumSettleAfterJoinMs?: number;
+    /** The mutating PVE tools print their lock/progress lines on stderr, as the real ones do (fakes/lib.cjs chatterFor). */
+    stderrChatter?: boolean;
     [knob: string]: unknown;
   };
   nodes: Record<string, SimNodeState>;
@@ -204,6 +206,8 @@ export type SimCable = [string, string, string, string];
 export interface SimClusterOptions {
   /** how long a successful `pvecm add` holds the cluster's corosync.conf lock (default 150 ms) */
   joinDelayMs?: number;
+  /** lock/progress lines on stderr from the mutating PVE tools (default false) */
+  stderrChatter?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,7 +554,7 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
     );
 
     const ctx = lib.context({ stateDir, node: null });
-    const initial: SimState = { format: 1, sim: { joinDelayMs: opts.joinDelayMs ?? 150 }, nodes: {}, clusters: {} };
+    const initial: SimState = { format: 1, sim: { joinDelayMs: opts.joinDelayMs ?? 150, stderrChatter: opts.stderrChatter ?? false }, nodes: {}, clusters: {} };
     for (const s of specs) {
       const rt = runtimes.get(s.name)!;
       initial.nodes[s.name] = lib.newNodeState({ name: s.name, ip: rt.info.host, root: rt.dir, pveVersion: rt.spec.pveVersion });

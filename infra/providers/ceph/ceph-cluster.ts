@@ -45,9 +45,13 @@ import {
   summarizeCephConf,
 } from "../../parse/ceph";
 import { command, inCLocale } from "../../shell";
-import { CommandFailedError, SshSession, connect } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { CommandFailedError, SshSession, isCommandFailed } from "../../ssh";
+import { NodeConnection } from "../connection";
 import { isUnknown, sleep, stableJson } from "../diff";
+import { describeError, errorMessage } from "../../errors";
+import { closeAll, indent, list, openSessions, refusalMessage } from "../sessions";
+import { isRetryableFailure } from "../../retry";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_CLUSTER_PROVIDER_VERSION = "2";
@@ -136,22 +140,13 @@ export class CephClusterError extends Error {
     this.message = message;
     this.name = "CephClusterError";
   }
+  toString(): string {
+    return describeError(this);
+  }
 }
 
 function nameOf(spec: CephNodeSpec): string {
   return spec.connection.node;
-}
-
-function list(items: readonly string[]): string {
-  return items.join(", ");
-}
-
-function indent(text: string, prefix = "    "): string {
-  return text
-    .replace(/\s+$/, "")
-    .split("\n")
-    .map((l) => prefix + l)
-    .join("\n");
 }
 
 /** Monitor and manager nodes with the defaults applied. */
@@ -233,33 +228,6 @@ interface NodeView {
   install?: { release: string; version: string };
   /** Local addresses (only read for monitor nodes). */
   addresses?: string[];
-}
-
-async function openSessions(
-  specs: readonly CephNodeSpec[],
-  sshPrivateKey: string | undefined,
-): Promise<{ sessions: Map<string, SshSession>; failures: string[]; unreachable: string[] }> {
-  const results = await Promise.allSettled(
-    specs.map((spec) => {
-      const args = { connection: spec.connection, sshPrivateKey };
-      return connect(sshTarget(args), sshOptions(args));
-    }),
-  );
-  const sessions = new Map<string, SshSession>();
-  const failures: string[] = [];
-  const unreachable: string[] = [];
-  results.forEach((r, i) => {
-    if (r.status === "fulfilled") sessions.set(nameOf(specs[i]), r.value);
-    else {
-      failures.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
-      unreachable.push(nameOf(specs[i]));
-    }
-  });
-  return { sessions, failures, unreachable };
-}
-
-function closeAll(sessions: Map<string, SshSession>): void {
-  for (const s of sessions.values()) s.close();
 }
 
 /** Ceph release of the daemons on a node: `ceph-mon --version` (exit 127 = not installed). */
@@ -461,7 +429,7 @@ interface Ctx {
 }
 
 function refusal(problems: readonly string[]): CephClusterError {
-  return new CephClusterError(`Ceph: refusing to change anything:\n` + problems.map((p) => `  - ${p}`).join("\n"));
+  return new CephClusterError(refusalMessage("Ceph", problems));
 }
 
 /**
@@ -515,8 +483,7 @@ async function strandedMonProblems(ctx: Ctx, session: SshSession, down: readonly
     if (!conf || !hasMonitors(conf)) return [];
     mons = monsOf(await readMaps(session, ctx.connectTimeout));
   } catch (err) {
-    if (!(err instanceof Error)) throw err;
-    return [`could not read the monitor map from ${session.node} to look for monitors to remove on ${list(down)}:\n${indent(err.message, "      ")}`];
+    return [`could not read the monitor map from ${session.node} to look for monitors to remove on ${list(down)}:\n${indent(errorMessage(err), "      ")}`];
   }
   return mons
     .filter((m) => down.includes(m.name) && !wanted.includes(m.name))
@@ -550,7 +517,8 @@ async function waitForMons(
       const mons = monsOf(last);
       if (names.every((n) => mons.find((m) => m.name === n)?.inQuorum) && !gone.some((g) => mons.some((m) => m.name === g))) return last;
     } catch (err) {
-      if (!(err instanceof CommandFailedError)) throw err;
+      // Only a monitor still starting can answer later; a deterministic error is reported as it is.
+      if (!isCommandFailed(err) || !isRetryableFailure(err.result)) throw err;
       lastError = err.message;
     }
     if (Date.now() >= deadline) break;
@@ -601,13 +569,14 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
   if (problems.length > 0) throw refusal(problems);
   const ctx: Ctx = { inputs, ...settings(inputs) };
   const { mons: monNodes, mgrs: mgrNodes } = roles(inputs);
-  const { sessions, failures, unreachable } = await openSessions(inputs.nodes, inputs.sshPrivateKey);
+  const { sessions, failures } = await openSessions(inputs.nodes, inputs.sshPrivateKey);
+  const unreachable = failures.map((f) => f.node);
   try {
     if (failures.length > 0) {
       // Say so when an unreachable node hosts a monitor to remove: it is not skipped silently.
       const reader = inputs.nodes.map(nameOf).find((n) => sessions.has(n));
       const stranded = reader ? await strandedMonProblems(ctx, sessions.get(reader)!, unreachable, monNodes, "unreachable") : [];
-      throw refusal([...failures.map((f) => `cannot reach ${f}`), ...stranded]);
+      throw refusal([...failures.map((f) => `cannot reach ${f.message}`), ...stranded]);
     }
     const views: NodeView[] = inputs.nodes.map((spec) => ({ spec, name: nameOf(spec), session: sessions.get(nameOf(spec))! }));
     const first = views[0];
@@ -635,7 +604,7 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
       try {
         maps = await readMaps(first.session, ctx.connectTimeout);
       } catch (err) {
-        if (!(err instanceof CommandFailedError)) throw err;
+        if (!isCommandFailed(err)) throw err;
         throw refusal([
           `Ceph ${conf.fsid ?? ""} has monitors configured (${list(conf.monHost) || list(conf.monSections)}) but does not answer from ${first.name}; ` +
             `bring the monitors back (quorum) before changing anything:\n${indent(err.message, "      ")}`,
@@ -749,7 +718,7 @@ async function readCeph(props: CephClusterOutputs): Promise<CephState | undefine
   const { sessions, failures } = await openSessions(props.nodes ?? [], props.sshPrivateKey);
   try {
     const reachable = (props.nodes ?? []).map(nameOf).filter((n) => sessions.has(n));
-    if (reachable.length === 0) throw new CephClusterError(`cannot read Ceph: no node answers:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+    if (reachable.length === 0) throw new CephClusterError(`cannot read Ceph: no node answers:\n${failures.map((f) => `  - ${f.message}`).join("\n")}`);
     const installed: CephInstall[] = [];
     for (const name of (props.nodes ?? []).map(nameOf)) {
       const s = sessions.get(name);
@@ -892,14 +861,13 @@ export class CephClusterResource extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: CEPH_CLUSTER_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, CEPH_CLUSTER_PROVIDER_VERSION),
         fsid: undefined,
         mons: undefined,
         mgrs: undefined,
         installed: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...new Set([...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])])] },
+      sshResourceOptions(opts),
       "ceph",
       "Cluster",
     );

@@ -15,9 +15,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CephHealth, HealthCheck, parseCephDf, parseCephHealth, parseCephStatus } from "../../parse/ceph";
 import { command, inCLocale } from "../../shell";
-import { CommandFailedError, SshSession, connect } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { SshSession, isCommandFailed } from "../../ssh";
+import { NodeConnection } from "../connection";
 import { isUnknown, sleep } from "../diff";
+import { describeError } from "../../errors";
+import { isRetryableFailure } from "../../retry";
+import { openFirst } from "../sessions";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_HEALTH_PROVIDER_VERSION = "1";
@@ -74,6 +78,9 @@ export class CephHealthError extends Error {
     this.message = message;
     this.name = "CephHealthError";
   }
+  toString(): string {
+    return describeError(this);
+  }
 }
 
 function settings(inputs: CephHealthInputs) {
@@ -107,17 +114,10 @@ export function describeHealth(health: CephHealth, maxDetail = 10): string {
 }
 
 /** First node that answers over SSH; all failures when none does. */
-async function openFirst(inputs: CephHealthInputs): Promise<SshSession> {
-  const errors: string[] = [];
-  for (const n of inputs.nodes ?? []) {
-    const args = { connection: n.connection, sshPrivateKey: inputs.sshPrivateKey };
-    try {
-      return await connect(sshTarget(args), sshOptions(args));
-    } catch (err) {
-      errors.push((err as Error).message);
-    }
-  }
-  throw new CephHealthError(`cannot check Ceph health: no node answers:\n${errors.map((e) => `  - ${e}`).join("\n") || "  (no nodes configured)"}`);
+async function firstSession(inputs: CephHealthInputs): Promise<SshSession> {
+  const { session, failures } = await openFirst(inputs.nodes ?? [], inputs.sshPrivateKey);
+  if (session) return session;
+  throw new CephHealthError(`cannot check Ceph health: no node answers:\n${failures.map((f) => `  - ${f.message}`).join("\n") || "  (no nodes configured)"}`);
 }
 
 async function readHealth(session: SshSession, connectTimeout: number): Promise<CephHealth> {
@@ -148,7 +148,7 @@ async function observe(session: SshSession, connectTimeout: number, health?: Cep
 async function waitHealthy(inputs: CephHealthInputs): Promise<Observed> {
   const { timeoutMs, pollMs, connectTimeout } = settings(inputs);
   const allowed = inputs.allowedWarnings ?? [];
-  const session = await openFirst(inputs);
+  const session = await firstSession(inputs);
   try {
     const deadline = Date.now() + timeoutMs;
     let last: CephHealth | undefined;
@@ -159,7 +159,7 @@ async function waitHealthy(inputs: CephHealthInputs): Promise<Observed> {
         lastError = "";
         if (healthAcceptable(last, allowed)) return await observe(session, connectTimeout, last);
       } catch (err) {
-        if (!(err instanceof CommandFailedError)) throw err;
+        if (!isCommandFailed(err) || !isRetryableFailure(err.result)) throw err;
         lastError = err.message;
       }
       if (Date.now() >= deadline) break;
@@ -187,7 +187,7 @@ export const cephHealthProvider: pulumi.dynamic.ResourceProvider<CephHealthInput
   async read(id, props) {
     if (!props) throw new CephHealthError(`${id}: no stored state to refresh from`);
     const { connectTimeout } = settings(props);
-    const session = await openFirst(props);
+    const session = await firstSession(props);
     try {
       return { id, props: { ...props, ...(await observe(session, connectTimeout)) } };
     } finally {
@@ -244,8 +244,7 @@ export class CephHealthGate extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: CEPH_HEALTH_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, CEPH_HEALTH_PROVIDER_VERSION),
         health: undefined,
         checks: undefined,
         osdsTotal: undefined,
@@ -256,7 +255,7 @@ export class CephHealthGate extends pulumi.dynamic.Resource {
         rawAvailBytes: undefined,
         pools: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...new Set([...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])])] },
+      sshResourceOptions(opts),
       "ceph",
       "HealthGate",
     );

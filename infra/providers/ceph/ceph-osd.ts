@@ -45,8 +45,10 @@ import {
 } from "../../parse/ceph-osd";
 import { command, inCLocale, sh } from "../../shell";
 import { SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "../connection";
 import { isUnknown, sleep, stableJson } from "../diff";
+import { describeError } from "../../errors";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_OSDS_PROVIDER_VERSION = "2";
@@ -101,6 +103,9 @@ export class CephOsdError extends Error {
     super(message);
     this.message = message;
     this.name = "CephOsdError";
+  }
+  toString(): string {
+    return describeError(this);
   }
 }
 
@@ -481,12 +486,11 @@ export class CephOsds extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: CEPH_OSDS_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, CEPH_OSDS_PROVIDER_VERSION),
         osds: undefined,
         osdIds: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...new Set([...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])])] },
+      sshResourceOptions(opts),
       "ceph",
       "Osds",
     );

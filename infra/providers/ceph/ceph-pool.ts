@@ -29,9 +29,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CrushRule, LivePool, TreeOsd, configValue, hostsWithOsds, parseCrushRules, parseOsdTreeJson, parsePveCephPoolLs, rbdStoragesOfPool } from "../../parse/ceph-osd";
 import { command, inCLocale } from "../../shell";
-import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { CommandFailedError, CommandResult, SshSession, withSession } from "../../ssh";
+import { ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "../connection";
 import { isUnknown, stableJson } from "../diff";
+import { describeError } from "../../errors";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_POOL_PROVIDER_VERSION = "1";
@@ -101,6 +103,9 @@ export class CephPoolError extends Error {
     super(message);
     this.message = message;
     this.name = "CephPoolError";
+  }
+  toString(): string {
+    return describeError(this);
   }
 }
 
@@ -213,10 +218,28 @@ export function poolChanges(actual: PoolActual, want: PoolWant): string[] {
   return opts;
 }
 
-/** A worker command that exits 0 on failure: stderr means failure (pve-cli.md §0.2). */
-async function runWorker(session: SshSession, cmd: string): Promise<void> {
-  const r = await session.run(cmd, { timeoutMs: 30 * 60_000 });
-  if (r.code !== 0 || r.stderr.trim() !== "") throw new CommandFailedError(session.node, cmd, { ...r, code: r.code });
+/** What a worker command printed, quoted when the state read back afterwards is wrong. */
+interface WorkerRun {
+  cmd: string;
+  result: CommandResult;
+}
+
+/**
+ * A worker command (pve-cli.md §0.2): a non-zero exit is a failure, but exit 0 settles nothing
+ * (the task may have failed) and neither does stderr (lock and progress lines on success).
+ * The caller reads the pool back and quotes this run when it is wrong.
+ */
+async function runWorker(session: SshSession, cmd: string): Promise<WorkerRun> {
+  const result = await session.run(cmd, { timeoutMs: 30 * 60_000 });
+  if (result.code !== 0) throw new CommandFailedError(session.node, cmd, result);
+  return { cmd, result };
+}
+
+/** The worker run as evidence: node, command and its stderr (or stdout). */
+function evidence(session: SshSession, run: WorkerRun | undefined): string {
+  if (!run) return "";
+  const out = run.result.stderr.trim() || run.result.stdout.trim() || "(no output)";
+  return `\n  ${session.node}: ${run.cmd.replace(/^LC_ALL=C /, "")} (exit ${run.result.code}):\n${out.split("\n").map((l) => `    ${l}`).join("\n")}`;
 }
 
 function refuse(name: string, problems: string[]): CephPoolError {
@@ -226,6 +249,26 @@ function refuse(name: string, problems: string[]): CephPoolError {
 interface PoolState {
   actual: PoolActual;
   storages: string[];
+}
+
+/**
+ * Create the replicated rule of a device class unless it exists. Pools of one class share the
+ * rule, and their creates can race: the loser's create fails with EEXIST (exit 17). That is
+ * success once the rule read back is the one wanted; anything else is reported as it is.
+ */
+async function ensureCrushRule(session: SshSession, name: string, deviceClass: string): Promise<void> {
+  const cmd = ceph("osd", "crush", "rule", "create-replicated", name, "default", "host", deviceClass);
+  const result = await session.run(cmd);
+  if (result.code === 0) return;
+  if (result.code !== 17) throw new CommandFailedError(session.node, cmd, result);
+  const rules = parseCrushRules((await session.check(ceph("osd", "crush", "rule", "dump", "-f", "json"))).stdout, session.node);
+  const rule = rules.find((r) => r.name === name);
+  if (rule?.deviceClass !== deviceClass) {
+    throw new CephPoolError(
+      `${session.node}: CRUSH rule ${name} already exists but takes device class ${rule?.deviceClass ?? "(any)"}, not ${deviceClass}\n` +
+        `  ${new CommandFailedError(session.node, cmd, result).message}`,
+    );
+  }
 }
 
 async function convergePool(i: CephPoolInputs): Promise<PoolState> {
@@ -260,17 +303,18 @@ async function convergePool(i: CephPoolInputs): Promise<PoolState> {
         }
       }
 
-      if (!rule) await session.check(ceph("osd", "crush", "rule", "create-replicated", want.crushRule, "default", "host", want.deviceClass!));
+      if (!rule) await ensureCrushRule(session, want.crushRule, want.deviceClass!);
 
       const existing = facts.pools.find((x) => x.name === i.name);
+      let run: WorkerRun | undefined;
       if (!existing) {
         const args = ["pveceph", "pool", "create", i.name, "--size", String(want.size), "--min_size", String(want.minSize), "--pg_autoscale_mode", want.pgAutoscaleMode, "--application", want.application, "--crush_rule", want.crushRule];
         if (want.pgNum !== undefined) args.push("--pg_num", String(want.pgNum));
         if (i.addStorage) args.push("--add_storages", "1");
-        await runWorker(session, inCLocale(command(...args)));
+        run = await runWorker(session, inCLocale(command(...args)));
       } else {
         const changes = poolChanges(actualOf(existing, facts.rules), want);
-        if (changes.length > 0) await runWorker(session, inCLocale(command("pveceph", "pool", "set", i.name, ...changes)));
+        if (changes.length > 0) run = await runWorker(session, inCLocale(command("pveceph", "pool", "set", i.name, ...changes)));
         if (i.addStorage && facts.storages.length === 0) {
           // The pool existed without its storage (e.g. created by hand): add the storage alone.
           // Same storage entry as --add_storages writes (PVE::API2::Ceph::Pool); a synchronous API call, so the exit code is reliable.
@@ -283,11 +327,11 @@ async function convergePool(i: CephPoolInputs): Promise<PoolState> {
       // Verify the end state: worker commands do not report failures reliably.
       const after = await readPoolFacts(session, i.name);
       const pool = after.pools.find((x) => x.name === i.name);
-      if (!pool) throw new CephPoolError(`${node}: ${p} does not exist after pveceph pool create`);
+      if (!pool) throw new CephPoolError(`${node}: ${p} does not exist after pveceph pool create${evidence(session, run)}`);
       const actual = actualOf(pool, after.rules);
       const left = poolChanges(actual, want);
-      if (left.length > 0) throw new CephPoolError(`${node}: ${p} still differs after pveceph: ${left.join(" ")}`);
-      if (i.addStorage && after.storages.length === 0) throw new CephPoolError(`${node}: ${p} has no RBD storage after --add_storages`);
+      if (left.length > 0) throw new CephPoolError(`${node}: ${p} still differs after pveceph: ${left.join(" ")}${evidence(session, run)}`);
+      if (i.addStorage && after.storages.length === 0) throw new CephPoolError(`${node}: ${p} has no RBD storage after --add_storages${evidence(session, run)}`);
       return { actual, storages: after.storages };
     },
     sshOptions(i),
@@ -446,12 +490,11 @@ export class CephPool extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: CEPH_POOL_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, CEPH_POOL_PROVIDER_VERSION),
         actual: undefined,
         storages: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...new Set([...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])])] },
+      sshResourceOptions(opts),
       "ceph",
       "Pool",
     );

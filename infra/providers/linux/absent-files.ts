@@ -7,8 +7,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { command, sh } from "../../shell";
 import { SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
 import { stableJson } from "../diff";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const ABSENT_FILES_PROVIDER_VERSION = "1";
@@ -102,11 +103,10 @@ export class AbsentFiles extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: ABSENT_FILES_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, ABSENT_FILES_PROVIDER_VERSION),
         present: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "node",
       "AbsentFiles",
     );

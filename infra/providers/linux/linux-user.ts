@@ -48,8 +48,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccountState, FileMeta, normalizeKeys, parseAccountState, parseAuthorizedKeys } from "../../parse/accounts";
 import { command, sh } from "../../shell";
 import { CommandFailedError, CommandResult, redact, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
 import { isUnknown } from "../diff";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const LINUX_USER_PROVIDER_VERSION = "2";
@@ -410,20 +411,16 @@ export class LinuxUser extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
+        ...sshResourceInputs(args.sshPrivateKey, LINUX_USER_PROVIDER_VERSION),
         passwordHash: args.passwordHash === undefined ? undefined : pulumi.secret(args.passwordHash),
         shell: args.shell ?? DEFAULT_SHELL,
         groups: args.groups ?? [],
         passwordLogin: args.passwordLogin ?? false,
         removeOnDelete: args.removeOnDelete ?? false,
-        providerVersion: LINUX_USER_PROVIDER_VERSION,
         uid: undefined,
         home: undefined,
       },
-      {
-        ...opts,
-        additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, "passwordHash", ...(opts?.additionalSecretOutputs ?? [])],
-      },
+      sshResourceOptions(opts, ["passwordHash"]),
       "node",
       "LinuxUser",
     );

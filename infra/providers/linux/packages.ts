@@ -21,8 +21,9 @@ import { normalizePackages } from "../../baseline";
 import { installedOf } from "../../parse/dpkg";
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
 import { isUnknown } from "../diff";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const PACKAGES_PROVIDER_VERSION = "1";
@@ -156,11 +157,10 @@ export class Packages extends pulumi.dynamic.Resource {
       {
         ...args,
         packages: pulumi.output(args.packages).apply((p) => normalizePackages(p)),
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: PACKAGES_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, PACKAGES_PROVIDER_VERSION),
         installed: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "node",
       "Packages",
     );

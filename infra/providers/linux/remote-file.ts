@@ -10,8 +10,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readBlock, removeBlock, writeBlock } from "../../managed-block";
 import { command, quote, sh } from "../../shell";
-import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { CommandFailedError, SshSession, isNodeError, withSession } from "../../ssh";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { errorMessage } from "../../errors";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 export const REMOTE_FILE_PROVIDER_VERSION = "1";
 
@@ -165,7 +167,13 @@ export async function applyRemoteFile(inputs: RemoteFileInputs): Promise<{ chang
           // Put the old file back: the next run then sees the change again and retries the
           // command, instead of finding the file right and never running it.
           await restoreFile(session, inputs, current);
-          throw new Error(`${(err as Error).message}\n  ${inputs.path} was put back as it was, so the next run retries the change`);
+          const message = `${errorMessage(err)}\n  ${inputs.path} was put back as it was, so the next run retries the change`;
+          // Keep the command's error (node, command, result), only extend its sentence.
+          if (isNodeError(err)) {
+            err.message = message;
+            throw err;
+          }
+          throw new Error(message);
         }
       }
       return { changed: true, outs: await readBack() };
@@ -278,10 +286,9 @@ export class RemoteFile extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: REMOTE_FILE_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, REMOTE_FILE_PROVIDER_VERSION),
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "node",
       "RemoteFile",
     );

@@ -36,9 +36,11 @@ import { composeInterfaces, interfaceWithAddress, managementChanges, NETWORK_BLO
 import { parseIpAddrOneline } from "../../network/verify-parse";
 import { command, inCLocale, sh } from "../../shell";
 import { CommandFailedError, NodeError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
 import { blockContent } from "../linux/remote-file";
 import { isUnknown } from "../diff";
+import { describeError, errorMessage } from "../../errors";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const INTERFACES_PROVIDER_VERSION = "1";
@@ -91,7 +93,16 @@ export interface ApplyResult {
 }
 
 /** The failure of an apply, with what was done about it. */
-export class NetworkApplyError extends NodeError {}
+export class NetworkApplyError extends NodeError {
+  constructor(node: string, message: string) {
+    super(node, message);
+    this.message = `${node}: ${message}`;
+    this.name = "NetworkApplyError";
+  }
+  toString(): string {
+    return describeError(this);
+  }
+}
 
 /** Exit code of our read script for a missing file. */
 const MISSING = 3;
@@ -258,7 +269,7 @@ export async function applyInterfaces(inputs: InterfacesInputs): Promise<ApplyRe
       sshOptions(inputs),
     );
   } catch (err) {
-    throw await afterLostConnection(inputs, confirmSeconds, `on reconnecting after ifreload -a (${(err as Error).message})`);
+    throw await afterLostConnection(inputs, confirmSeconds, `on reconnecting after ifreload -a (${errorMessage(err)})`);
   }
   if (!verified.ok) {
     const what = verified.evidence.startsWith("the confirmation came too late")
@@ -314,7 +325,7 @@ async function afterLostConnection(inputs: InterfacesInputs, confirmSeconds: num
     return new NetworkApplyError(
       node,
       `lost the SSH connection ${when}, and the node is still unreachable ${confirmSeconds + 5} s later ` +
-        `(its rollback timer should have restored ${BACKUP}); check the console. Last error: ${(err as Error).message}`,
+        `(its rollback timer should have restored ${BACKUP}); check the console. Last error: ${errorMessage(err)}`,
     );
   }
 }
@@ -406,10 +417,9 @@ export class Interfaces extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: INTERFACES_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, INTERFACES_PROVIDER_VERSION),
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "network",
       "Interfaces",
     );

@@ -31,9 +31,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseIperf3, parseIpLinkJson, parseOpenFabricNeighbors, parsePing } from "../../network/verify-parse";
 import { command, inCLocale, sh } from "../../shell";
-import { connect, NodeError, SshSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { NodeError, SshSession } from "../../ssh";
+import { NodeConnection } from "../connection";
 import { isUnknown } from "../diff";
+import { withSessions } from "../sessions";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const RING_VERIFY_PROVIDER_VERSION = "2";
@@ -366,28 +368,6 @@ function problemsOf(cables: readonly CableResult[], services: readonly ServiceRe
   return [...serviceProblems(services), ...cables.filter((c) => c.status !== "ok").map((c) => `${c.cable} is ${c.status}: ${c.problems.join("; ")}`)];
 }
 
-/** Open one session per node, run `fn`, close them all. */
-async function withSessions<T>(inputs: RingVerifyInputs, fn: (sessions: Map<string, SshSession>) => Promise<T>): Promise<T> {
-  const sessions = new Map<string, SshSession>();
-  const opened: Promise<void>[] = [];
-  let result: T;
-  try {
-    for (const n of inputs.nodes) {
-      opened.push(
-        connect(sshTarget({ connection: n.connection, sshPrivateKey: inputs.sshPrivateKey }), sshOptions({ connection: n.connection })).then((s) => {
-          sessions.set(n.connection.node, s);
-        }),
-      );
-    }
-    await Promise.all(opened);
-    result = await fn(sessions);
-  } finally {
-    await Promise.allSettled(opened);
-    for (const s of sessions.values()) s.close();
-  }
-  return result;
-}
-
 /** Nodes no other node reaches and that reach no other node: cut off from the ring. */
 function cutOff(nodes: readonly RingVerifyNode[], pairs: readonly PairResult[]): string[] {
   return nodes
@@ -417,7 +397,7 @@ export async function verifyRing(inputs: RingVerifyInputs): Promise<VerifyResult
   const convergence = inputs.convergenceSeconds ?? DEFAULT_SETTINGS.convergenceSeconds;
   const minGbps = inputs.minGbps ?? DEFAULT_SETTINGS.minGbps;
   const mtu = inputs.mtu ?? DEFAULT_SETTINGS.mtu;
-  return withSessions(inputs, async (sessions) => {
+  return withSessions(inputs.nodes, inputs.sshPrivateKey, async (sessions) => {
     const services = await repairServices(sessions, inputs.nodes, inputs.units ?? DEFAULT_SETTINGS.units);
     const deadline = Date.now() + convergence * 1000;
     const { pairs, evidence } = await checkReachability(sessions, inputs.nodes, deadline);
@@ -449,7 +429,7 @@ function keepStoredRtt(stored: readonly PairResult[] | undefined, fresh: PairRes
 
 /** What refresh sees: services, reachability (one round), each cable's link and adjacency; throughput as last measured. */
 export async function observeRing(props: RingVerifyOutputs): Promise<Omit<VerifyResults, "links" | "verifiedAt">> {
-  return withSessions(props, async (sessions) => {
+  return withSessions(props.nodes, props.sshPrivateKey, async (sessions) => {
     const services = (
       await Promise.all(props.nodes.map((n) => readServices(sessions.get(n.connection.node)!, n.connection.node, props.units ?? DEFAULT_SETTINGS.units)))
     ).flat();
@@ -556,8 +536,7 @@ export class RingVerify extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: RING_VERIFY_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, RING_VERIFY_PROVIDER_VERSION),
         status: undefined,
         problems: undefined,
         reachability: undefined,
@@ -566,7 +545,7 @@ export class RingVerify extends pulumi.dynamic.Resource {
         links: undefined,
         verifiedAt: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "network",
       "RingVerify",
     );

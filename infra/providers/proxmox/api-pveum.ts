@@ -22,6 +22,7 @@ import {
 } from "../../parse/pveum";
 import { Arg, command, inCLocale } from "../../shell";
 import { CommandResult, RunOptions, SshSession, redact, summarize } from "../../ssh";
+import { errorMessage } from "../../errors";
 
 /** The realm and user part of a Proxmox user id (`PVE::Auth::Plugin` user_regex@realm_regex). */
 const USERID = /^[^\s:/@]+@[A-Za-z][A-Za-z0-9.\-_]+$/;
@@ -159,7 +160,7 @@ export function explainPrivilegeRejection(err: unknown, node: string, roleName: 
   return nodeError(
     node,
     `role ${roleName}: privilege ${bad.map((p) => JSON.stringify(p)).join(", ")} ` +
-      `does not exist on this node's Proxmox VE ${version}; remove it from privileges\n  (${(err as Error).message})`,
+      `does not exist on this node's Proxmox VE ${version}; remove it from privileges\n  (${errorMessage(err)})`,
   );
 }
 

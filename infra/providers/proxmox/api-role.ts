@@ -23,7 +23,9 @@ import {
 } from "../../pve-privileges";
 import { SshSession, withSession } from "../../ssh";
 import { detectPveMajor, explainPrivilegeRejection, isUnknown, listRoles, pveum, pveumFailed, pveumRun } from "./api-pveum";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { errorMessage } from "../../errors";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const PVE_ROLE_PROVIDER_VERSION = "1";
@@ -62,7 +64,7 @@ export async function applyRole(inputs: PveRoleInputs): Promise<Pick<PveRoleOutp
         want = desiredPrivileges(inputs.privileges, major);
         assertValidPrivileges(inputs.roleName, want, major);
       } catch (err) {
-        throw new Error(`${session.node}: ${(err as Error).message}`);
+        throw new Error(`${session.node}: ${errorMessage(err)}`);
       }
       const current = (await listRoles(session)).find((r) => r.roleid === inputs.roleName);
       if (current?.special) {
@@ -192,12 +194,11 @@ export class PveRole extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: PVE_ROLE_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, PVE_ROLE_PROVIDER_VERSION),
         pveMajor: undefined,
         effectivePrivileges: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "proxmox",
       "PveRole",
     );

@@ -45,7 +45,8 @@ import {
   validateTokenName,
   validateUserid,
 } from "./api-pveum";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 export const PVE_API_TOKEN_PROVIDER_VERSION = "1";
 
@@ -336,16 +337,12 @@ export class PveApiToken extends pulumi.dynamic.Resource {
         privsep: args.privsep ?? true,
         aclPath: args.aclPath ?? "/",
         rotation: args.rotation ?? "",
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: PVE_API_TOKEN_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, PVE_API_TOKEN_PROVIDER_VERSION),
         tokenId: undefined,
         tokenValue: undefined,
         tokenAclRoles: undefined,
       },
-      {
-        ...opts,
-        additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...API_TOKEN_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])],
-      },
+      sshResourceOptions(opts, API_TOKEN_SECRET_OUTPUTS),
       "proxmox",
       "PveApiToken",
     );

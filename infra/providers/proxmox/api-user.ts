@@ -21,7 +21,8 @@ import {
   validateAclPath,
   validateUserid,
 } from "./api-pveum";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 export const PVE_USER_PROVIDER_VERSION = "1";
 
@@ -185,12 +186,11 @@ export class PveUser extends pulumi.dynamic.Resource {
         ...args,
         aclPath: args.aclPath ?? "/",
         comment: args.comment ?? DEFAULT_USER_COMMENT,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: PVE_USER_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, PVE_USER_PROVIDER_VERSION),
         enabled: undefined,
         aclRoles: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "proxmox",
       "PveUser",
     );

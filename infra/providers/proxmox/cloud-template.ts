@@ -20,8 +20,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { isMissingVmConfig, parseImportDisk, parseQmConfig, templateDescription, templateMarker } from "../../parse/qm";
 import { parseGuests } from "../../parse/cluster";
 import { command, inCLocale, quote } from "../../shell";
-import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { CommandFailedError, CommandResult, SshSession, withSession } from "../../ssh";
+import { errorMessage } from "../../errors";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CLOUD_TEMPLATE_PROVIDER_VERSION = "1";
@@ -213,12 +215,15 @@ function refusal(inputs: CloudTemplateInputs, what: string): Error {
   );
 }
 
-/** Run a worker command whose exit code cannot be trusted: non-empty stderr is failure too. */
-async function checkWorker(session: SshSession, node: string, commandLine: string): Promise<void> {
+/**
+ * Run a worker command whose exit 0 settles nothing (the task may have failed) and whose stderr
+ * settles nothing either (lock and progress lines on success): the caller reads the state back
+ * and quotes this result when it is wrong.
+ */
+async function runWorker(session: SshSession, node: string, commandLine: string): Promise<CommandResult> {
   const r = await session.run(commandLine);
-  if (r.code !== 0 || r.stderr.trim() !== "") {
-    throw new CommandFailedError(node, commandLine, { ...r, code: r.code });
-  }
+  if (r.code !== 0) throw new CommandFailedError(node, commandLine, r);
+  return r;
 }
 
 function diskVolumeOf(config: Record<string, string>): string {
@@ -262,7 +267,7 @@ async function preflight(session: SshSession, inputs: CloudTemplateInputs): Prom
  */
 async function undoHalfBuilt(session: SshSession, inputs: CloudTemplateInputs, hash: string, err: unknown): Promise<Error> {
   const node = inputs.connection.node;
-  const why = err instanceof Error ? err.message : String(err);
+  const why = errorMessage(err);
   const head = `${node}: building template "${inputs.name}" (VMID ${inputs.vmid}) failed: ${why}`;
   try {
     const found = await inspect(session, inputs);
@@ -272,7 +277,7 @@ async function undoHalfBuilt(session: SshSession, inputs: CloudTemplateInputs, h
     return new Error(`${head}
   undone: the half-built VM ${inputs.vmid} was removed (qm destroy ${inputs.vmid} --purge)`);
   } catch (undoErr) {
-    const undoWhy = undoErr instanceof Error ? undoErr.message : String(undoErr);
+    const undoWhy = errorMessage(undoErr);
     return new Error(`${head}
   undoing it failed too (${undoWhy}); remove the half-built VM with qm destroy ${inputs.vmid} --purge`);
   }
@@ -326,10 +331,11 @@ async function build(session: SshSession, inputs: CloudTemplateInputs, hash: str
   }
   await session.check(inCLocale(command("qm", "resize", vmid, "virtio0", inputs.diskSize)));
   // `qm template` has no upid_exit: a failed task still exits 0 (pve-cli.md §3.4).
-  await checkWorker(session, node, inCLocale(command("qm", "template", vmid)));
+  const templated = await runWorker(session, node, inCLocale(command("qm", "template", vmid)));
   const after = await inspect(session, inputs);
   if (after.kind !== "ours" || !after.template || after.hash !== hash) {
-    throw new Error(`${node}: qm template ${vmid} reported success but VM ${vmid} is not a template afterwards`);
+    const said = templated.stderr.trim() || templated.stdout.trim() || "(no output)";
+    throw new Error(`${node}: qm template ${vmid} exited 0 but VM ${vmid} is not a template afterwards; qm template said: ${said}`);
   }
   return { ...inputs, inputsHash: hash, node, diskVolume: diskVolumeOf(after.config) };
 }
@@ -443,17 +449,12 @@ export class CloudTemplate extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: CLOUD_TEMPLATE_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, CLOUD_TEMPLATE_PROVIDER_VERSION),
         inputsHash: undefined,
         node: undefined,
         diskVolume: undefined,
       },
-      {
-        ...opts,
-        deleteBeforeReplace: true,
-        additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])],
-      },
+      sshResourceOptions({ ...opts, deleteBeforeReplace: true }),
       "vm",
       "CloudTemplate",
     );

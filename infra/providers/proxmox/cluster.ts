@@ -30,9 +30,13 @@ import {
 } from "../../parse/cluster";
 import { PveVersion, parsePveversion } from "../../parse/pveversion";
 import { command, inCLocale, quote } from "../../shell";
-import { CommandFailedError, CommandResult, CommandTimeoutError, NodeError, SshSession, connect, redact } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { CommandFailedError, CommandResult, SshSession, isCommandFailed, isCommandTimeout, isNodeError, redact } from "../../ssh";
+import { NodeConnection } from "../connection";
 import { isUnknown, sleep } from "../diff";
+import { describeError, errorMessage } from "../../errors";
+import { isRetryableFailure } from "../../retry";
+import { closeAll, indent, list, openSessions, refusalMessage } from "../sessions";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CLUSTER_PROVIDER_VERSION = "1";
@@ -99,7 +103,11 @@ export const CLUSTER_SECRET_OUTPUTS = ["sshPrivateKey", "rootPassword"];
 export class ClusterError extends Error {
   constructor(message: string) {
     super(message);
+    this.message = message;
     this.name = "ClusterError";
+  }
+  toString(): string {
+    return describeError(this);
   }
 }
 
@@ -113,29 +121,17 @@ function normAddr(addr: string | undefined): string | undefined {
   return a ? a.toLowerCase() : undefined;
 }
 
-function list(names: readonly string[]): string {
-  return names.join(", ");
-}
-
-function indent(text: string, prefix = "    "): string {
-  return text
-    .replace(/\s+$/, "")
-    .split("\n")
-    .map((l) => prefix + l)
-    .join("\n");
-}
-
 function secretsOf(inputs: { rootPassword?: string }): string[] {
   return inputs.rootPassword ? [inputs.rootPassword] : [];
 }
 
 /** Re-throw `err` with every secret blanked out of its message. */
 function scrub(err: unknown, secrets: readonly string[]): Error {
-  if (!(err instanceof Error)) return new ClusterError(redact(String(err), secrets));
-  const clean = redact(err.message, secrets);
-  if (clean === err.message) return err;
+  const message = errorMessage(err);
+  const clean = redact(message, secrets);
+  if (clean === message && typeof (err as Error | undefined)?.message === "string") return err as Error;
   const copy = new ClusterError(clean);
-  copy.name = err.name;
+  copy.name = (err as Error | undefined)?.name ?? "ClusterError";
   return copy;
 }
 
@@ -158,13 +154,6 @@ function describeRun(label: string, result: CommandResult, secrets: readonly str
   return parts.join("\n");
 }
 
-/** stderr of a worker command, minus the harmless "Task finished with N warning(s)!" line. */
-function workerErrors(stderr: string): string {
-  return stderr
-    .split("\n")
-    .filter((l) => l.trim() !== "" && !/^Task finished with \d+ warning\(s\)!$/.test(l.trim()))
-    .join("\n");
-}
 
 // ---------------------------------------------------------------------------------------------
 // input checks (no SSH needed)
@@ -222,31 +211,6 @@ interface NodeView {
   leftovers: string[];
 }
 
-/** Open one session per node, all at once; unreachable nodes are collected, not thrown one by one. */
-async function openSessions(
-  specs: readonly ClusterNodeSpec[],
-  sshPrivateKey: string | undefined,
-): Promise<{ sessions: Map<string, SshSession>; failures: { name: string; message: string }[] }> {
-  const results = await Promise.allSettled(
-    specs.map((spec) => {
-      const args = { connection: spec.connection, sshPrivateKey };
-      return connect(sshTarget(args), sshOptions(args));
-    }),
-  );
-  const sessions = new Map<string, SshSession>();
-  const failures: { name: string; message: string }[] = [];
-  results.forEach((r, i) => {
-    const name = nodeName(specs[i]);
-    if (r.status === "fulfilled") sessions.set(name, r.value);
-    else failures.push({ name, message: r.reason instanceof Error ? r.reason.message : String(r.reason) });
-  });
-  return { sessions, failures };
-}
-
-function closeAll(sessions: Map<string, SshSession>): void {
-  for (const s of sessions.values()) s.close();
-}
-
 async function readStatus(session: SshSession): Promise<ClusterStatus> {
   const out = await session.check(pvesh("/cluster/status"));
   return parseClusterStatus(out.stdout, session.node);
@@ -290,7 +254,7 @@ async function pvecmStatusEvidence(session: SshSession): Promise<string> {
     const text = [r.stdout.trim(), r.stderr.trim()].filter(Boolean).join("\n");
     return `pvecm status on ${session.node} (exit ${r.code}):\n${indent(text || "(no output)")}`;
   } catch (err) {
-    return `pvecm status on ${session.node} could not run: ${(err as Error).message}`;
+    return `pvecm status on ${session.node} could not run: ${errorMessage(err)}`;
   }
 }
 
@@ -511,8 +475,10 @@ async function waitForQuorum(ctx: Ctx, anchor: SshSession, names: readonly strin
       const offline = names.filter((n) => !last!.nodes.find((x) => x.name === n)?.online);
       if (last.quorate && last.clusterName === ctx.inputs.clusterName && offline.length === 0) return last;
     } catch (err) {
-      if (err instanceof NodeError && !(err instanceof CommandFailedError)) throw err;
-      lastError = (err as Error).message;
+      // A lost connection or a deterministic error will not heal by waiting: report it as it is.
+      if (isNodeError(err) && !isCommandFailed(err)) throw err;
+      if (isCommandFailed(err) && !isRetryableFailure(err.result)) throw err;
+      lastError = errorMessage(err);
     }
     if (Date.now() >= deadline) break;
     await sleep(Math.min(ctx.pollMs, Math.max(0, deadline - Date.now())));
@@ -533,9 +499,10 @@ async function createCluster(ctx: Ctx, founder: NodeView): Promise<void> {
   const argv = ["pvecm", "create", ctx.inputs.clusterName, "--link0", link0, ...(link1 ? ["--link1", link1] : [])];
   const cmd = inCLocale(command(...argv));
   const result = await founder.session.run(cmd);
-  // A worker without upid_exit: exit 0 even when the task failed (pve-cli.md §1.3). Verify the end state.
+  // A worker without upid_exit: exit 0 even when the task failed (pve-cli.md §1.3), and lock or
+  // progress lines on stderr when it worked. Only the node's state read back settles it.
   const status = await readStatus(founder.session).catch(() => undefined);
-  if (result.code !== 0 || workerErrors(result.stderr) || status?.clusterName !== ctx.inputs.clusterName) {
+  if (result.code !== 0 || status?.clusterName !== ctx.inputs.clusterName) {
     throw new ClusterError(
       `${founder.name}: pvecm create ${ctx.inputs.clusterName} did not create the cluster ` +
         `(the node reports ${status?.clusterName ? `cluster "${status.clusterName}"` : "no cluster"}):\n` +
@@ -571,10 +538,10 @@ async function joinNode(
     // Without a TTY pvecm reads the password as one line from stdin (pve-cli.md §0.5).
     result = await view.session.run(cmd, { stdin: `${ctx.inputs.rootPassword}\n`, secrets: ctx.secrets });
   } catch (err) {
-    const what = err instanceof CommandTimeoutError ? "pvecm add timed out while joining" : "lost the connection while joining";
+    const what = isCommandTimeout(err) ? "pvecm add timed out while joining" : "lost the connection while joining";
     throw new ClusterError(
       `${view.name}: ${what} cluster "${ctx.inputs.clusterName}" (pvecm add ${anchor.address}): ` +
-        `${redact((err as Error).message, ctx.secrets)}. Re-run once ${view.name} is reachable; finished joins are kept`,
+        `${redact(errorMessage(err), ctx.secrets)}. Re-run once ${view.name} is reachable; finished joins are kept`,
     );
   }
   // pvecm add exits 0 even when the join failed: trust only the success marker and the membership.
@@ -582,7 +549,7 @@ async function joinNode(
   try {
     status = await readStatus(view.session);
   } catch (err) {
-    if (err instanceof NodeError && !(err instanceof CommandFailedError)) {
+    if (isNodeError(err) && !isCommandFailed(err)) {
       throw new ClusterError(
         `${view.name}: lost the connection while joining cluster "${ctx.inputs.clusterName}" (pvecm add exit ${result.code}); ` +
           `the node went down or its SSH connection broke. Re-run once ${view.name} is reachable; finished joins are kept`,
@@ -590,7 +557,8 @@ async function joinNode(
     }
   }
   const joined = status?.clusterName === ctx.inputs.clusterName;
-  if (result.code !== 0 || !joinSucceeded(result.stdout, view.name) || workerErrors(result.stderr) || !joined) {
+  // stderr is not evidence either way (lock lines on success); the marker and the membership are.
+  if (result.code !== 0 || !joinSucceeded(result.stdout, view.name) || !joined) {
     throw new ClusterError(
       `${view.name}: pvecm add did not join cluster "${ctx.inputs.clusterName}" ` +
         `(the node reports ${status?.clusterName ? `cluster "${status.clusterName}"` : "no cluster"}):\n` +
@@ -685,7 +653,7 @@ export async function convergeCluster(
     if (failures.length > 0) {
       throw refusal(
         target,
-        failures.map((f) => `${f.name} is unreachable: ${f.message.startsWith(`${f.name}: `) ? f.message.slice(f.name.length + 2) : f.message}`),
+        failures.map((f) => `${f.node} is unreachable: ${f.message.startsWith(`${f.node}: `) ? f.message.slice(f.node.length + 2) : f.message}`),
       );
     }
     const views = await Promise.all(inputs.nodes.map((spec) => readView(spec, sessions.get(nodeName(spec))!)));
@@ -785,9 +753,7 @@ export async function convergeCluster(
 }
 
 function refusal(clusterName: string, problems: readonly string[]): ClusterError {
-  return new ClusterError(
-    `cluster "${clusterName}": refusing to change anything:\n` + problems.map((p) => `  - ${p}`).join("\n"),
-  );
+  return new ClusterError(refusalMessage(`cluster "${clusterName}"`, problems));
 }
 
 async function readState(session: SshSession, clusterName: string): Promise<{ members: ClusterMember[]; quorate: boolean }> {
@@ -828,7 +794,7 @@ async function dissolve(props: ClusterOutputs): Promise<void> {
       const session = sessions.get(name);
       const member = memberNames.has(name);
       if (!session) {
-        if (member) unreachable.push(failures.find((f) => f.name === name)?.message ?? name);
+        if (member) unreachable.push(failures.find((f) => f.node === name)?.message ?? name);
         continue;
       }
       const s = await readStatus(session);
@@ -1031,18 +997,12 @@ export class ProxmoxClusterMembership extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
+        ...sshResourceInputs(args.sshPrivateKey, CLUSTER_PROVIDER_VERSION),
         rootPassword: pulumi.secret(args.rootPassword),
-        providerVersion: CLUSTER_PROVIDER_VERSION,
         members: undefined,
         quorate: undefined,
       },
-      {
-        ...opts,
-        additionalSecretOutputs: [
-          ...new Set([...CONNECTION_SECRET_OUTPUTS, ...CLUSTER_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])]),
-        ],
-      },
+      sshResourceOptions(opts, CLUSTER_SECRET_OUTPUTS),
       "proxmox",
       "Cluster",
     );

@@ -19,12 +19,14 @@
  * read all nodes before deciding, and `read` must show the facts as drift.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { describeError } from "../../errors";
 import { parseClusterStatus } from "../../parse/cluster";
 import { parsePveversion } from "../../parse/pveversion";
 import { command, inCLocale } from "../../shell";
 import { withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, NodeConnection, sshOptions, sshTarget } from "../connection";
+import { NodeConnection, sshOptions, sshTarget } from "../connection";
 import { isUnknown, stableJson } from "../diff";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const ENVIRONMENT_GATE_PROVIDER_VERSION = "1";
@@ -69,6 +71,10 @@ export class EnvironmentRefusedError extends Error {
     this.problems = problems;
     this.message = `Refusing to change anything:\n${problems.map((p) => `  - ${p}`).join("\n")}`;
     this.name = "EnvironmentRefusedError";
+  }
+  // A method is what keeps the serialized class linked to Error (its String() would be [object Object]).
+  toString(): string {
+    return describeError(this);
   }
 }
 
@@ -239,11 +245,10 @@ export class EnvironmentGate extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: ENVIRONMENT_GATE_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, ENVIRONMENT_GATE_PROVIDER_VERSION),
         observed: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...new Set([...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])])] },
+      sshResourceOptions(opts),
       "proxmox",
       "EnvironmentGate",
     );

@@ -16,8 +16,10 @@ import { parseGuestInterfaces, pickAddress, usableAddresses } from "../../parse/
 import { parseToolJson } from "../../parse/json";
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
 import { isUnknown, sleep, stableJson } from "../diff";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
+import { isRetryableFailure } from "../../retry";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const GUEST_ADDRESS_PROVIDER_VERSION = "1";
@@ -53,11 +55,6 @@ interface Answer {
   waiting?: string;
 }
 
-/** Agent errors that mean "not yet" (pve-cli.md §3.10): the VM is booting or the agent starting. */
-function isTransientAgentError(stderr: string): boolean {
-  return /QEMU guest agent is not running|VM \d+ is not running|got timeout|guest-ping/.test(stderr);
-}
-
 async function locate(session: SshSession, vmid: number): Promise<string | undefined> {
   const out = await session.check(inCLocale(command("pvesh", "get", "/cluster/resources", "--type", "vm", "--output-format", "json")));
   return parseGuests(out.stdout, session.node).find((g) => g.vmid === vmid)?.node;
@@ -73,7 +70,8 @@ async function ask(session: SshSession, inputs: GuestAddressInputs): Promise<Ans
     if (/No QEMU guest agent configured/.test(r.stderr)) {
       throw new Error(`${session.node}: VM ${inputs.vmid} (${inputs.name}) has no QEMU guest agent configured (agent: enabled=1), so it cannot report an address`);
     }
-    if (isTransientAgentError(r.stderr)) return { runsOn, addresses: [], waiting: r.stderr.trim() };
+    // "Not yet" (pve-cli.md §3.10): the VM is booting or its agent starting.
+    if (isRetryableFailure(r)) return { runsOn, addresses: [], waiting: r.stderr.trim() };
     throw new CommandFailedError(session.node, command(...argv), r);
   }
   const interfaces = parseGuestInterfaces(parseToolJson(r.stdout, session.node, "pvesh get …/agent/network-get-interfaces"));
@@ -186,15 +184,14 @@ export class GuestAddress extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
+        ...sshResourceInputs(args.sshPrivateKey, GUEST_ADDRESS_PROVIDER_VERSION),
         timeoutSeconds: args.timeoutSeconds ?? 300,
         pollSeconds: args.pollSeconds ?? 5,
-        providerVersion: GUEST_ADDRESS_PROVIDER_VERSION,
         runsOn: undefined,
         address: undefined,
         addresses: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "vm",
       "GuestAddress",
     );

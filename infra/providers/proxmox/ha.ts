@@ -36,7 +36,8 @@ import {
 import { parsePveversion } from "../../parse/pveversion";
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the providers' behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const HA_PROVIDER_VERSION = "1";
@@ -262,11 +263,10 @@ export class HaResource extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: HA_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, HA_PROVIDER_VERSION),
         sid: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "ha",
       "Resource",
     );
@@ -541,12 +541,11 @@ export class HaPlacement extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: HA_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, HA_PROVIDER_VERSION),
         mode: undefined,
         pveMajor: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "ha",
       "Placement",
     );

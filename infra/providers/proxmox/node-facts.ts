@@ -10,7 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { parsePveversion } from "../../parse/pveversion";
 import { command, inCLocale } from "../../shell";
 import { withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const NODE_FACTS_PROVIDER_VERSION = "1";
@@ -103,14 +104,13 @@ export class NodeFacts extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: NODE_FACTS_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, NODE_FACTS_PROVIDER_VERSION),
         hostname: undefined,
         pveVersion: undefined,
         pveRelease: undefined,
         kernel: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "proxmox",
       "NodeFacts",
     );

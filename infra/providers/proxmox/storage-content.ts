@@ -17,8 +17,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseToolJson } from "../../parse/json";
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
 import { isUnknown, stableJson } from "../diff";
+import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const STORAGE_CONTENT_PROVIDER_VERSION = "1";
@@ -149,12 +150,11 @@ export class StorageContent extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        sshPrivateKey: args.sshPrivateKey === undefined ? undefined : pulumi.secret(args.sshPrivateKey),
-        providerVersion: STORAGE_CONTENT_PROVIDER_VERSION,
+        ...sshResourceInputs(args.sshPrivateKey, STORAGE_CONTENT_PROVIDER_VERSION),
         storageType: undefined,
         effectiveContent: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...CONNECTION_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])] },
+      sshResourceOptions(opts),
       "storage",
       "StorageContent",
     );

@@ -8,7 +8,8 @@
  * `pveceph pool create --add_storages`). Sizes are bytes, times are ms since the epoch.
  *
  *   state.ceph = {
- *     sim: { settleMs, osdUpDelayMs, noQuorumHangMs },   // knobs, see SIM_DEFAULTS
+ *     sim: { settleMs, osdUpDelayMs, noQuorumHangMs,     // knobs, see SIM_DEFAULTS
+ *            crushProposeMs },                           //   (the window a CRUSH rule create races in)
  *     forceHealth: null                                    // test knob, see extraChecks():
  *        | "HEALTH_WARN" | "HEALTH_ERR"                    //   adds one realistic check of that severity
  *        | { <CODE>: { severity, message, count?, detail?: [string] } },
@@ -62,7 +63,7 @@ const path = require("node:path");
 const crypto = require("node:crypto");
 const lib = require("./lib.cjs");
 
-const SIM_DEFAULTS = { settleMs: 0, osdUpDelayMs: 0, noQuorumHangMs: 1500 };
+const SIM_DEFAULTS = { settleMs: 0, osdUpDelayMs: 0, noQuorumHangMs: 1500, crushProposeMs: 0 };
 
 /** Ceph releases: version strings of the packages pveceph installs (pve-manager PVE/Ceph/Releases.pm). */
 const RELEASES = {

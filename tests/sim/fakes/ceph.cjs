@@ -185,15 +185,19 @@ function cmdCrushRule(sim, words, opts) {
   if (sub === "create-replicated") {
     const [, , , , name, root, type, cls] = words;
     if (!name || !root || !type) invalidCommand();
-    const { node } = connect(sim, opts);
+    const { node, cluster: seen, state } = connect(sim, opts);
+    // A rule already in the committed map: "already exists", exit 0 (OSDMonitor).
+    if (ceph.ruleByName(seen, name)) {
+      lib.err(`rule ${name} already exists\n`);
+      return 0;
+    }
+    // Between that check and adding the rule to the pending map, another client's create of the
+    // same name can land (the proposal window, sim.crushProposeMs); then CrushWrapper's add fails
+    // with "rule <name> exists", EEXIST (exit 17).
+    lib.sleepMs(ceph.simKnobs(state).crushProposeMs);
     let error = null;
-    let exists = false;
     mutateCluster(sim, node, (c) => {
-      const existing = ceph.ruleByName(c, name);
-      if (existing) {
-        exists = true;
-        return;
-      }
+      if (ceph.ruleByName(c, name)) return (error = ["EEXIST", `rule ${name} exists`]);
       if (root !== "default") return (error = ["ENOENT", `root item ${root} does not exist`]);
       if (!["host", "osd", "root", "chassis", "rack", "row", "datacenter", "room", "region", "zone", "pod", "pdu"].includes(type)) return (error = ["EINVAL", `unknown type ${type}`]);
       if (cls && !Object.values(c.osds).some((o) => o.deviceClass === cls)) return (error = ["EINVAL", `device class ${cls} does not exist`]);
@@ -202,7 +206,6 @@ function cmdCrushRule(sim, words, opts) {
       c.osdEpoch++;
     });
     if (error) cephError(...error);
-    if (exists) lib.err(`rule ${name} already exists\n`);
     return 0;
   }
   if (sub === "rm") {

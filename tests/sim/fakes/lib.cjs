@@ -18,7 +18,7 @@
  * STATE (one JSON document, <state dir>/state.json)
  *   {
  *     format: 1,
- *     sim:      { joinDelayMs },                // knobs of the simulation itself
+ *     sim:      { joinDelayMs, stderrChatter },  // knobs of the simulation itself (stderrChatter: see chatterFor)
  *     nodes: {  <name>: {
  *         name, ip,                              // ip = the node's loopback address (its sshd)
  *         addresses: [ip, …],                    // "local" IPs (pvecm add checks links against them)
@@ -114,10 +114,43 @@ function usageError(message, usage) {
   die(`400 ${message}\n${usage}\n`, 255);
 }
 
+/**
+ * Lock and progress lines the real tools print on stderr while they work, successful or not
+ * (pve-cli.md 0.4): PVE::Tools::lock_file_full's "trying to acquire lock... OK" and
+ * PVE::Cluster's "trying to acquire cfs lock '<id>' ...". Only with the knob sim.stderrChatter,
+ * so tests can check that providers judge the node's state, not stderr.
+ */
+function chatterFor(tool, argv) {
+  const words = argv.filter((a) => !a.startsWith("-"));
+  const sub = words.slice(0, 2).join(" ");
+  const flock = "trying to acquire lock... OK\n";
+  const cfs = (id) => `trying to acquire cfs lock '${id}' ...\n`;
+  if (tool === "pvecm" && (words[0] === "create" || words[0] === "add")) return flock + cfs("file-corosync_conf");
+  if (tool === "pveceph" && sub === "pool create") return flock + (argv.includes("--add_storages") ? cfs("file-storage_cfg") : "");
+  if (tool === "pveceph" && ["mon create", "mgr create", "osd create"].includes(sub)) return cfs("file-ceph_conf") + flock;
+  if (tool === "qm" && ["create", "set", "importdisk", "resize", "template", "destroy", "clone", "migrate", "start", "stop", "shutdown"].includes(words[0])) return flock;
+  if (tool === "pveum" && words.some((w) => ["add", "modify", "delete", "set", "update"].includes(w))) return cfs("file-user_cfg");
+  return "";
+}
+
+function stderrChatter() {
+  const stateDir = process.env.PVE_SIM_STATE;
+  if (!stateDir) return "";
+  try {
+    const state = JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"));
+    if (!state.sim || !state.sim.stderrChatter) return "";
+  } catch {
+    return "";
+  }
+  return chatterFor(process.env.PVE_SIM_TOOL || path.basename(process.argv[1], ".cjs"), process.argv.slice(2));
+}
+
 /** Entry point for every fake: runs fn, maps DieError to stderr + exit code. */
 function main(fn) {
   let code = 0;
   try {
+    const chatter = stderrChatter();
+    if (chatter) err(chatter);
     const r = fn();
     if (typeof r === "number") code = r;
   } catch (e) {
@@ -854,6 +887,7 @@ module.exports = {
   paramError,
   usageError,
   main,
+  chatterFor,
   worker,
   sleepMs,
   readLine,
