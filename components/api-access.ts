@@ -55,8 +55,9 @@ export interface ApiAccessArgs {
    * Skip TLS certificate verification of the API. Exists because a fresh Proxmox
    * node serves a self-signed certificate (pve-ssl.pem, signed by the cluster's
    * own CA), which no client trusts. Turning it on lets anyone on the path
-   * impersonate the API and steal the token; prefer a trusted certificate
-   * (ACME, or your CA). Defaults to false (verify).
+   * impersonate the API and steal the token; prefer trusting the cluster CA
+   * (`npm run trust-ca -- <stack>`, then SSL_CERT_FILE) or a trusted
+   * certificate (ACME, or your CA). Defaults to false (verify).
    */
   insecureTls?: boolean;
 }
