@@ -13,7 +13,7 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { caBundleEnv, certificateProblems, systemCaBundle } from "../infra/pve-ca";
-import { main } from "../scripts/trust-ca";
+import { main, stackNameOf } from "../scripts/trust-ca";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { makeNodeCert, makePveCa } from "./sim/pve-certs";
 
@@ -152,6 +152,17 @@ describe("trust-ca", () => {
     } finally {
       fs.writeFileSync(nodeFile("pve-ssl.pem"), original);
     }
+  });
+});
+
+describe("bundle paths", () => {
+  it("keys the bundle by stack name, from a name or a stack file path, and refuses anything else", () => {
+    expect(stackNameOf("matrix")).toBe("matrix");
+    expect(stackNameOf("stacks/Pulumi.ms01.yaml")).toBe("ms01");
+    expect(stackNameOf("stacks/other.yaml")).toBeUndefined();
+    expect(caBundleEnv("absent", "/nonexistent")).toEqual({});
+    expect(() => caBundleEnv("../etc/passwd", "/x")).toThrow('"../etc/passwd" is not a stack name');
+    expect(() => caBundleEnv("..", "/x")).toThrow('".." is not a stack name');
   });
 });
 
