@@ -11,16 +11,6 @@ import { childOptions, refuse } from "./child-options";
 /** Type token of the ApiAccess component. */
 export const API_ACCESS_TYPE = "homelab:proxmox:ApiAccess";
 
-/** One node the native provider may SSH into (some native resources need SSH, e.g. snippets, disk imports). */
-export interface ApiAccessSshNode {
-  /** Proxmox node name. */
-  name: string;
-  /** Address the native provider connects to. */
-  address: string;
-  /** SSH port. Defaults to 22. */
-  port?: number;
-}
-
 /** Arguments of the API access of one cluster (or standalone node). */
 export interface ApiAccessArgs {
   /**
@@ -65,12 +55,11 @@ export interface ApiAccessArgs {
    * Skip TLS certificate verification of the API. Exists because a fresh Proxmox
    * node serves a self-signed certificate (pve-ssl.pem, signed by the cluster's
    * own CA), which no client trusts. Turning it on lets anyone on the path
-   * impersonate the API and steal the token; prefer a trusted certificate
-   * (ACME, or your CA). Defaults to false (verify).
+   * impersonate the API and steal the token; prefer trusting the cluster CA
+   * (`npm run trust-ca -- <stack>`, then SSL_CERT_FILE) or a trusted
+   * certificate (ACME, or your CA). Defaults to false (verify).
    */
   insecureTls?: boolean;
-  /** Nodes the native provider may SSH into (as root). Defaults to the `access` node. */
-  sshNodes?: ApiAccessSshNode[];
 }
 
 /**
@@ -129,21 +118,19 @@ export class ApiAccess extends pulumi.ComponentResource {
     this.tokenSecret = pulumi.secret(pulumi.interpolate`${this.token.tokenId}=${this.token.tokenValue}`);
     this.endpoint = apiEndpoint(args.apiAddress ?? conn.connection.host, args.apiPort ?? 8006);
 
-    const sshNodes = args.sshNodes ?? [{ name: conn.connection.node, address: conn.connection.host, port: conn.connection.port }];
     this.provider = new proxmoxve.Provider(
       `${name}-provider`,
       {
         endpoint: this.endpoint,
         apiToken: this.tokenSecret,
         insecure: args.insecureTls ?? false,
-        ssh: {
-          // API tokens carry no PAM user: the SSH user must be given.
-          username: "root",
-          ...(conn.sshPrivateKey !== undefined
-            ? { privateKey: pulumi.secret(conn.sshPrivateKey) }
-            : { agent: true, agentSocket: conn.connection.agentSocket }),
-          nodes: sshNodes.map((n) => ({ name: n.name, address: n.address, port: n.port ?? 22 })),
-        },
+        // No `ssh` block, hence no root key: none of our native resources uses the
+        // provider's SSH (download.File, VmLegacy clones/resizes/cloud-init and
+        // cluster.Options are API calls). Its SSH client trusts unknown host keys on
+        // first use and appends them to ~/.ssh/known_hosts, with no way to pin them.
+        // What would need it back: proxmoxve.FileLegacy uploads (snippets), VmLegacy
+        // disks with `fileId` (qm disk import), containers' mount points; do those
+        // over our own SSH (pinned keys) instead, as GuestAgentSnippet does.
       },
       // Nothing native may run before the role, the user's grant and the token exist.
       { parent: this, dependsOn: [this.role, this.user, this.token] },

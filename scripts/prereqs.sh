@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The operating-system packages the tests need: the simulated cluster runs one
 # sshd per node in its own mount namespace (unshare, nsenter, mount), and the
-# fakes use sudo and ip. One list, used by `npm test` (pretest), .ci/run and
+# fakes use sudo and ip; openssl makes the cluster CA. One list, used by `npm test` (pretest), .ci/run and
 # the simulator itself.
 #
 #   scripts/prereqs.sh           install what is missing (root + apt-get), or
@@ -27,6 +27,7 @@ have visudo || add sudo
 have unshare || add util-linux
 have nsenter || add util-linux
 have ip || add iproute2
+have openssl || add openssl
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "npm test needs root: the simulated cluster starts sshd in private mount namespaces. Run it as root (sudo npm test)." >&2

@@ -45,10 +45,6 @@ const stateFor: StateFor = (type, _name, inputs) => {
 
 const baseArgs: ApiAccessArgs = {
   access: { connection: { node: "foxtrot", host: "10.0.0.11", port: 22, user: "root", hostKey: "SHA256:abc" }, sshPrivateKey: pulumi.secret(SSH_KEY) },
-  sshNodes: [
-    { name: "foxtrot", address: "10.0.0.11" },
-    { name: "golf", address: "10.0.0.12", port: 2222 },
-  ],
 };
 
 let access: ApiAccess | undefined;
@@ -95,7 +91,7 @@ describe("ApiAccess under mocks", () => {
     expect(role.rawInputs.privileges).toBeUndefined();
   });
 
-  it("registers a proxmoxve provider whose apiToken (and SSH block) is secret and which waits for the token", async () => {
+  it("registers a proxmoxve provider whose apiToken is secret and which waits for the token", async () => {
     const r = await run();
     const providers = r.byType("pulumi:providers:proxmoxve");
     expect(providers).toHaveLength(1);
@@ -106,17 +102,16 @@ describe("ApiAccess under mocks", () => {
     expect((p.rawInputs.apiToken as { value: string }).value).toBe(`automation@pve!pulumi=${TOKEN_VALUE}`);
     expect(p.rawInputs.endpoint).toBe("https://10.0.0.11:8006/");
     expect(p.rawInputs.insecure).toBe("false");
-    expect(isSecretValue(p.rawInputs.ssh)).toBe(true);
-    const ssh = JSON.parse((p.rawInputs.ssh as { value: string }).value);
-    expect(ssh).toEqual({
-      username: "root",
-      privateKey: SSH_KEY,
-      nodes: [
-        { name: "foxtrot", address: "10.0.0.11", port: 22 },
-        { name: "golf", address: "10.0.0.12", port: 2222 },
-      ],
-    });
     for (const dep of ["lab-api-token", "lab-api-user", "lab-api-role"]) expect(p.dependsOn).toContainEqual(urnOf(r.byName(dep).type, dep));
+  });
+
+  it("hands the native provider no SSH (no root key, no trust-on-first-use of host keys)", async () => {
+    const r = await run();
+    const [p] = r.byType("pulumi:providers:proxmoxve");
+    expect(p.rawInputs.ssh).toBeUndefined();
+    // not even inside a secret: the key is nowhere in the provider's inputs
+    expect(JSON.stringify(p.rawInputs)).not.toContain(SSH_KEY);
+    expect(JSON.stringify(p.rawInputs)).not.toMatch(/privateKey|agentSocket/);
   });
 
   it("outputs the token id in clear and the token secret as a secret", async () => {

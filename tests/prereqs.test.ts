@@ -26,7 +26,7 @@ function pathWith(...commands: string[]): string {
   return dir;
 }
 
-const ALL = ["sshd", "ssh", "ssh-keygen", "sudo", "visudo", "unshare", "nsenter", "ip"];
+const ALL = ["sshd", "ssh", "ssh-keygen", "sudo", "visudo", "unshare", "nsenter", "ip", "openssl"];
 
 describe("test prerequisites", () => {
   it("the simulator stops at once without sshd, naming the package and the command", () => {
@@ -41,8 +41,8 @@ describe("test prerequisites", () => {
     const bare = spawnSync("bash", [SCRIPT, "--check"], { encoding: "utf8", env: { ...process.env, PREREQS_PATH: pathWith("ssh") } });
     expect(bare.status).toBe(1);
     expect(bare.stderr.trim()).toBe(
-      "The tests need openssh-server openssh-client sudo util-linux iproute2. " +
-        "Install with: apt-get update && apt-get install -y --no-install-recommends openssh-server openssh-client sudo util-linux iproute2",
+      "The tests need openssh-server openssh-client sudo util-linux iproute2 openssl. " +
+        "Install with: apt-get update && apt-get install -y --no-install-recommends openssh-server openssh-client sudo util-linux iproute2 openssl",
     );
     const full = spawnSync("bash", [SCRIPT, "--check"], { encoding: "utf8", env: { ...process.env, PREREQS_PATH: pathWith(...ALL) } });
     expect([full.status, full.stderr]).toEqual([0, ""]);

@@ -165,6 +165,21 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: cluster
     expect(options.rawInputs.migrationCidr).toBe(stack === "ms01" ? "10.100.0.0/24" : "192.168.7.0/24");
     expect(r.secretOutputs.api).toBe(true);
   });
+
+  it("hands the native provider no SSH, and uses no native resource that would need it", async () => {
+    const r = await run(stack);
+    const [provider] = r.byType("pulumi:providers:proxmoxve");
+    // its SSH client would trust unknown host keys on first use (no pinning), as root
+    expect(provider.rawInputs.ssh).toBeUndefined();
+    expect(JSON.stringify(provider.rawInputs)).not.toMatch(/privateKey|agentSocket/);
+    // what would make it SSH: file uploads (FileLegacy), containers, disks imported from a fileId
+    const native = r.registrations.filter((x) => x.type.startsWith("proxmoxve:"));
+    expect(native.length).toBeGreaterThan(0);
+    expect(native.filter((x) => /^proxmoxve:index\/(fileLegacy|containerLegacy):/.test(x.type)).map((x) => x.type)).toEqual([]);
+    for (const vm of r.byType("proxmoxve:index/vmLegacy:VmLegacy")) {
+      for (const disk of (vm.rawInputs.disks as { fileId?: string }[] | undefined) ?? []) expect(disk.fileId, vm.name).toBeUndefined();
+    }
+  });
 });
 
 describe("stack ms01: Thunderbolt ring and users", () => {

@@ -24,7 +24,6 @@ export function buildApi(ctx: EnvironmentContext, cluster: ProxmoxCluster): ApiA
       rotation: apiAccess.rotation,
       insecureTls: apiAccess.insecureTls,
       apiAddress: founder.address,
-      sshNodes: env.nodes.map((n) => ({ name: n.name, address: n.address, port: n.sshPort ?? env.ssh.port })),
     },
     { dependsOn: [cluster] },
   );

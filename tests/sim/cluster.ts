@@ -16,6 +16,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createRequire } from "node:module";
+import { installPveCerts, makeNodeCert, makePveCa } from "./pve-certs";
 
 export interface SimNodeSpec {
   name: string;
@@ -464,6 +465,9 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
     const etcSkeleton = path.join(dir, "etc-skel");
     fs.mkdirSync(etcSkeleton);
     await run("cp", ["-a", "/etc/.", etcSkeleton + "/"]);
+    // one cluster CA signing every node's API certificate, as after pvecm create/add
+    const certsDir = path.join(dir, "certs");
+    const pveCa = await makePveCa(certsDir, path.basename(dir));
 
     await Promise.all(
       specs.map(async (spec, i) => {
@@ -483,6 +487,8 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         );
         fs.rmSync(path.join(etc, "pve"), { recursive: true, force: true });
         fs.mkdirSync(path.join(etc, "pve"));
+        const nodeCert = await makeNodeCert(certsDir, pveCa, name, [name, `${name}.pve-sim.internal`, "localhost"], [host, "127.0.0.1", "::1"]);
+        installPveCerts(etc, name, pveCa, nodeCert);
         fs.writeFileSync(path.join(etc, "machine-id"), `${Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString("hex")}\n`);
         const netDir = path.join(etc, "network");
         fs.mkdirSync(netDir, { recursive: true });
