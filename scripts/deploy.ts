@@ -8,6 +8,7 @@
  */
 import * as path from "node:path";
 import { LocalWorkspace, type OpMap, type OutputMap } from "@pulumi/pulumi/automation";
+import { caBundleEnv } from "../infra/pve-ca";
 import { validateStackFile } from "../stacks/stack-file";
 import { runDeployment, type ChangeSummary, type StackOps, type Verb } from "./deployment";
 
@@ -19,7 +20,8 @@ function counts(map: OpMap | Record<string, number> | undefined): ChangeSummary 
 }
 
 async function automationStack(stackName: string): Promise<StackOps> {
-  const stack = await LocalWorkspace.selectStack({ stackName, workDir: PROJECT_DIR });
+  // The cluster CA bundle written by `npm run trust-ca -- <stack>`, when there is one (SSL_CERT_FILE for the native provider).
+  const stack = await LocalWorkspace.selectStack({ stackName, workDir: PROJECT_DIR }, { envVars: caBundleEnv(stackName, PROJECT_DIR) });
   const onOutput = (text: string) => process.stdout.write(text);
   return {
     refresh: async () => counts((await stack.refresh({ onOutput })).summary.resourceChanges),
