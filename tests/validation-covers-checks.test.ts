@@ -33,8 +33,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ApiAccess } from "../components/api-access";
 import { CephCluster } from "../components/ceph-cluster";
 import { CephPools } from "../components/ceph-pools";
+import { NodeBaseline } from "../components/node-baseline";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
 import { ThunderboltRing } from "../components/thunderbolt-ring";
 import { cephClusterProvider, type CephClusterInputs } from "../infra/providers/ceph/ceph-cluster";
@@ -43,6 +45,7 @@ import { cephPoolProvider } from "../infra/providers/ceph/ceph-pool";
 import { cloudTemplateProvider } from "../infra/providers/proxmox/cloud-template";
 import { clusterProvider, type ClusterInputs } from "../infra/providers/proxmox/cluster";
 import { environmentIssues, parseEnvironment } from "../stacks/errors";
+import { hostEntries } from "../stacks/layers/nodes";
 import { clusterLinkAddresses, networkByName, nodeAddressOn } from "../stacks/lookup";
 import type { Environment } from "../stacks/schema";
 import { prepareStack, stackConfig } from "./helpers/pulumi-mocks";
@@ -237,6 +240,26 @@ const ROWS: Row[] = [
     path: "nodes[0].thunderbolt.ports",
     refusal: /a Thunderbolt ring needs at least 2 nodes, got 1/,
   },
+
+  // The API access component (apiAccessProblems).
+  { site: "api-access#apiAccessProblems", key: "validateUserid(", what: "root@pam as the automation user", mutate: (e) => (e.apiAccess.userid = "root@pam"), path: "apiAccess.userid", refusal: /user root@pam cannot be managed here/ },
+  { site: "api-access#apiAccessProblems", key: "validateTokenName(", what: "token name not starting with a letter", mutate: (e) => (e.apiAccess.tokenName = "1x"), path: "apiAccess.tokenName", refusal: /token name "1x"/ },
+  { site: "api-access#apiAccessProblems", key: "validateRoleName(", what: "a built-in role", mutate: (e) => (e.apiAccess.roleName = "Administrator"), path: "apiAccess.roleName", refusal: /role Administrator is a built-in Proxmox role/ },
+  { site: "api-access#apiAccessProblems", key: "validateRoleName(", what: "a role named PVE…", mutate: (e) => (e.apiAccess.roleName = "PVEAutomation"), path: "apiAccess.roleName", refusal: /names starting with "PVE" \(any case\) are reserved/ },
+  { site: "api-access#apiAccessProblems", key: "[`rotation ${", what: "rotation with a space", mutate: (e) => (e.apiAccess.rotation = "a b"), path: "apiAccess.rotation", refusal: /rotation "a b" may only hold letters/ },
+
+  // The node and host baselines.
+  { site: "node-baseline#constructor", key: "is not a Ceph release Proxmox ships", what: "an unknown Ceph release", mutate: (e) => (e.baseline.cephRelease = "pacific"), path: "baseline.cephRelease", refusal: /cephRelease "pacific" is not a Ceph release Proxmox ships/ },
+  {
+    site: "host-baseline#constructor",
+    key: "is listed twice",
+    base: "ms01",
+    what: "a user listed twice",
+    mutate: (e) => (e.baseline.users[1].name = e.baseline.users[0].name),
+    path: "baseline.users[1].name",
+    refusal: /users: "\w+" is listed twice/,
+  },
+  { site: "host-baseline#constructor", key: "normalizePackages(", what: "a package name with a capital", mutate: (e) => e.baseline.packages.push("Htop"), path: "baseline.packages[3]", refusal: /packages: "Htop" is not a Debian package name/ },
 ];
 
 /** Refusal statements no stack file can reach (or only the node can decide), by site, with why. */
@@ -253,6 +276,12 @@ const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "ceph-pools#cephPoolsProblems", key: "...poolInputProblems(inputs)", why: "the refusals of ceph-pool#poolInputProblems, which have their rows" },
   { site: "ceph-pool#poolInputProblems", key: "osdHosts must be the number", why: "osdHosts is a count the composition makes" },
   { site: "ceph-pool#poolInputProblems", key: "crushRule \"${w.crushRule}\"", why: "crushRule is derived from a checked deviceClass; the schema has no crushRule" },
+  { site: "api-access#apiAccessProblems", key: "`apiPort ${", why: "the composition does not set apiPort (the API listens on 8006)" },
+  { site: "api-access#apiAccessProblems", key: "? validatePrivileges(", why: "live: the privileges of the Proxmox major the node runs; the schema refuses a privilege no supported major has" },
+  { site: "node-baseline#constructor", key: "return refuse(this, name, (e as Error).message)", why: "live: the repository files for the Proxmox major detected on the node" },
+  { site: "host-baseline#constructor", key: "const fail = ", why: "the helper the two refusals below and normalizePackages use" },
+  { site: "host-baseline#constructor", key: "hostsBlockFile(", why: "the hosts block is built from checked node names and addresses" },
+  { site: "host-baseline#constructor", key: "sshdUsersFile(", why: "built from checked Linux user names" },
   { site: "cluster#inputProblems", key: "nodes is empty; a cluster needs", why: "the schema requires at least one node" },
   { site: "cluster#inputProblems", key: "is listed twice in nodes", why: "node names are unique (schema)" },
   { site: "cluster#inputProblems", key: "has no links.link0 address", why: "lookup.clusterLinkAddresses refuses a node without a link address first; the schema requires one on every link" },
@@ -296,6 +325,17 @@ function clusterInputs(env: Environment): ClusterInputs {
     allowSmallCluster: env.cluster!.allowSmallCluster,
   } as ClusterInputs;
 }
+
+/** One node's baseline (the detected Proxmox major is live state: a supported one here). */
+const baseline = (env: Environment) =>
+  new NodeBaseline("baseline", {
+    access: access(env.nodes[0].name),
+    pveMajor: 8,
+    cephRelease: env.baseline.cephRelease,
+    packages: env.baseline.packages,
+    hosts: hostEntries(env),
+    users: env.baseline.users,
+  });
 
 async function checkFailures(provider: pulumi.dynamic.ResourceProvider, inputs: unknown): Promise<string[]> {
   const r = await provider.check!({}, inputs);
@@ -353,6 +393,24 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
           quorumTimeoutSeconds: env.cluster!.quorumTimeoutSeconds,
         }),
     ),
+  "api-access#apiAccessProblems": (env) =>
+    thrown(
+      () =>
+        env.apiAccess &&
+        new ApiAccess("api", {
+          access: access(env.nodes[0].name),
+          userid: env.apiAccess.userid,
+          tokenName: env.apiAccess.tokenName,
+          roleName: env.apiAccess.roleName,
+          privileges: env.apiAccess.privileges,
+          privsep: env.apiAccess.privsep,
+          rotation: env.apiAccess.rotation,
+          insecureTls: env.apiAccess.insecureTls,
+          apiAddress: env.nodes[0].address,
+        }),
+    ),
+  "node-baseline#constructor": (env) => thrown(() => baseline(env)),
+  "host-baseline#constructor": (env) => thrown(() => baseline(env)),
   "cloud-template#check": async (env) =>
     (await Promise.all(env.templates.map((t) => checkFailures(cloudTemplateProvider, { vmid: t.vmid, diskSize: t.diskSize, imagePath: "/var/lib/vz/template/iso/image.img" })))).flat(),
   "thunderbolt-ring#ringProblem": (env) =>
@@ -374,7 +432,11 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
  * source file. Its refusal statements are found by scanning its text, so a new one fails the last test
  * until it has a row (or a reason in LEFT_OUT).
  */
-const SITES: Record<string, { file: string; start: string }> = {
+const SITES: Record<string, { file: string; start: string; statement?: RegExp; before?: number }> = {
+  "api-access#apiAccessProblems": { file: "components/api-access.ts", start: "export function apiAccessProblems(", statement: /\bvalidate\w+\(|^\s*\? / },
+  "node-baseline#constructor": { file: "components/node-baseline.ts", start: "  constructor(" },
+  // fail(e) reports what a helper threw: the helper's name is on the lines before.
+  "host-baseline#constructor": { file: "components/host-baseline.ts", start: "  constructor(", statement: /\brefuse\(this|\bfail\(e\)/, before: 3 },
   "ceph-cluster#inputProblems": { file: "infra/providers/ceph/ceph-cluster.ts", start: "export function inputProblems(" },
   "ceph-cluster#constructor": { file: "components/ceph-cluster.ts", start: "  constructor(" },
   "ceph-osd#osdInputProblems": { file: "infra/providers/ceph/ceph-osd.ts", start: "export function osdInputProblems(" },
@@ -394,10 +456,7 @@ const SITES: Record<string, { file: string; start: string }> = {
 const UNLISTED = new Map<string, string>([
   ["components/child-options.ts", "refuse() itself; sharedSshKey's refusal needs nodes with different keys, and an environment derives one key"],
   ["components/ceph-health.ts", "refuses only an empty node list; the schema requires at least one node"],
-  ["components/api-access.ts", "not yet in the table (apiAccessProblems)"],
   ["components/ha.ts", "not yet in the table (haPlacementArgsProblems)"],
-  ["components/node-baseline.ts", "not yet in the table (cephRelease; the repository files depend on the detected Proxmox major: live)"],
-  ["components/host-baseline.ts", "not yet in the table (users listed twice, package names, hosts and sshd files)"],
   ["components/node-network.ts", "not yet in the table (InterfaceConfigError of infra/network/interfaces.ts)"],
 ]);
 
@@ -406,14 +465,14 @@ const REFUSAL_STATEMENT = /(?:problems|failures|\bp)\.push\(|\brefuse\((?:this|\
 
 /** The refusal statements of a site: each with the two lines after it (a message often starts a line or two later). */
 function refusalStatements(site: string): string[] {
-  const { file, start } = SITES[site];
+  const { file, start, statement = REFUSAL_STATEMENT, before = 0 } = SITES[site];
   const lines = fs.readFileSync(path.join(ROOT, file), "utf8").split("\n");
   const from = lines.findIndex((l) => l.startsWith(start));
   if (from < 0) throw new Error(`${file}: no line starting with ${JSON.stringify(start)}`);
   const indent = /^\s*/.exec(start)![0];
   const to = lines.findIndex((l, i) => i > from && (l === `${indent}}` || l === `${indent}},`));
   const body = lines.slice(from + 1, to);
-  return body.flatMap((l, i) => (REFUSAL_STATEMENT.test(l) ? [body.slice(i, i + 5).join("\n")] : []));
+  return body.flatMap((l, i) => (statement.test(l) ? [body.slice(Math.max(0, i - before), i + 5).join("\n")] : []));
 }
 
 function rawEnvironment(base: Base): Env {
