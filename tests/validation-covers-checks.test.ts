@@ -37,6 +37,7 @@ import { ApiAccess } from "../components/api-access";
 import { CephCluster } from "../components/ceph-cluster";
 import { CephPools } from "../components/ceph-pools";
 import { NodeBaseline } from "../components/node-baseline";
+import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
 import { ThunderboltRing } from "../components/thunderbolt-ring";
 import { cephClusterProvider, type CephClusterInputs } from "../infra/providers/ceph/ceph-cluster";
@@ -260,6 +261,24 @@ const ROWS: Row[] = [
     refusal: /users: "\w+" is listed twice/,
   },
   { site: "host-baseline#constructor", key: "normalizePackages(", what: "a package name with a capital", mutate: (e) => e.baseline.packages.push("Htop"), path: "baseline.packages[3]", refusal: /packages: "Htop" is not a Debian package name/ },
+
+  // The node network component: what rendering /etc/network/interfaces refuses.
+  { site: "interfaces#render", key: "no network named", what: "an interface on an unknown network", mutate: (e) => (iface(e, 0, "vmbr2").network = "storage"), path: "nodes[0].interfaces[6].network", refusal: /interface vmbr2: no network named "storage"/ },
+  { site: "interfaces#render", key: "needs a network (for its prefix)", what: "an address without a network", mutate: (e) => delete iface(e, 0, "vmbr2").network, path: "nodes[0].interfaces[6].address", refusal: /interface vmbr2: address 192\.168\.7\.5 needs a network/ },
+  { site: "interfaces#render", key: "is not an IPv4 CIDR", what: "a network whose CIDR has no valid prefix", mutate: (e) => (e.networks[3].cidr = "192.168.7.0/33"), path: "networks[3].cidr", refusal: /"192\.168\.7\.0\/33" is not an IPv4 CIDR/ },
+  { site: "interfaces#render", key: "vlanIds set on a bridge that is not VLAN-aware", what: "vlanIds on a bridge that is not VLAN-aware", mutate: (e) => (iface(e, 0, "vmbr0").vlanAware = false), path: "nodes[0].interfaces[3].vlanIds", refusal: /interface vmbr0: vlanIds set on a bridge that is not VLAN-aware/ },
+  { site: "interfaces#render", key: "a bond needs at least one slave", base: "ms01", what: "a bond without slaves", mutate: (e) => (iface(e, 0, "bond0").slaves = []), path: "nodes[0].interfaces[2].slaves", refusal: /interface bond0: a bond needs at least one slave/ },
+  { site: "interfaces#render", key: "is not one of its slaves", base: "ms01", what: "a bond primary that is not a slave", mutate: (e) => (iface(e, 0, "bond0").primary = "enp9s0"), path: "nodes[0].interfaces[2].primary", refusal: /interface bond0: bond primary enp9s0 is not one of its slaves/ },
+  { site: "interfaces#vlanNameProblem", key: "the name means VLAN ${Number(dotted[2])} on", what: "a dotted VLAN name that says another VLAN", mutate: (e) => (iface(e, 0, "vlan9").name = "vmbr0.10"), path: "nodes[0].interfaces[4].name", refusal: /the name means VLAN 10 on vmbr0, but device is vmbr0 and vlanId is 9/ },
+  {
+    site: "interfaces#vlanNameProblem",
+    key: "rename it to vlan${v.vlanId}",
+    what: "a vlanN name that says another VLAN",
+    mutate: (e) => {
+      iface(e, 0, "vmbr0").vlanIds = [9, 10];
+      iface(e, 0, "vlan9").vlanId = 10;
+    },
+    path: "nodes[0].interfaces[4].name", refusal: /interface vlan9: the name means VLAN 9, but vlanId is 10/ },
 ];
 
 /** Refusal statements no stack file can reach (or only the node can decide), by site, with why. */
@@ -282,6 +301,8 @@ const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "host-baseline#constructor", key: "const fail = ", why: "the helper the two refusals below and normalizePackages use" },
   { site: "host-baseline#constructor", key: "hostsBlockFile(", why: "the hosts block is built from checked node names and addresses" },
   { site: "host-baseline#constructor", key: "sshdUsersFile(", why: "built from checked Linux user names" },
+  { site: "interfaces#render", key: "`interface ${v.name}: ${problem}`", why: "the refusals of interfaces#vlanNameProblem, which have their rows" },
+  { site: "node-network#constructor", key: "if (err instanceof InterfaceConfigError) refuse(this", why: "the refusals of interfaces#render, which have their rows" },
   { site: "cluster#inputProblems", key: "nodes is empty; a cluster needs", why: "the schema requires at least one node" },
   { site: "cluster#inputProblems", key: "is listed twice in nodes", why: "node names are unique (schema)" },
   { site: "cluster#inputProblems", key: "has no links.link0 address", why: "lookup.clusterLinkAddresses refuses a node without a link address first; the schema requires one on every link" },
@@ -411,6 +432,21 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
     ),
   "node-baseline#constructor": (env) => thrown(() => baseline(env)),
   "host-baseline#constructor": (env) => thrown(() => baseline(env)),
+  "interfaces#vlanNameProblem": (env) => REFUSALS["interfaces#render"](env),
+  "interfaces#render": (env) =>
+    thrown(() =>
+      env.nodes.forEach(
+        (n) =>
+          new NodeNetwork(`network-${n.name}`, {
+            access: access(n.name),
+            networks: env.networks,
+            interfaces: n.interfaces,
+            managementAddress: n.address,
+            allowManagementChange: n.allowManagementChange,
+            thunderbolt: n.thunderbolt && env.thunderbolt ? { loopback: n.thunderbolt.loopback, ports: n.thunderbolt.ports, mtu: env.thunderbolt.mtu } : undefined,
+          }),
+      ),
+    ),
   "cloud-template#check": async (env) =>
     (await Promise.all(env.templates.map((t) => checkFailures(cloudTemplateProvider, { vmid: t.vmid, diskSize: t.diskSize, imagePath: "/var/lib/vz/template/iso/image.img" })))).flat(),
   "thunderbolt-ring#ringProblem": (env) =>
@@ -432,8 +468,11 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
  * source file. Its refusal statements are found by scanning its text, so a new one fails the last test
  * until it has a row (or a reason in LEFT_OUT).
  */
-const SITES: Record<string, { file: string; start: string; statement?: RegExp; before?: number }> = {
+const SITES: Record<string, { file: string; start?: string; statement?: RegExp; before?: number }> = {
   "api-access#apiAccessProblems": { file: "components/api-access.ts", start: "export function apiAccessProblems(", statement: /\bvalidate\w+\(|^\s*\? / },
+  "interfaces#render": { file: "infra/network/interfaces.ts", statement: /\bthrow new InterfaceConfigError\(/ },
+  "interfaces#vlanNameProblem": { file: "infra/network/interfaces.ts", start: "export function vlanNameProblem(" },
+  "node-network#constructor": { file: "components/node-network.ts", start: "  constructor(" },
   "node-baseline#constructor": { file: "components/node-baseline.ts", start: "  constructor(" },
   // fail(e) reports what a helper threw: the helper's name is on the lines before.
   "host-baseline#constructor": { file: "components/host-baseline.ts", start: "  constructor(", statement: /\brefuse\(this|\bfail\(e\)/, before: 3 },
@@ -457,7 +496,6 @@ const UNLISTED = new Map<string, string>([
   ["components/child-options.ts", "refuse() itself; sharedSshKey's refusal needs nodes with different keys, and an environment derives one key"],
   ["components/ceph-health.ts", "refuses only an empty node list; the schema requires at least one node"],
   ["components/ha.ts", "not yet in the table (haPlacementArgsProblems)"],
-  ["components/node-network.ts", "not yet in the table (InterfaceConfigError of infra/network/interfaces.ts)"],
 ]);
 
 /** A refusal statement: a pushed problem or failure, a returned reason, a component's refuse(). */
@@ -467,11 +505,14 @@ const REFUSAL_STATEMENT = /(?:problems|failures|\bp)\.push\(|\brefuse\((?:this|\
 function refusalStatements(site: string): string[] {
   const { file, start, statement = REFUSAL_STATEMENT, before = 0 } = SITES[site];
   const lines = fs.readFileSync(path.join(ROOT, file), "utf8").split("\n");
-  const from = lines.findIndex((l) => l.startsWith(start));
-  if (from < 0) throw new Error(`${file}: no line starting with ${JSON.stringify(start)}`);
-  const indent = /^\s*/.exec(start)![0];
-  const to = lines.findIndex((l, i) => i > from && (l === `${indent}}` || l === `${indent}},`));
-  const body = lines.slice(from + 1, to);
+  let body = lines;
+  if (start !== undefined) {
+    const from = lines.findIndex((l) => l.startsWith(start));
+    if (from < 0) throw new Error(`${file}: no line starting with ${JSON.stringify(start)}`);
+    const indent = /^\s*/.exec(start)![0];
+    const to = lines.findIndex((l, i) => i > from && (l === `${indent}}` || l === `${indent}},`));
+    body = lines.slice(from + 1, to);
+  }
   return body.flatMap((l, i) => (statement.test(l) ? [body.slice(Math.max(0, i - before), i + 5).join("\n")] : []));
 }
 
