@@ -36,6 +36,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ApiAccess } from "../components/api-access";
 import { CephCluster } from "../components/ceph-cluster";
 import { CephPools } from "../components/ceph-pools";
+import { HaPlacementComponent } from "../components/ha";
 import { NodeBaseline } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
@@ -47,7 +48,7 @@ import { cloudTemplateProvider } from "../infra/providers/proxmox/cloud-template
 import { clusterProvider, type ClusterInputs } from "../infra/providers/proxmox/cluster";
 import { environmentIssues, parseEnvironment } from "../stacks/errors";
 import { hostEntries } from "../stacks/layers/nodes";
-import { clusterLinkAddresses, networkByName, nodeAddressOn } from "../stacks/lookup";
+import { clusterLinkAddresses, networkByName, nodeAddressOn, vmVmid } from "../stacks/lookup";
 import type { Environment } from "../stacks/schema";
 import { prepareStack, stackConfig } from "./helpers/pulumi-mocks";
 
@@ -279,6 +280,36 @@ const ROWS: Row[] = [
       iface(e, 0, "vlan9").vlanId = 10;
     },
     path: "nodes[0].interfaces[4].name", refusal: /interface vlan9: the name means VLAN 9, but vlanId is 10/ },
+
+  // The HA placement component (haPlacementArgsProblems) and the HA provider's input checks it runs.
+  {
+    site: "ha#haPlacementProblems",
+    key: "must start with a letter and contain only",
+    what: "a placement name starting with a digit",
+    mutate: (e) => {
+      e.ha.placements[0].name = "1spread";
+      for (const v of e.vms) if (v.ha) v.ha.placement = "1spread";
+    },
+    path: "ha.placements[0]",
+    refusal: /name "1spread" must start with a letter/,
+  },
+  { site: "ha#haPlacementProblems", key: "nodes must list at least one node", what: "a placement without nodes", mutate: (e) => (e.ha.placements[0].nodes = []), path: "ha.placements[0].nodes", refusal: /nodes must list at least one node/ },
+  { site: "ha#haPlacementProblems", key: "node ${n.node} is listed twice", what: "a node listed twice", mutate: (e) => e.ha.placements[0].nodes.push({ node: "golf" }), path: "ha.placements[0]", refusal: /node golf is listed twice/ },
+  { site: "ha#haPlacementProblems", key: "must be an integer 0-1000", what: "a priority above 1000", mutate: (e) => (e.ha.placements[0].nodes[0].priority = 1001), path: "ha.placements[0].nodes[0].priority", refusal: /priority 1001 of node foxtrot must be an integer 0-1000/ },
+  { site: "ha#haResourceProblems", key: "is not a VMID (100-999999999)", what: "an HA VM's VMID below 100", mutate: (e) => (e.vms[0].vmid = 99), path: "vms[0].vmid", refusal: /vmid 99 is not a VMID/ },
+  { site: "ha#haResourceProblems", key: "state \"${i.state}\" is not one of", what: "an unknown HA state", mutate: (e) => (e.vms[0].ha.state = "paused"), path: "vms[0].ha.state", refusal: /state "paused" is not one of/ },
+  { site: "ha#haResourceProblems", key: "must be an integer 0-10", what: "maxRestart above 10", mutate: (e) => (e.vms[0].ha.maxRestart = 11), path: "vms[0].ha.maxRestart", refusal: /maxRestart 11 must be an integer 0-10/ },
+  {
+    site: "ha-component#haPlacementArgsProblems",
+    key: "VM ${vm.vmid} is listed twice",
+    what: "two VMs of a placement with one VMID",
+    mutate: (e) => {
+      e.vms[0].vmid = 300;
+      e.vms[1].vmid = 300;
+    },
+    path: "vms[1].vmid",
+    refusal: /HA placement spread: VM 300 is listed twice/,
+  },
 ];
 
 /** Refusal statements no stack file can reach (or only the node can decide), by site, with why. */
@@ -302,6 +333,8 @@ const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "host-baseline#constructor", key: "hostsBlockFile(", why: "the hosts block is built from checked node names and addresses" },
   { site: "host-baseline#constructor", key: "sshdUsersFile(", why: "built from checked Linux user names" },
   { site: "interfaces#render", key: "`interface ${v.name}: ${problem}`", why: "the refusals of interfaces#vlanNameProblem, which have their rows" },
+  { site: "ha#haPlacementProblems", key: "is not an HA resource ID like vm:100", why: "the composition makes the resource IDs (vm:<vmid>)" },
+  { site: "ha-component#haPlacementArgsProblems", key: "VM ${vm.vmid}: ${p}", why: "the refusals of ha#haResourceProblems, which have their rows" },
   { site: "node-network#constructor", key: "if (err instanceof InterfaceConfigError) refuse(this", why: "the refusals of interfaces#render, which have their rows" },
   { site: "cluster#inputProblems", key: "nodes is empty; a cluster needs", why: "the schema requires at least one node" },
   { site: "cluster#inputProblems", key: "is listed twice in nodes", why: "node names are unique (schema)" },
@@ -346,6 +379,23 @@ function clusterInputs(env: Environment): ClusterInputs {
     allowSmallCluster: env.cluster!.allowSmallCluster,
   } as ClusterInputs;
 }
+
+/** The HA placements of the VMs that ask for one (stacks/layers/guests.ts). */
+const haPlacements = (env: Environment) =>
+  thrown(() => {
+    for (const placement of env.ha.placements) {
+      const vms = env.vms.flatMap((v, index) => (v.ha?.placement === placement.name ? [{ vmid: vmVmid(env, index), ...v.ha }] : []));
+      if (vms.length === 0) continue;
+      new HaPlacementComponent(`ha-${placement.name}`, {
+        access: access(env.nodes[0].name),
+        placementName: placement.name,
+        nodes: placement.nodes,
+        strict: placement.strict,
+        nofailback: placement.nofailback,
+        vms: vms.map((m) => ({ vmid: m.vmid, state: m.state, maxRestart: m.maxRestart, maxRelocate: m.maxRelocate })),
+      });
+    }
+  });
 
 /** One node's baseline (the detected Proxmox major is live state: a supported one here). */
 const baseline = (env: Environment) =>
@@ -432,6 +482,9 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
     ),
   "node-baseline#constructor": (env) => thrown(() => baseline(env)),
   "host-baseline#constructor": (env) => thrown(() => baseline(env)),
+  "ha#haPlacementProblems": (env) => haPlacements(env),
+  "ha#haResourceProblems": (env) => haPlacements(env),
+  "ha-component#haPlacementArgsProblems": (env) => haPlacements(env),
   "interfaces#vlanNameProblem": (env) => REFUSALS["interfaces#render"](env),
   "interfaces#render": (env) =>
     thrown(() =>
@@ -472,6 +525,9 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "api-access#apiAccessProblems": { file: "components/api-access.ts", start: "export function apiAccessProblems(", statement: /\bvalidate\w+\(|^\s*\? / },
   "interfaces#render": { file: "infra/network/interfaces.ts", statement: /\bthrow new InterfaceConfigError\(/ },
   "interfaces#vlanNameProblem": { file: "infra/network/interfaces.ts", start: "export function vlanNameProblem(" },
+  "ha#haPlacementProblems": { file: "infra/providers/proxmox/ha.ts", start: "export function haPlacementProblems(" },
+  "ha#haResourceProblems": { file: "infra/providers/proxmox/ha.ts", start: "export function haResourceProblems(" },
+  "ha-component#haPlacementArgsProblems": { file: "components/ha.ts", start: "export function haPlacementArgsProblems(" },
   "node-network#constructor": { file: "components/node-network.ts", start: "  constructor(" },
   "node-baseline#constructor": { file: "components/node-baseline.ts", start: "  constructor(" },
   // fail(e) reports what a helper threw: the helper's name is on the lines before.
@@ -495,7 +551,6 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
 const UNLISTED = new Map<string, string>([
   ["components/child-options.ts", "refuse() itself; sharedSshKey's refusal needs nodes with different keys, and an environment derives one key"],
   ["components/ceph-health.ts", "refuses only an empty node list; the schema requires at least one node"],
-  ["components/ha.ts", "not yet in the table (haPlacementArgsProblems)"],
 ]);
 
 /** A refusal statement: a pushed problem or failure, a returned reason, a component's refuse(). */
