@@ -5,29 +5,25 @@
  * fix. A stack file the schema accepts must not fail at `up` in a check, after
  * the baseline, networks and cluster have already changed every node.
  *
- * One row per refusal: a change to a valid stack file's environment that the
- * schema must reject at `path`, and that the real composition (stacks/layers)
- * turns into the refusal (`refusal`) from a component constructor or from a
- * provider's `check` on the inputs the composition registers (mocks record
- * them; the check is called directly).
+ * One row per refusal: a change to a valid stack file's environment (matrix or
+ * ms01) that the schema must reject at `path`, and that the provider's check
+ * (called directly on the inputs the composition builds, as stacks/layers do)
+ * or the component's constructor (under mocks) refuses.
  *
- * Left out on purpose (no stack file can cause them, or only the node knows):
- * - refusals of values the composition never produces: the Ceph repository
- *   ("no-subscription"), a pool's osdHosts (a count) and crushRule (derived from
- *   a checked deviceClass), nodes with different SSH keys (one key per
- *   environment), monAddress that is not an IP or sits on a non-monitor (taken
- *   from a checked interface address, monitors only: tests/stacks.test.ts),
- *   the API port (not configurable), a template's imagePath (built from the
- *   image catalogue), the hosts block and sshd/sudoers user lists (built from
- *   checked node and user names);
- * - live-state refusals, decided on the node in create/update, not in check:
- *   the Proxmox major version (apt repository files, privileges of that
- *   version), devices that are missing, mounted or carry foreign OSDs, monitor
- *   addresses not configured on the node, quorum and membership of the
- *   Proxmox cluster, a pool change Ceph cannot apply to the existing pool
- *   (check's replaceRefusal compares with the stored state).
- * LEFT_OUT below names each of these by its refusal site so the count check
- * (last test) holds the table to the sources.
+ * LEFT_OUT names, per refusal statement, why it has no row: the composition
+ * never produces the value (the Ceph repository, a pool's osdHosts and
+ * crushRule, resource IDs, monAddress of a non-monitor, link addresses it
+ * refuses to look up), the schema's own shape rules it out (no nodes, a node
+ * twice), it only passes on another site's refusals (which have their rows), or
+ * it is live state the node decides in create/update (the detected Proxmox
+ * major's repositories and privileges). Live-state refusals outside check
+ * (missing or mounted devices, quorum, monitor addresses not on the node, a
+ * pool change Ceph cannot apply to the stored state) are not scanned at all.
+ *
+ * The last tests hold the table to the sources: every refusal statement of a
+ * site needs a row or a LEFT_OUT reason, no key may be stale, and every
+ * component that refuses and every provider with a check must be a site (or
+ * in UNLISTED, with why).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -106,7 +102,7 @@ const ROWS: Row[] = [
   { site: "ceph-cluster#constructor", key: "which ${unknown.length === 1", what: "mgrNodes names an unknown node", mutate: (e) => (e.ceph.mgrNodes = ["india"]), path: "ceph.mgrNodes[0]", refusal: /mgrNodes names india, which is not in nodes/ },
 
   // The OSD provider's check (osdInputProblems).
-  { site: "ceph-osd#osdInputProblems", key: "is not a /dev/ path`);\n    if (seen", what: "device is not a /dev/ path", mutate: (e) => (node(e, 0).osds[0].device = "sdb"), path: "nodes[0].osds[0].device", refusal: /foxtrot: device "sdb" is not a \/dev\/ path/ },
+  { site: "ceph-osd#osdInputProblems", key: "device \"${d.device}\" is not a /dev/ path", what: "device is not a /dev/ path", mutate: (e) => (node(e, 0).osds[0].device = "sdb"), path: "nodes[0].osds[0].device", refusal: /foxtrot: device "sdb" is not a \/dev\/ path/ },
   { site: "ceph-osd#osdInputProblems", key: "${where} is listed twice", what: "device listed twice", mutate: (e) => (node(e, 0).osds[1].device = "/dev/nvme0n1"), path: "nodes[0].osds[1].device", refusal: /foxtrot: device \/dev\/nvme0n1 is listed twice/ },
   { site: "ceph-osd#osdInputProblems", key: "must be a whole number from 1 to 16", what: "osdsPerDevice out of range", mutate: (e) => (node(e, 0).osds[0].osdsPerDevice = 17), path: "nodes[0].osds[0].osdsPerDevice", refusal: /osdsPerDevice 17 must be a whole number from 1 to 16/ },
   {
@@ -556,7 +552,7 @@ const UNLISTED = new Map<string, string>([
 /** A refusal statement: a pushed problem or failure, a returned reason, a component's refuse(). */
 const REFUSAL_STATEMENT = /(?:problems|failures|\bp)\.push\(|\brefuse\((?:this|\s*$)|\breturn `|\breturn \(\s*$/;
 
-/** The refusal statements of a site: each with the two lines after it (a message often starts a line or two later). */
+/** The refusal statements of a site, each with its whole text (a message often starts a line or two later). */
 function refusalStatements(site: string): string[] {
   const { file, start, statement = REFUSAL_STATEMENT, before = 0 } = SITES[site];
   const lines = fs.readFileSync(path.join(ROOT, file), "utf8").split("\n");
@@ -568,7 +564,13 @@ function refusalStatements(site: string): string[] {
     const to = lines.findIndex((l, i) => i > from && (l === `${indent}}` || l === `${indent}},`));
     body = lines.slice(from + 1, to);
   }
-  return body.flatMap((l, i) => (statement.test(l) ? [body.slice(Math.max(0, i - before), i + 5).join("\n")] : []));
+  return body.flatMap((l, i) => {
+    if (!statement.test(l)) return [];
+    // The statement runs to its ";" (at most 6 lines), never into the next one: a neighbour's key must not cover it.
+    let end = i;
+    while (end < i + 5 && end + 1 < body.length && !/;\s*$/.test(body[end]) && !statement.test(body[end + 1])) end++;
+    return [body.slice(Math.max(0, i - before), end + 1).join("\n")];
+  });
 }
 
 function rawEnvironment(base: Base): Env {
@@ -618,7 +620,8 @@ describe("the table", () => {
     const sources = (dir: string) => fs.readdirSync(path.join(ROOT, dir), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts")).map((f) => path.join(dir, f));
     const files = new Set(Object.values(SITES).map((s) => s.file));
     const refusing = sources("components").filter((f) => /\brefuse\(this/.test(fs.readFileSync(path.join(ROOT, f), "utf8")));
-    const judging = sources("infra/providers").filter((f) => /async check\(\w*, news\) \{[^}]*failures/.test(fs.readFileSync(path.join(ROOT, f), "utf8")));
+    const judging = sources("infra/providers").filter((f) => /\basync check\(/.test(fs.readFileSync(path.join(ROOT, f), "utf8")));
+    expect(judging.length, "provider files with a check method").toBeGreaterThanOrEqual(5);
     expect([...refusing, ...judging].filter((f) => !files.has(f) && !UNLISTED.has(f))).toEqual([]);
   });
 });
