@@ -640,3 +640,27 @@ describe("OSD device paths", () => {
     },
   );
 });
+
+/** Values at the edge of what a field takes: whichever the schema accepts, the site must accept too. */
+const EDGES: { site: string; field: string; base?: Base; set: (env: Env, v: unknown) => void; values: unknown[] }[] = [
+  { site: "ceph-cluster#inputProblems", field: "baseline.cephRelease", set: (e, v) => (e.baseline.cephRelease = v), values: ["pacific", "quincy", "reef", "squid", "tentacle", "umbrella"] },
+  { site: "node-baseline#constructor", field: "baseline.cephRelease", set: (e, v) => (e.baseline.cephRelease = v), values: ["quincy", "reef", "squid", "tentacle"] },
+  { site: "ceph-pool#poolInputProblems", field: "ceph.pools[0].application", set: (e, v) => (e.ceph.pools[0].application = v), values: ["rbd", "cephfs", "rgw", "nfs"] },
+  { site: "ceph-pool#poolInputProblems", field: "ceph.pools[0].size", set: (e, v) => (e.ceph.pools[0].size = v), values: [1, 2, 3, 4, 7] },
+  { site: "ha#haResourceProblems", field: "vms[0].ha.state", set: (e, v) => (e.vms[0].ha.state = v), values: ["started", "stopped", "disabled", "ignored", "paused"] },
+  { site: "ha#haResourceProblems", field: "vms[0].ha.maxRelocate", set: (e, v) => (e.vms[0].ha.maxRelocate = v), values: [0, 10, 11] },
+  { site: "ceph-osd#osdInputProblems", field: "nodes[0].osds[0].osdsPerDevice", set: (e, v) => (e.nodes[0].osds[0].osdsPerDevice = v), values: [1, 8, 9, 16] },
+  { site: "api-access#apiAccessProblems", field: "apiAccess.userid", set: (e, v) => (e.apiAccess.userid = v), values: ["automation@pve", "ops@pam", "root@pam", "a@ldap"] },
+];
+
+describe.each(EDGES.flatMap((e) => e.values.map((v) => [e.field, v, e] as const)))("%s: %j", (_field, value, edge) => {
+  it(`is refused by ${edge.site} only if validation refuses it too`, async () => {
+    const base = edge.base ?? "matrix";
+    const raw = rawEnvironment(base);
+    const parsed: Env = parseEnvironment(raw);
+    edge.set(raw, value);
+    edge.set(parsed, value);
+    if (environmentIssues(raw).length > 0) return; // validation refuses it: nothing for `up` to refuse
+    expect(await REFUSALS[edge.site](parsed)).toEqual([]);
+  });
+});
