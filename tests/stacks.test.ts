@@ -15,6 +15,7 @@ import { PROXMOX_CLUSTER_TYPE } from "../components/proxmox-cluster";
 import { API_ACCESS_TYPE } from "../components/api-access";
 import { THUNDERBOLT_RING_TYPE } from "../components/thunderbolt-ring";
 import { CEPH_CLUSTER_TYPE } from "../components/ceph-cluster";
+import { inputProblems, type CephClusterInputs } from "../infra/providers/ceph/ceph-cluster";
 import { CEPH_HEALTH_TYPE } from "../components/ceph-health";
 import { GUEST_AGENT_SNIPPET_TYPE } from "../components/guest-agent-snippet";
 
@@ -320,5 +321,21 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s: templat
     }
     const [placement] = r.byType("pulumi-nodejs:dynamic/ha:Placement");
     expect(placement.rawInputs.resources).toEqual(["vm:200", "vm:201"]);
+  });
+});
+
+describe("fixture mon-subset: monitors on 3 of 4 nodes", () => {
+  it("gives a monAddress to the monitor nodes only, so the Ceph provider's check accepts the composition", async () => {
+    const r = await runStack(path.join(ROOT, "tests/fixtures/mon-subset.yaml"), runProgram);
+    const [cephCluster] = r.byType("pulumi-nodejs:dynamic/ceph:Cluster");
+    const nodes = cephCluster.rawInputs.nodes as { connection: { node: string }; monAddress?: string }[];
+    expect(Object.fromEntries(nodes.map((n) => [n.connection.node, n.monAddress]))).toEqual({
+      alpha: "10.1.0.10",
+      beta: "10.1.0.11",
+      gamma: "10.1.0.12",
+      delta: undefined,
+    });
+    expect(cephCluster.rawInputs.monNodes).toEqual(["alpha", "beta", "gamma"]);
+    expect(inputProblems(cephCluster.rawInputs as unknown as CephClusterInputs)).toEqual([]);
   });
 });

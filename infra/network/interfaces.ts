@@ -157,27 +157,29 @@ function bondOptions(b: BondSpec): [string, string][] {
  * in the name; `vlan9` needs `vlan-raw-device`; any other name needs both
  * `vlan-id` and `vlan-raw-device` (ifupdown2 only).
  */
-function vlanOptions(v: VlanSpec): [string, string][] {
-  const where = `interface ${v.name}`;
+/**
+ * Why a VLAN interface's name contradicts its device or vlanId (ifupdown2 reads
+ * `<device>.<id>` and `vlan<id>` names as the VLAN they spell), or undefined.
+ * The stack schema asks this too.
+ */
+export function vlanNameProblem(v: Pick<VlanSpec, "name" | "device" | "vlanId">): string | undefined {
   const dotted = /^(.+)\.(\d+)$/.exec(v.name);
-  if (dotted) {
-    if (dotted[1] !== v.device || Number(dotted[2]) !== v.vlanId) {
-      throw new InterfaceConfigError(
-        `${where}: the name means VLAN ${Number(dotted[2])} on ${dotted[1]}, but device is ${v.device} and vlanId is ${v.vlanId}; ` +
-          `rename it to ${v.device}.${v.vlanId}`,
-      );
-    }
-    return [];
+  if (dotted && (dotted[1] !== v.device || Number(dotted[2]) !== v.vlanId)) {
+    return (
+      `the name means VLAN ${Number(dotted[2])} on ${dotted[1]}, but device is ${v.device} and vlanId is ${v.vlanId}; ` +
+      `rename it to ${v.device}.${v.vlanId}`
+    );
   }
   const vlanN = /^vlan(\d+)$/.exec(v.name);
-  if (vlanN) {
-    if (Number(vlanN[1]) !== v.vlanId) {
-      throw new InterfaceConfigError(
-        `${where}: the name means VLAN ${Number(vlanN[1])}, but vlanId is ${v.vlanId}; rename it to vlan${v.vlanId}`,
-      );
-    }
-    return [["vlan-raw-device", v.device]];
-  }
+  if (vlanN && Number(vlanN[1]) !== v.vlanId) return `the name means VLAN ${Number(vlanN[1])}, but vlanId is ${v.vlanId}; rename it to vlan${v.vlanId}`;
+  return undefined;
+}
+
+function vlanOptions(v: VlanSpec): [string, string][] {
+  const problem = vlanNameProblem(v);
+  if (problem) throw new InterfaceConfigError(`interface ${v.name}: ${problem}`);
+  if (/^(.+)\.(\d+)$/.test(v.name)) return [];
+  if (/^vlan(\d+)$/.test(v.name)) return [["vlan-raw-device", v.device]];
   return [
     ["vlan-id", String(v.vlanId)],
     ["vlan-raw-device", v.device],

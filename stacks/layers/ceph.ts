@@ -22,13 +22,14 @@ export function buildCeph(ctx: EnvironmentContext, cluster: ProxmoxCluster): { o
   const { env } = ctx;
   const ceph = env.ceph!;
   const cidrOf = (name: string) => networkByName(env, name)!.cidr;
+  // Only monitors get a monAddress: the provider refuses one on any other node.
+  const isMon = (name: string) => ceph.monNodes === undefined || ceph.monNodes.includes(name);
   const cephCluster = new CephCluster(
     `${env.name}-ceph`,
     {
       nodes: env.nodes.map((n) => ({
         access: ctx.access(n),
-        // Only a monitor node has a monitor address; the others are Ceph clients on the public network.
-        monAddress: !ceph.monNodes || ceph.monNodes.includes(n.name) ? nodeAddressOn(env, n, ceph.publicNetwork) : undefined,
+        monAddress: isMon(n.name) ? nodeAddressOn(env, n, ceph.publicNetwork) : undefined,
       })),
       publicNetwork: cidrOf(ceph.publicNetwork),
       clusterNetwork: ceph.clusterNetwork ? cidrOf(ceph.clusterNetwork) : undefined,

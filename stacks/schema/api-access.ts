@@ -2,10 +2,14 @@
  * API access: the schema of `apiAccess` (automation user, role, token) and its
  * checks (needs a cluster; privileges exist in a supported Proxmox version).
  */
+import { apiAccessProblems } from "../../components/api-access";
 import { validatePrivileges } from "../../infra/pve-privileges";
 import { bool, list, mapping, safeText, text } from "./fields";
 import { isRecord, isString } from "./predicates";
 import type { PathIssue } from "./views";
+
+/** The component's checks of names need no connection. */
+const NO_ACCESS = { connection: { node: "", host: "", port: 22, user: "root" } };
 
 const PRIVILEGE = /^[A-Z][A-Za-z]*(\.[A-Z][A-Za-z]*)+$/;
 
@@ -38,6 +42,14 @@ export function checkApiAccess(value: Record<string, unknown>): PathIssue[] {
       path: ["apiAccess"],
       message: "needs cluster: the API user and token are created once the cluster exists (its user database is shared)",
     });
+  }
+  // Names and rotation as the API access component judges them (root@pam, built-in roles, the rotation's characters).
+  const apiAccess = isRecord(value.apiAccess) ? value.apiAccess : {};
+  for (const key of ["userid", "tokenName", "roleName", "rotation"] as const) {
+    const v = apiAccess[key];
+    // Only a value that passed its own field check: one mistake, one message.
+    if (!isString(v) || !ApiAccessSchema.safeParse({ [key]: v }).success) continue;
+    for (const problem of apiAccessProblems({ access: NO_ACCESS, [key]: v })) issues.push({ path: ["apiAccess", key], message: problem });
   }
   const privileges = isRecord(value.apiAccess) && Array.isArray(value.apiAccess.privileges) ? value.apiAccess.privileges : [];
   privileges.forEach((priv, i) => {

@@ -2,9 +2,10 @@
  * Baseline of every node: the schema of `baseline` (packages, repositories,
  * login accounts) and its check (unique user names).
  */
+import { knownCephReleases } from "../../infra/baseline";
 import { bool, list, mapping, oneOf, text } from "./fields";
 import { show } from "./messages";
-import { isLinuxUser, isRecord, isSshPublicKey } from "./predicates";
+import { isLinuxUser, isRecord, isSshPublicKey, isString } from "./predicates";
 import type { PathIssue } from "./views";
 
 const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]{1,100}$/;
@@ -59,4 +60,11 @@ export function checkUsers(value: Record<string, unknown>): PathIssue[] {
     } else seen.set(u.name, i);
   });
   return issues;
+}
+
+/** The Ceph release is one Proxmox ships for some supported major (the node's own major is checked at `up`). */
+export function checkCephRelease(value: Record<string, unknown>): PathIssue[] {
+  const release = isRecord(value.baseline) ? value.baseline.cephRelease : undefined;
+  if (!isString(release) || !BaselineSchema.safeParse({ cephRelease: release }).success || knownCephReleases().includes(release)) return [];
+  return [{ path: ["baseline", "cephRelease"], message: `${show(release)} is not a Ceph release Proxmox ships yet; use one of: ${knownCephReleases().join(", ")}` }];
 }

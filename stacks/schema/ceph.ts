@@ -3,6 +3,7 @@
  * gate) and its checks (needs a cluster; networks reach the nodes; pools fit
  * the OSD hosts). OSD devices are part of the nodes (nodes.ts).
  */
+import { cephPoolsProblems, type CephPoolSpec } from "../../components/ceph-pools";
 import { POOL_MAX_SIZE } from "../../infra/providers/ceph/ceph-pool";
 import { bool, hostName, integer, list, mapping, networkName, oneOf, text } from "./fields";
 import { plural, show } from "./messages";
@@ -69,6 +70,11 @@ export const CephSchema = mapping(
   "a mapping of Ceph settings",
 );
 
+/** A pool whose fields passed their own checks (defaults filled in), as the pool component takes it. */
+function isPoolSpec(pool: Record<string, unknown>): pool is CephPoolSpec & Record<string, unknown> {
+  return CephPoolSchema.safeParse(pool).success;
+}
+
 /** Ceph: needs a cluster; networks reach the nodes; pools fit the OSD hosts. */
 export function checkCeph(value: Record<string, unknown>, nodes: Record<string, unknown>[], layoutIsValid: boolean): PathIssue[] {
   const issues: PathIssue[] = [];
@@ -89,6 +95,7 @@ export function checkCeph(value: Record<string, unknown>, nodes: Record<string, 
     const list = Array.isArray(ceph[key]) ? ceph[key] : [];
     list.forEach((name, i) => {
       if (isLabel(name) && !names.includes(name)) issues.push({ path: ["ceph", key, i], message: `no node named ${show(name)}` });
+      else if (isLabel(name) && list.indexOf(name) !== i) issues.push({ path: ["ceph", key, i], message: `${show(name)} is listed twice` });
     });
   }
   if (layoutIsValid) {
@@ -118,6 +125,7 @@ export function checkCeph(value: Record<string, unknown>, nodes: Record<string, 
   pools.forEach((pool, i) => {
     if (!isRecord(pool)) return;
     const at = (k: string) => ["ceph", "pools", i, k];
+    const before = issues.length;
     if (isString(pool.name)) {
       const first = poolNames.get(pool.name);
       if (first !== undefined) issues.push({ path: at("name"), message: `${show(pool.name)} is already ceph.pools[${first}]` });
@@ -145,6 +153,12 @@ export function checkCeph(value: Record<string, unknown>, nodes: Record<string, 
     }
     if (pool.pgNum === undefined && pool.autoscale === false) {
       issues.push({ path: at("pgNum"), message: "missing; autoscale: false needs a fixed pgNum (or leave autoscale out: the autoscaler then manages pg_num)" });
+    }
+    // Whatever else the pool component would refuse (its rules live there), once this pool's own checks passed.
+    if (issues.length === before && isPoolSpec(pool)) {
+      for (const problem of cephPoolsProblems({ pools: [{ ...pool, allowSingleReplica: ceph.allowSingleReplica === true }], osdHosts })) {
+        issues.push({ path: ["ceph", "pools", i], message: problem.replace(/^pools\["[^"]*"\]: /, "") });
+      }
     }
   });
   return issues;

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { IMAGE_CATALOG, resolveImage, type ChecksumAlgorithm, type CloudImage } from "../../infra/images";
+import { haPlacementProblems } from "../../infra/providers/proxmox/ha";
 import { bool, hostName, ifName, integer, ipv4, list, mapping, oneOf, storageId, text } from "./fields";
 import { notA, show } from "./messages";
 import { MTU_MAX, isCidrSyntax, isInt, isLabel, isLinuxUser, isRecord, isSshPublicKey, isString } from "./predicates";
@@ -134,25 +135,24 @@ export const VmSchema = mapping(
   "a VM (a mapping with name, template, node and cloudInit)",
 );
 
+const HaPlacementSchema = mapping(
+  {
+    name: text("a placement name", (v) => VM_NAME.test(v)),
+    nodes: list(
+      mapping({ node: hostName(), priority: integer("a priority", 0, 1000).optional() }, "a mapping with node"),
+      "a list of nodes",
+    ).min(1, { error: "empty; a placement needs at least one node" }),
+    /** Only these nodes (PVE 8 restricted group / PVE 9 strict rule). Defaults to false. */
+    strict: bool().default(false),
+    /** Do not move back when a preferred node returns. Defaults to false. */
+    nofailback: bool().default(false),
+  },
+  "a placement (a mapping with name and nodes)",
+);
+
 export const HaSchema = mapping(
   {
-    placements: list(
-      mapping(
-        {
-          name: text("a placement name", (v) => VM_NAME.test(v)),
-          nodes: list(
-            mapping({ node: hostName(), priority: integer("a priority", 0, 1000).optional() }, "a mapping with node"),
-            "a list of nodes",
-          ).min(1, { error: "empty; a placement needs at least one node" }),
-          /** Only these nodes (PVE 8 restricted group / PVE 9 strict rule). Defaults to false. */
-          strict: bool().default(false),
-          /** Do not move back when a preferred node returns. Defaults to false. */
-          nofailback: bool().default(false),
-        },
-        "a placement (a mapping with name and nodes)",
-      ),
-      "a list of placements",
-    ).default([]),
+    placements: list(HaPlacementSchema, "a list of placements").default([]),
   },
   "a mapping of HA settings",
 );
@@ -240,11 +240,19 @@ export function checkGuests(value: Record<string, unknown>, nodes: Record<string
   });
   placements.forEach((p, i) => {
     if (!isRecord(p) || !Array.isArray(p.nodes)) return;
+    const before = issues.length;
     p.nodes.forEach((n, j) => {
       if (isRecord(n) && unknownNode(n.node)) {
         issues.push({ path: ["ha", "placements", i, "nodes", j, "node"], message: `no node named ${show(n.node)}` });
       }
     });
+    // What the HA placement itself refuses (its name's form, a node twice), once the placement's own fields passed.
+    const placement = HaPlacementSchema.safeParse(p);
+    if (issues.length === before && placement.success) {
+      for (const problem of haPlacementProblems({ name: placement.data.name, nodes: placement.data.nodes, resources: [] })) {
+        issues.push({ path: ["ha", "placements", i], message: problem });
+      }
+    }
   });
   return issues;
 }

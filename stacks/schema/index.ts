@@ -19,7 +19,7 @@
  */
 import { z } from "zod";
 import { ApiAccessSchema, checkApiAccess } from "./api-access";
-import { BaselineSchema, checkUsers } from "./baseline";
+import { BaselineSchema, checkCephRelease, checkUsers } from "./baseline";
 import { CephSchema, checkCeph } from "./ceph";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
 import { envName, integer, list, mapping, storageId, text } from "./fields";
@@ -180,6 +180,7 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkCeph(value, nodes, layoutIsValid),
     ...checkGuests(value, nodes),
     ...checkUsers(value),
+    ...checkCephRelease(value),
   ];
 }
 

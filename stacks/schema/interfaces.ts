@@ -4,6 +4,7 @@
  * free; networks, addresses and MTUs agree).
  */
 import { z } from "zod";
+import { vlanNameProblem } from "../../infra/network/interfaces";
 import { bool, ifName, integer, ipv4, list, mapping, mtu, networkName, oneOf, safeText } from "./fields";
 import { notA, show } from "./messages";
 import {
@@ -235,6 +236,10 @@ export function checkInterfaces(
     if (iface.device === iface.name) {
       add(p, `${show(iface.device)} is this VLAN interface itself`);
       continue;
+    }
+    if (isString(iface.name) && isVlanId(iface.vlanId)) {
+      const problem = vlanNameProblem({ name: iface.name, device: iface.device, vlanId: iface.vlanId });
+      if (problem) add(ifPath(iface, "name"), problem);
     }
     const device = byName.get(iface.device);
     if (!device) {

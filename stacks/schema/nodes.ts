@@ -5,6 +5,7 @@
  * addresses, ring cables with two ends, OSD devices).
  */
 import { z } from "zod";
+import { osdInputProblems } from "../../infra/providers/ceph/ceph-osd";
 import { DEFAULTS as RING_VERIFY_DEFAULTS } from "../../infra/providers/network/ring-verify";
 import { SSH_DEFAULTS } from "../../infra/ssh";
 import { bool, hostName, ifName, integer, ipv4, list, mapping, mtu, networkName, safeText, text } from "./fields";
@@ -310,7 +311,7 @@ export function checkNodes(value: Record<string, unknown>, networks: NetworkInde
   return nodes;
 }
 
-/** OSD devices: unique per node; several OSDs per device cannot have a separate DB/WAL device. */
+/** OSD devices: unique per node; several OSDs per device cannot have a separate DB/WAL device, nor DB/WAL the device itself; and whatever else the OSD provider refuses. */
 export function checkOsdDevices(nodes: Record<string, unknown>[]): PathIssue[] {
   const issues: PathIssue[] = [];
   nodes.forEach((node, n) => {
@@ -318,6 +319,12 @@ export function checkOsdDevices(nodes: Record<string, unknown>[]): PathIssue[] {
     const devices = new Map<string, number>();
     osds.forEach((osd, i) => {
       if (!isRecord(osd) || !isDevicePath(osd.device)) return;
+      const before = issues.length;
+      for (const key of ["dbDevice", "walDevice"] as const) {
+        if (osd[key] === osd.device) {
+          issues.push({ path: ["nodes", n, "osds", i, key], message: `${show(osd.device)} is the OSD device itself; a separate ${key === "dbDevice" ? "DB" : "WAL"} device is another disk` });
+        }
+      }
       const first = devices.get(osd.device);
       if (first !== undefined) {
         issues.push({ path: ["nodes", n, "osds", i, "device"], message: `${show(osd.device)} is already nodes[${n}].osds[${first}]` });
@@ -327,6 +334,14 @@ export function checkOsdDevices(nodes: Record<string, unknown>[]): PathIssue[] {
           path: ["nodes", n, "osds", i, "osdsPerDevice"],
           message: "more than one OSD per device cannot use a separate DB/WAL device (pveceph refuses the combination)",
         });
+      }
+      // Whatever else the OSD provider would refuse (its rules live there), once this device's own checks passed.
+      const parsed = OsdDeviceSchema.safeParse(osd);
+      if (issues.length === before && parsed.success && isLabel(node.name)) {
+        const prefix = `${node.name}: device `;
+        for (const problem of osdInputProblems(node.name, [parsed.data])) {
+          issues.push({ path: ["nodes", n, "osds", i], message: problem.startsWith(prefix) ? problem.slice(prefix.length) : problem });
+        }
       }
     });
   });
