@@ -12,7 +12,6 @@ const ROOT = path.resolve(__dirname, "..");
 
 let output = "";
 let exitCode: number | null = null;
-let durationMs = 0;
 
 function listening(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -28,7 +27,6 @@ function listening(host: string, port: number): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     // As `npm run demo` runs it.
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -40,7 +38,6 @@ beforeAll(async () => {
       resolve();
     });
   });
-  durationMs = Date.now() - started;
 }, 600_000);
 
 describe("npm run demo (matrix)", () => {
@@ -75,7 +72,4 @@ describe("npm run demo (matrix)", () => {
     for (const host of hosts) expect(await listening(host, 22)).toBe(false);
   });
 
-  it("finishes within a few minutes", () => {
-    expect(durationMs).toBeLessThan(5 * 60_000);
-  });
 });

@@ -37,6 +37,15 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(norm(value));
 }
 
+/**
+ * The object without its undefined fields: the engine's dynamic-provider host
+ * refuses an undefined value in outputs ("Unexpected struct type."), so an
+ * optional field that is not set must be absent, not undefined.
+ */
+export function definedFields<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

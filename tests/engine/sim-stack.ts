@@ -9,7 +9,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import YAML from "yaml";
-import type { SimCluster, SimNodeSpec } from "../sim/cluster";
+import type { SimCluster, SimDiskSpec, SimNodeSpec } from "../sim/cluster";
 
 type Raw = Record<string, unknown>;
 interface RawInterface {
@@ -95,8 +95,8 @@ export async function prepareSimStack(sim: SimCluster, stack: SimStack): Promise
     // Every address the stack gives the node is up on it (the simulation models reachability by them).
     const others = [...(node.interfaces ?? []).map((i) => i.address), node.thunderbolt?.loopback].filter((a): a is string => !!a && a !== sn.host);
     sim.setAddresses(node.name, [sn.host, ...others]);
-    const devices = [...new Set((node.osds ?? []).map((o) => o.device.replace(/^\/dev\//, "")))];
-    if (devices.length > 0) sim.setDisks(node.name, devices.map((name) => ({ name, size: 1_000_204_886_016 })));
+    const devices = [...new Set((node.osds ?? []).map((o) => o.device))];
+    if (devices.length > 0) sim.setDisks(node.name, simDisks(devices));
     await writeInstallerInterfaces(sim, node, management, base);
     rootPasswords[node.name] = crypto.randomBytes(18).toString("base64url");
     sim.mutateState((s) => {
@@ -150,6 +150,23 @@ async function writeInstallerInterfaces(sim: SimCluster, node: RawNode, manageme
   ].join("\n");
   const r = await sim.exec(node.name, `cat > /etc/network/interfaces <<'EOF_HOMELAB'\n${text}EOF_HOMELAB\n`);
   if (r.code !== 0) throw new Error(`${node.name}: writing the installer's /etc/network/interfaces failed: ${r.stderr}`);
+}
+
+/**
+ * One simulated disk per OSD device: a kernel path names the disk itself; a
+ * /dev/disk/by-id/<nvme|ata>-<model>_<serial> link gets a disk (nvme<N>n1 or
+ * sd<x>) with that model and serial, which the simulator resolves it to.
+ */
+export function simDisks(devices: readonly string[]): SimDiskSpec[] {
+  let nvme = 0;
+  let sata = 0;
+  return devices.map((device) => {
+    const byId = /^\/dev\/disk\/by-id\/(nvme|ata)-(.+)_([^_]+)$/.exec(device);
+    if (!byId) return { name: device.replace(/^\/dev\//, ""), size: 1_000_204_886_016 };
+    const [, bus, model, serial] = byId;
+    const name = bus === "nvme" ? `nvme${nvme++}n1` : `sd${String.fromCharCode(98 + sata++)}`;
+    return { name, size: 1_000_204_886_016, model: model.replace(/_/g, " "), serial };
+  });
 }
 
 /** A value shaped like a sha512-crypt hash (the simulation never checks it against a password). */

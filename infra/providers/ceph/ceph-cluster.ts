@@ -47,7 +47,7 @@ import {
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, SshSession, isCommandFailed } from "../../ssh";
 import { NodeConnection } from "../connection";
-import { isUnknown, sleep, stableJson } from "../diff";
+import { definedFields, isUnknown, sleep, stableJson } from "../diff";
 import { describeError, errorMessage } from "../../errors";
 import { closeAll, indent, list, openSessions, refusalMessage } from "../sessions";
 import { isRetryableFailure } from "../../retry";
@@ -696,14 +696,14 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
     const finalConf = await readCephConf(first.session);
     if (!finalConf?.fsid) throw new CephClusterError(`${first.name}: /etc/pve/ceph.conf is missing after the changes`);
     const finalMaps = hasMonitors(finalConf) ? await readMaps(first.session, ctx.connectTimeout) : undefined;
-    return {
+    return definedFields({
       fsid: finalConf.fsid,
       publicNetwork: finalConf.publicNetwork,
       clusterNetwork: finalConf.clusterNetwork,
       mons: monsOf(finalMaps),
       mgrs: mgrsOf(finalMaps),
       installed: views.map((v) => ({ node: v.name, release: v.install?.release ?? "", version: v.install?.version ?? "" })),
-    };
+    });
   } finally {
     closeAll(sessions);
   }
@@ -795,7 +795,7 @@ export const cephClusterProvider: pulumi.dynamic.ResourceProvider<CephClusterInp
     if (!state) return { id: "", props: { ...props, mons: [], mgrs: [] } };
     return {
       id: state.fsid || id,
-      props: {
+      props: definedFields({
         ...props,
         // The real networks: a re-initialised Ceph shows up as a change the next update refuses.
         publicNetwork: state.publicNetwork ?? props.publicNetwork,
@@ -804,7 +804,7 @@ export const cephClusterProvider: pulumi.dynamic.ResourceProvider<CephClusterInp
         mons: state.mons,
         mgrs: state.mgrs,
         installed: state.installed,
-      },
+      }),
     };
   },
 
