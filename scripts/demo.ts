@@ -23,7 +23,8 @@ import { prepareSimStack, readStackFile, simNodeSpecs, type SimStackConfig } fro
 import { mutatingCommands } from "../tests/sim/mutating";
 import { startSimCluster, type SimCluster } from "../tests/sim/cluster";
 import { resolveStackFile } from "../stacks/stack-file";
-import { ensurePrerequisites, onPath } from "./prereqs-demo";
+import { pulumiCliOnPath } from "../stacks/esc";
+import { ensurePrerequisites } from "./prerequisites";
 import { pulumiUpTwice } from "./demo-pulumi";
 
 const NOTICE =
@@ -70,7 +71,7 @@ async function printCheck(sim: SimCluster, prepared: SimStackConfig): Promise<bo
 async function main(): Promise<number> {
   const started = performance.now();
   const args = parseArgs(process.argv.slice(2));
-  if (args.pulumi && !onPath("pulumi")) throw new Error("--pulumi needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/)");
+  if (args.pulumi && !pulumiCliOnPath(process.env.PATH)) throw new Error("--pulumi needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/)");
   console.log(`homelab demo: stack ${args.stack} on a simulated cluster\n${NOTICE}\n`);
   ensurePrerequisites();
 
