@@ -28,6 +28,7 @@ import {
   readFacts,
   readKubeconfig,
   removeFromCluster,
+  stopUnit,
   uninstall,
   waitReady,
 } from "./k3s-node";
@@ -104,12 +105,25 @@ async function converge(inputs: K3sClusterInputs, removed: K3sNodeSpec[]): Promi
       nodeVersions[node.name] = plan.version;
     }
     for (const gone of removed) {
-      await removeFromCluster(control, gone.name);
+      await removeFromCluster(control, gone.name, () => stopRemoved(inputs, gone));
       if (inputs.uninstallOnDestroy) await session(inputs, gone.connection, (s) => uninstall(s, gone.role));
     }
     const kubeconfig = await readKubeconfig(control, inputs.apiAddress);
     return { ...inputs, kubeconfig, nodeVersions };
   });
+}
+
+/**
+ * Stop the unit of a node leaving the cluster. A host that is gone for good
+ * (unreachable) cannot register again, so that is not an error.
+ */
+async function stopRemoved(inputs: K3sClusterInputs, node: K3sNodeSpec): Promise<void> {
+  try {
+    await session(inputs, node.connection, (s) => stopUnit(s, node.role));
+  } catch (e) {
+    // By name: errors from the SSH layer are not `instanceof` once serialized.
+    if ((e as Error).name !== "NodeUnreachableError") throw e;
+  }
 }
 
 export const k3sClusterProvider: pulumi.dynamic.ResourceProvider<K3sClusterInputs, K3sClusterOutputs> = {

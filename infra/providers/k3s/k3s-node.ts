@@ -157,7 +157,7 @@ export async function readFacts(session: SshSession, role: K3sRole): Promise<K3s
 
 /** Download `url` to `path` on the host and keep it only if its sha256 is `expected`. */
 async function fetchVerified(session: SshSession, url: string, path: string, expected: string, what: string): Promise<void> {
-  await session.check(command("curl", "-sfL", "--retry", 3, "-o", path, url));
+  await session.check(command("curl", "-sSfL", "--retry", 3, "-o", path, url));
   const sum = await session.check(command("sha256sum", path));
   const actual = sum.stdout.trim().split(/\s+/)[0] ?? "";
   if (actual !== expected) {
@@ -281,15 +281,25 @@ export function parseNodeList(stdout: string, where: string): ClusterNode[] {
   });
 }
 
-/** Drain a node and delete it from the cluster, on a server. A node already gone is fine. */
-export async function removeFromCluster(control: SshSession, name: string): Promise<void> {
+/**
+ * Drain a node and delete it from the cluster, on a server; `stop` runs in
+ * between (the node's own unit stopped, so it does not register again). A
+ * node already gone is fine.
+ */
+export async function removeFromCluster(control: SshSession, name: string, stop: () => Promise<void>): Promise<void> {
   const present = (await clusterNodes(control)).some((n) => n.name === name);
   if (!present) return;
   await control.check(command(BIN, "kubectl", "drain", name, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=300s"));
+  await stop();
   await control.check(command(BIN, "kubectl", "delete", "node", name));
   if ((await clusterNodes(control)).some((n) => n.name === name)) {
     throw new Error(`${control.node}: kubectl delete node ${name} exited 0 but the node is still listed`);
   }
+}
+
+/** Stop and disable the node's unit (a kubelet still running would register the node again). */
+export async function stopUnit(session: SshSession, role: K3sRole): Promise<void> {
+  await session.check(command("systemctl", "disable", "--now", unitOf(role)));
 }
 
 /** Run the installer's uninstall script, if the host has one. */
