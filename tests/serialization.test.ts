@@ -31,6 +31,7 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/proxmox/guest-address.ts", "guestAddressProvider"],
   ["infra/providers/linux/absent-files.ts", "absentFilesProvider"],
   ["infra/providers/k3s/k3s-cluster.ts", "k3sClusterProvider"],
+  ["infra/providers/linux/timezone.ts", "timezoneProvider"],
 ];
 
 describe.each(PROVIDERS)("%s", (file, exportName) => {
