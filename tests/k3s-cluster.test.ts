@@ -50,7 +50,7 @@ function inputs(nodes: K3sNodeSpec[], over: Partial<K3sClusterInputs> = {}): K3s
 
 const log = () => sim.commandLog();
 /** Commands that change a host: downloads, the installer, the config file, unit starts/stops, kubectl writes. */
-const MUTATING = /\bcurl\b|install\.sh|config\.yaml\.new|systemctl (restart|start|stop|disable|enable)|kubectl (drain|delete|cordon)|mv -f|uninstall/;
+const MUTATING = /\bcurl\b|install\.sh|config\.yaml\.new|systemctl (restart|start|stop|disable|enable)|kubectl (drain|delete|cordon|label|taint)|mv -f|uninstall/;
 const mutating = () => log().filter((e) => MUTATING.test(e.command));
 /** Index in the command log of the first command on `node` matching `re`. */
 const at = (node: string, re: RegExp) => log().findIndex((e) => e.node === node && re.test(e.command));
@@ -140,6 +140,23 @@ describe("one server and an arm64 agent", () => {
     await k3sClusterProvider.update!("k3s:lab", props, inputs(nodes()));
     expect(mutating().map((e) => `${e.node}: ${e.command}`)).toEqual(["pi: systemctl restart --no-block k3s-agent"]);
     expect(k3sState().services.pi.active).toBe("active");
+  });
+
+  it("applies changed labels and taints with kubectl (K3s reads the flags only at registration), removing the ones dropped", async () => {
+    const changed = () => [
+      node("solo", "server", "amd64", { labels: { "topology.kubernetes.io/zone": "rack2", tier: "edge" } }),
+      node("pi", "agent", "arm64", { taints: ["dedicated=pi:NoExecute"] }),
+    ];
+    ({ outs } = (await k3sClusterProvider.update!("k3s:lab", outs, inputs(changed()))) as { outs: K3sClusterOutputs });
+    expect(mutating().filter((e) => /kubectl (label|taint)/.test(e.command)).map((e) => `${e.node}: ${e.command}`)).toEqual([
+      "solo: /usr/local/bin/k3s kubectl label node solo --overwrite tier=edge topology.kubernetes.io/zone=rack2",
+      "solo: /usr/local/bin/k3s kubectl taint node pi --overwrite dedicated=pi:NoExecute arch:NoSchedule-",
+    ]);
+    expect(members("solo").solo.labels).toEqual({ "topology.kubernetes.io/zone": "rack2", tier: "edge" });
+    expect(members("solo").pi.taints).toEqual(["dedicated=pi:NoExecute"]);
+    sim.clearLog();
+    ({ outs } = (await k3sClusterProvider.update!("k3s:lab", outs, inputs(changed()))) as { outs: K3sClusterOutputs });
+    expect(mutating()).toEqual([]);
   });
 
   it("refuses a download whose sha256 is not the pinned one, naming the node and both sums", async () => {

@@ -27,6 +27,7 @@ import {
   K3sPins,
   readFacts,
   readKubeconfig,
+  reconcileLabels,
   removeFromCluster,
   stopUnit,
   uninstall,
@@ -85,7 +86,7 @@ function session<T>(inputs: { sshPrivateKey?: string }, connection: NodeConnecti
  * Converge every host, in order: servers one at a time (each Ready before the
  * next starts), then agents; then drop the nodes that left the list.
  */
-async function converge(inputs: K3sClusterInputs, removed: K3sNodeSpec[]): Promise<K3sClusterOutputs> {
+async function converge(inputs: K3sClusterInputs, removed: K3sNodeSpec[], previous: K3sNodeSpec[] = []): Promise<K3sClusterOutputs> {
   const plan = planOf(inputs);
   const srv = servers(inputs.nodes);
   const first = srv[0];
@@ -102,6 +103,7 @@ async function converge(inputs: K3sClusterInputs, removed: K3sNodeSpec[]): Promi
           await waitReady(control, s, node, plan.version, plan.readyTimeoutMs);
         });
       }
+      await reconcileLabels(control, node, previous.find((p) => p.name === node.name));
       nodeVersions[node.name] = plan.version;
     }
     for (const gone of removed) {
@@ -183,7 +185,7 @@ export const k3sClusterProvider: pulumi.dynamic.ResourceProvider<K3sClusterInput
     const removed = olds.nodes.filter((n) => !kept.has(n.name));
     // Agents leave before servers, so the control plane is last to shrink.
     removed.sort((a, b) => (a.role === b.role ? 0 : a.role === "agent" ? -1 : 1));
-    return { outs: await converge(news, removed) };
+    return { outs: await converge(news, removed, olds.nodes) };
   },
 
   async delete(_id, props) {

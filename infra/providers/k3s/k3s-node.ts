@@ -223,6 +223,9 @@ export interface ClusterNode {
   ready: boolean;
   version: string;
   roles: string[];
+  labels: Record<string, string>;
+  /** `key=value:Effect` or `key:Effect`, as the config writes them. */
+  taints: string[];
 }
 
 /** The nodes the cluster knows, asked on a server. */
@@ -261,7 +264,13 @@ export async function waitReady(control: SshSession, nodeSession: SshSession, no
 }
 
 export function parseNodeList(stdout: string, where: string): ClusterNode[] {
-  let list: { items?: { metadata?: { name?: string; labels?: Record<string, string> }; status?: { conditions?: { type?: string; status?: string }[]; nodeInfo?: { kubeletVersion?: string } } }[] };
+  let list: {
+    items?: {
+      metadata?: { name?: string; labels?: Record<string, string> };
+      spec?: { taints?: { key?: string; value?: string; effect?: string }[] };
+      status?: { conditions?: { type?: string; status?: string }[]; nodeInfo?: { kubeletVersion?: string } };
+    }[];
+  };
   try {
     list = JSON.parse(stdout);
   } catch {
@@ -271,6 +280,8 @@ export function parseNodeList(stdout: string, where: string): ClusterNode[] {
     const labels = item.metadata?.labels ?? {};
     return {
       name: item.metadata?.name ?? "",
+      labels,
+      taints: (item.spec?.taints ?? []).map((t) => `${t.key}${t.value ? "=" + t.value : ""}:${t.effect}`),
       ready: (item.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
       version: item.status?.nodeInfo?.kubeletVersion ?? "",
       roles: Object.keys(labels)
@@ -279,6 +290,26 @@ export function parseNodeList(stdout: string, where: string): ClusterNode[] {
         .sort(),
     };
   });
+}
+
+/**
+ * Labels and taints of a registered node as the config has them. K3s applies
+ * --node-label/--node-taint only when a node registers, so a later change
+ * goes through kubectl; what `previous` set and the config dropped is removed.
+ * Labels and taints set by others are left alone.
+ */
+export async function reconcileLabels(control: SshSession, node: K3sNodeSpec, previous: K3sNodeSpec | undefined): Promise<void> {
+  const current = (await clusterNodes(control)).find((n) => n.name === node.name);
+  if (!current) throw new Error(`${node.name}: not registered in the cluster (asked on ${control.node})`);
+  const labelArgs = Object.keys(node.labels)
+    .sort()
+    .filter((k) => current.labels[k] !== node.labels[k])
+    .map((k) => `${k}=${node.labels[k]}`);
+  for (const k of Object.keys(previous?.labels ?? {}).sort()) if (!(k in node.labels) && k in current.labels) labelArgs.push(`${k}-`);
+  if (labelArgs.length > 0) await control.check(command(BIN, "kubectl", "label", "node", node.name, "--overwrite", ...labelArgs));
+  const taintArgs = node.taints.filter((t) => !current.taints.includes(t));
+  for (const t of previous?.taints ?? []) if (!node.taints.includes(t) && current.taints.includes(t)) taintArgs.push(`${t.replace(/=[^:]*/, "")}-`);
+  if (taintArgs.length > 0) await control.check(command(BIN, "kubectl", "taint", "node", node.name, "--overwrite", ...taintArgs));
 }
 
 /**

@@ -208,8 +208,9 @@ function startUnit(sim, unit) {
       address,
       version,
       arch,
-      labels,
-      taints,
+      // --node-label/--node-taint count only when the node registers (later: kubectl label/taint)
+      labels: c.nodes[memberName] ? prev.labels : labels,
+      taints: c.nodes[memberName] ? prev.taints : taints,
       unschedulable: !!prev.unschedulable,
       created: prev.created || Math.floor(Date.now() / 1000),
     };

@@ -100,6 +100,40 @@ function kubectl(sim, args) {
     lib.out(all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 3))).join("")).join("\n") + "\n");
     return 0;
   }
+  if (verb === "label" || verb === "taint") {
+    if (!isNodes(kind) || !name) lib.die(`error: resource(s) were provided, but no name was specified`, 1);
+    if (!cluster.nodes[name]) lib.die(`Error from server (NotFound): nodes "${name}" not found`, 1);
+    const overwrite = args.includes("--overwrite");
+    const changes = words.slice(3);
+    if (changes.length === 0) lib.die(`error: at least one ${verb === "label" ? "label" : "taint"} update is required`, 1);
+    sim.mutate((s) => {
+      const m = s.k3s.clusters[id].nodes[name];
+      for (const c of changes) {
+        if (verb === "label") {
+          if (c.endsWith("-")) delete m.labels[c.slice(0, -1)];
+          else {
+            const [k, v] = [c.slice(0, c.indexOf("=")), c.slice(c.indexOf("=") + 1)];
+            if (k in m.labels && m.labels[k] !== v && !overwrite) lib.die(`error: '${k}' already has a value (${m.labels[k]}), and --overwrite is false`, 1);
+            m.labels[k] = v;
+          }
+        } else {
+          const keyEffect = (t) => t.replace(/=[^:]*/, "");
+          if (c.endsWith("-")) {
+            const before = m.taints.length;
+            m.taints = m.taints.filter((t) => keyEffect(t) !== c.slice(0, -1) && t.split(/[=:]/)[0] !== c.slice(0, -1));
+            if (m.taints.length === before) lib.die(`error: taint "${c.slice(0, -1)}" not found`, 1);
+          } else {
+            if (m.taints.some((t) => keyEffect(t) === keyEffect(c)) && !overwrite) {
+              lib.die(`error: node ${name} already has ${c.split(/[=:]/)[0]} taint(s) with same effect(s) and --overwrite is false`, 1);
+            }
+            m.taints = [...m.taints.filter((t) => keyEffect(t) !== keyEffect(c)), c];
+          }
+        }
+      }
+    });
+    lib.line(`node/${name} ${verb === "label" ? "labeled" : changes.every((c) => c.endsWith("-")) ? "untainted" : "tainted"}`);
+    return 0;
+  }
   const target = verb === "delete" ? (isNodes(kind) ? name : kind && kind.startsWith("node/") ? kind.slice(5) : undefined) : kind;
   if (["drain", "cordon", "uncordon", "delete"].includes(verb)) {
     if (!target) lib.die(`error: resource(s) were provided, but no name was specified`, 1);
