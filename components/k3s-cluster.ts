@@ -73,6 +73,8 @@ function builtInPins(version: string): K3sArtifactPins | undefined {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** IPv4, IPv6 or a DNS name: what goes into --tls-san, --node-ip and the server URL. */
+const ADDRESS = /^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 const TAINT = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
@@ -91,12 +93,17 @@ export function k3sClusterProblems(args: K3sClusterArgs): string[] {
     if (seen.has(h.name)) problems.push(`nodes: "${h.name}" is listed twice`);
     seen.add(h.name);
     if (!NODE_NAME.test(h.name)) problems.push(`${h.name}: not a Kubernetes node name (lowercase letters, digits, "-" and ".")`);
+    if (!ADDRESS.test(h.address)) problems.push(`${h.name}.address: "${h.address}" is not an IP address or DNS name`);
     for (const t of h.taints ?? []) {
       if (!TAINT.test(t)) problems.push(`${h.name}.taints: "${t}" is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`);
     }
     for (const k of Object.keys(h.labels ?? {})) {
       if (!LABEL_KEY.test(k)) problems.push(`${h.name}.labels: "${k}" is not a Kubernetes label key`);
     }
+  }
+  if (args.apiAddress !== undefined && !ADDRESS.test(args.apiAddress)) problems.push(`apiAddress: "${args.apiAddress}" is not an IP address or DNS name`);
+  if (args.readyTimeoutSeconds !== undefined && !(Number.isInteger(args.readyTimeoutSeconds) && args.readyTimeoutSeconds > 0)) {
+    problems.push(`readyTimeoutSeconds: ${args.readyTimeoutSeconds} is not a positive whole number of seconds`);
   }
   const pins = { ...builtInPins(args.version), ...args.artifacts };
   for (const arch of [...new Set(hosts.map((h) => h.arch))].sort()) {

@@ -87,6 +87,15 @@ describe("K3sCluster argument checks", () => {
     ]);
   });
 
+  it("refuses an address or API address that is neither an IP address nor a DNS name, and a bad timeout", () => {
+    expect(k3sClusterProblems({ ...base, apiAddress: "https://k8s", servers: [host("cp1", "10.0.0.31 ")], agents: [], readyTimeoutSeconds: 0 })).toEqual([
+      'cp1.address: "10.0.0.31 " is not an IP address or DNS name',
+      'apiAddress: "https://k8s" is not an IP address or DNS name',
+      "readyTimeoutSeconds: 0 is not a positive whole number of seconds",
+    ]);
+    expect(k3sClusterProblems({ ...base, apiAddress: "fd00::10", servers: [host("cp1", "fd00::31")], agents: [] })).toEqual([]);
+  });
+
   it("downloads nothing unpinned: every architecture in use and install.sh need a checksum", () => {
     expect(k3sClusterProblems({ ...base, artifacts: { amd64: { binarySha256: SUM } } })).toEqual([
       'artifacts.arm64.binarySha256: no checksum is pinned for K3s v1.31.5+k3s1 on arm64; give the "k3s-arm64" line of sha256sum-arm64.txt of that release',

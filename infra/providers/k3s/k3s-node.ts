@@ -103,15 +103,20 @@ export function archOfMachine(machine: string): K3sArch | undefined {
  * The node's /etc/rancher/k3s/config.yaml. Written as JSON, which is YAML
  * too, with stable key order so the same inputs give the same bytes.
  */
+/** `https://<address>:6443`, with an IPv6 address in brackets. */
+export function serverUrl(address: string): string {
+  return `https://${address.includes(":") ? `[${address}]` : address}:6443`;
+}
+
 export function renderConfig(node: K3sNodeSpec, plan: K3sClusterPlan, first: boolean): string {
   const config: Record<string, unknown> = { token: plan.token, "node-name": node.name, "node-ip": node.address };
   if (node.role === "server") {
     if (first && plan.embeddedEtcd) config["cluster-init"] = true;
-    if (!first) config.server = `https://${plan.joinAddress}:6443`;
+    if (!first) config.server = serverUrl(plan.joinAddress);
     config["tls-san"] = [...new Set([plan.apiAddress, node.address])];
     config["write-kubeconfig-mode"] = "0600";
   } else {
-    config.server = `https://${plan.joinAddress}:6443`;
+    config.server = serverUrl(plan.joinAddress);
   }
   const labels = Object.keys(node.labels)
     .sort()
