@@ -1,21 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  checkTimezone,
-  FileSpec,
-  fqdnHostsBlock,
-  HostEntry,
-  hostnameFile,
-  hostsBlockFile,
-  normalizePackages,
-  sshdUsersFile,
-  SudoMode,
-  sudoersFile,
-} from "../infra/baseline";
-import type { NodeAccess } from "../infra/providers/connection";
+import { FileSpec, HostEntry, hostsBlockFile, normalizePackages, sshdUsersFile, SudoMode, sudoersFile } from "../infra/baseline";
+import type { HostAccess } from "../infra/providers/connection";
 import { DEFAULT_SHELL, LinuxUser } from "../infra/providers/linux/linux-user";
 import { Packages } from "../infra/providers/linux/packages";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
 import { Timezone } from "../infra/providers/linux/timezone";
+import { checkTimezone, fqdnHostsBlock, hostnameFile } from "../infra/baseline";
 import { childOptions, refuse } from "./child-options";
 
 /** Type token of the HostBaseline component. */
@@ -67,7 +57,7 @@ export type PackageManager = "apt" | "dnf" | "auto";
 /** Arguments of one Linux host's baseline. */
 export interface HostBaselineArgs {
   /** How to reach the host over SSH (name, address, port, user, pinned host key, key). */
-  access: NodeAccess;
+  access: HostAccess;
   /** Packages to install ("sudo" is added when a user has sudo rights). Defaults to none. */
   packages?: string[];
   /** The host's package manager. Defaults to "apt" (the Proxmox nodes' baseline relies on it). */

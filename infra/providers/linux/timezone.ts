@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkTimezone } from "../../baseline";
 import { command, quote } from "../../shell";
 import { SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, type ConnectionInput, sshOptions, sshTarget } from "../connection";
 import { isUnknown } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
@@ -89,7 +89,7 @@ export const timezoneProvider: pulumi.dynamic.ResourceProvider<TimezoneInputs, T
 };
 
 export interface TimezoneArgs {
-  connection: pulumi.Input<ConnectionArgs["connection"]>;
+  connection: pulumi.Input<ConnectionInput>;
   /** Secret; omitted when the SSH agent is used. */
   sshPrivateKey?: pulumi.Input<string>;
   /** tz database name, e.g. "Europe/Berlin". */
