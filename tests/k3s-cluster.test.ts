@@ -242,11 +242,37 @@ describe("three servers with embedded etcd and two agents", () => {
     expect((await sim.exec("w2", "test -x /usr/local/bin/k3s && echo installed")).stdout).toBe("installed\n");
   });
 
+  it("an agent that cannot join fails with what k3s logged, and the re-run finishes once the cause is gone", async () => {
+    const id = Object.entries(k3sState().clusters).find(([, c]) => "s1" in c.nodes)![0];
+    // the cluster answers with another token, as after a rebuild
+    const token = sim.mutateState((s) => {
+      const c = (s as unknown as K3sSimState).k3s.clusters[id] as unknown as { token: string };
+      const was = c.token;
+      c.token = "K10rebuilt::server:other";
+      return was;
+    });
+    const back = inputs(nodes(), { version: V2, pins: pins(V2), readyTimeoutMs: 1500 });
+    try {
+      await expect(k3sClusterProvider.update!("k3s:lab", outs, back)).rejects.toThrow(
+        new RegExp(
+          `^w2: did not become Ready at ${V2.replace("+", "\\+")} within 2 s \\(not registered; unit k3s-agent is activating\\); ` +
+            "k3s logged: token is not valid: https://127\\.0\\.0\\.1:6444/apis: 401 Unauthorized; see journalctl -u k3s-agent on w2$",
+        ),
+      );
+    } finally {
+      sim.mutateState((s) => {
+        ((s as unknown as K3sSimState).k3s.clusters[id] as unknown as { token: string }).token = token;
+      });
+    }
+    ({ outs } = (await k3sClusterProvider.update!("k3s:lab", outs, back)) as { outs: K3sClusterOutputs });
+    expect(Object.keys(members("s1")).sort()).toEqual(["s1", "s2", "s3", "w1", "w2"]);
+  });
+
   it("delete leaves the cluster installed unless uninstallOnDestroy is set", async () => {
     await k3sClusterProvider.delete!("k3s:lab", outs);
     expect(mutating()).toEqual([]);
     await k3sClusterProvider.delete!("k3s:lab", { ...outs, uninstallOnDestroy: true });
-    expect(mutating().map((e) => e.node)).toEqual(["w1", "s1", "s2", "s3"]);
+    expect(mutating().map((e) => e.node)).toEqual(["w1", "w2", "s1", "s2", "s3"]);
     expect((await sim.exec("s1", "ls /usr/local/bin/k3s /etc/rancher/k3s 2>&1 || true")).stdout).toMatch(/No such file/);
   });
 });

@@ -263,9 +263,11 @@ export async function waitReady(control: SshSession, nodeSession: SshSession, no
     if (Date.now() > deadline) {
       const unit = unitOf(node.role);
       const state = (await nodeSession.run(command("systemctl", "is-active", unit))).stdout.trim() || "unknown";
+      const reason = await lastJournalProblem(nodeSession, unit);
       throw new Error(
-        `${node.name}: did not become Ready at ${version} within ${Math.round(timeoutMs / 1000)} s (${last}; unit ${unit} is ${state}); ` +
-          `see journalctl -u ${unit} on ${node.name}`,
+        `${node.name}: did not become Ready at ${version} within ${Math.round(timeoutMs / 1000)} s (${last}; unit ${unit} is ${state})` +
+          (reason ? `; k3s logged: ${reason}` : "") +
+          `; see journalctl -u ${unit} on ${node.name}`,
       );
     }
     await sleep(500);
@@ -319,6 +321,19 @@ export async function reconcileLabels(control: SshSession, node: K3sNodeSpec, pr
   const taintArgs = node.taints.filter((t) => !current.taints.includes(t));
   for (const t of previous?.taints ?? []) if (!node.taints.includes(t) && current.taints.includes(t)) taintArgs.push(`${t.replace(/=[^:]*/, "")}-`);
   if (taintArgs.length > 0) await control.check(command(BIN, "kubectl", "taint", "node", node.name, "--overwrite", ...taintArgs));
+}
+
+/**
+ * The last line of the unit's journal that says why it cannot join (the
+ * installer prints nothing about it: k3s logs it, logrus style), or "".
+ */
+async function lastJournalProblem(session: SshSession, unit: string): Promise<string> {
+  const result = await session.run(command("journalctl", "-u", unit, "-n", 200, "--no-pager", "-o", "cat"));
+  if (result.code !== 0) return "";
+  const lines = result.stdout.split("\n").filter((l) => /level=(error|fatal)|Waiting to retrieve agent configuration/.test(l));
+  const line = lines[lines.length - 1] ?? "";
+  const msg = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
+  return (msg ? msg[1].replace(/\\"/g, '"') : line).slice(0, 400);
 }
 
 /**
