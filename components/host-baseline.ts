@@ -1,11 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FileSpec, HostEntry, hostsBlockFile, normalizePackages, sshdUsersFile, SudoMode, sudoersFile } from "../infra/baseline";
+import {
+  checkTimezone,
+  FileSpec,
+  fqdnHostsBlock,
+  HostEntry,
+  hostnameFile,
+  hostsBlockFile,
+  normalizePackages,
+  sshdUsersFile,
+  SudoMode,
+  sudoersFile,
+} from "../infra/baseline";
 import type { HostAccess } from "../infra/providers/connection";
 import { DEFAULT_SHELL, LinuxUser } from "../infra/providers/linux/linux-user";
 import { Packages } from "../infra/providers/linux/packages";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
 import { Timezone } from "../infra/providers/linux/timezone";
-import { checkTimezone, fqdnHostsBlock, hostnameFile } from "../infra/baseline";
 import { childOptions, refuse } from "./child-options";
 
 /** Type token of the HostBaseline component. */

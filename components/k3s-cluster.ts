@@ -93,7 +93,7 @@ export function k3sClusterProblems(args: K3sClusterArgs): string[] {
     if (seen.has(h.name)) problems.push(`nodes: "${h.name}" is listed twice`);
     seen.add(h.name);
     if (!NODE_NAME.test(h.name)) problems.push(`${h.name}: not a Kubernetes node name (lowercase letters, digits, "-" and ".")`);
-    // Addresses known only once another resource exists (a new machine) are checked by that resource.
+    // An address another resource produces (a new machine's) is that provider's to get right.
     if (typeof h.address === "string" && !ADDRESS.test(h.address)) problems.push(`${h.name}.address: "${h.address}" is not an IP address or DNS name`);
     for (const t of h.taints ?? []) {
       if (!TAINT.test(t)) problems.push(`${h.name}.taints: "${t}" is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`);
