@@ -132,8 +132,9 @@ async function stopRemoved(inputs: K3sClusterInputs, node: K3sNodeSpec): Promise
 export const k3sClusterProvider: pulumi.dynamic.ResourceProvider<K3sClusterInputs, K3sClusterOutputs> = {
   async check(_olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    const srv = (news.nodes ?? []).filter((n) => n.role === "server");
-    if (!isUnknown(news.nodes) && (srv.length === 0 || srv.length % 2 === 0)) {
+    // The list itself may be unknown at preview; roles inside a known list never are.
+    const srv = Array.isArray(news.nodes) ? news.nodes.filter((n) => n.role === "server") : undefined;
+    if (srv !== undefined && (srv.length === 0 || srv.length % 2 === 0)) {
       failures.push({ property: "nodes", reason: `servers: ${srv.length} given; K3s needs 1 server, or an odd number (3, 5, …) for embedded etcd` });
     }
     return { inputs: news, failures };
