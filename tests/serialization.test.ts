@@ -92,6 +92,16 @@ const CASES: Case[] = [
   { file: "infra/providers/proxmox/storage-content.ts", exportName: "storageContentProvider", failing: single({ storage: "local", content: ["images"] }) },
   { file: "infra/providers/proxmox/guest-address.ts", exportName: "guestAddressProvider", failing: single({ vmid: 100 }) },
   { file: "infra/providers/linux/absent-files.ts", exportName: "absentFilesProvider", failing: single({ paths: ["/etc/x"] }) },
+  { file: "infra/providers/linux/timezone.ts", exportName: "timezoneProvider", failing: single({ timezone: "Europe/Berlin" }) },
+  { file: "infra/providers/k3s/k3s-cluster.ts", exportName: "k3sClusterProvider", failing: () => ({
+      inputs: {
+        providerVersion: "1",
+        clusterName: "pi",
+        version: "v1.31.5+k3s1",
+        nodes: [{ name: "golf", role: "server", arch: "amd64", address: "10.0.0.1", labels: {}, taints: [], connection: unreachable() }],
+      },
+      message: refused(),
+    }) },
 ];
 
 describe.each(CASES)("$file $exportName", ({ file, exportName, failing }) => {
@@ -158,5 +168,14 @@ describe("error classes under the serializer", () => {
     expect(byName.HostKeyMismatchError.message).toMatch(/^golf: host key mismatch for 10\.0\.0\.1:22: config pins SHA256:a but the host presented SHA256:b/);
     expect(byName.ClusterError).toMatchObject({ message: "cluster refused", isNode: false });
     expect(byName.InterfaceConfigError.message).toBe("bad interface");
+  });
+});
+
+describe("k3sClusterProvider after serialization", () => {
+  it("still explains a refused cluster in words (check: an even number of servers)", async () => {
+    const provider = serializeProvider("infra/providers/k3s/k3s-cluster.ts", "k3sClusterProvider").load();
+    const server = (name: string) => ({ name, role: "server", arch: "amd64", address: "10.0.0.1", labels: {}, taints: [], connection: { node: name, host: "10.0.0.1", port: 22, user: "root" } });
+    const result = await provider.check!({}, { nodes: [server("a"), server("b")] });
+    expect(result.failures).toEqual([{ property: "nodes", reason: "servers: 2 given; K3s needs 1 server, or an odd number (3, 5, …) for embedded etcd" }]);
   });
 });

@@ -10,10 +10,14 @@
 //    install on Proxmox. Starting homelab-tb-ring.service brings the ring ports up with its MTU.
 //  - `modprobe [-a] MOD…` loads modules (state.modules; thunderbolt-net makes the ring ports appear),
 //    `modprobe -r` unloads them.
+//  - The K3s units (k3s, k3s-agent) are simulated in k3s-lib.cjs: start/restart runs the installed
+//    binary's server or agent (joining a cluster or not), stop/disable stop it, is-active answers
+//    its real state.
 //  - `pve-sim-boot` is the simulated boot (SimCluster.rebootNode runs it inside the node): see
 //    ring-lib.cjs boot().
 const lib = require("./lib.cjs");
 const ring = require("./ring-lib.cjs");
+const k3sLib = require("./k3s-lib.cjs");
 
 const START = new Set(["start", "restart", "reload-or-restart", "try-reload-or-restart", "try-restart", "reload"]);
 
@@ -76,7 +80,17 @@ lib.main(() => {
   const tool = process.env.PVE_SIM_TOOL || "unknown";
   const argv = process.argv.slice(2);
   sim.logTool(tool, argv);
-  if (tool === "systemctl") return systemctl(sim, argv);
+  if (tool === "systemctl") {
+    const verb = argv.find((a) => !a.startsWith("-"));
+    const units = argv.filter((a) => !a.startsWith("-")).slice(1);
+    const k3sUnits = units.map((u) => u.replace(/\.service$/, "")).filter((u) => u === "k3s" || u === "k3s-agent");
+    if (k3sUnits.length > 0 && k3sUnits.length === units.length) {
+      let code = 0;
+      for (const u of k3sUnits) code = Math.max(code, k3sLib.systemctl(sim, verb, u, argv));
+      return code;
+    }
+    return systemctl(sim, argv);
+  }
   if (tool === "modprobe") return modprobe(sim, argv);
   if (tool === "pve-sim-boot") {
     sim.mutate((state) => ring.boot(state, sim.nodeName));
