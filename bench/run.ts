@@ -8,6 +8,7 @@
  *   --stack=<name>             the converged stack (default matrix)
  *   --no-write                 print only; leave results.json alone
  *   --readme                   also rewrite the README's figures between the bench markers
+ *   --readme-only              rewrite the README's figures from bench/results.json, measure nothing
  *
  * The figures are printed, not asserted: the targets are checked and shown
  * beside them, and a figure more than 20% worse than the previous file's is
@@ -31,9 +32,13 @@ function option(name: string): string | undefined {
 }
 
 async function main(): Promise<number> {
-  const known = ["only", "quick", "latency", "stack", "no-write", "readme"];
+  const known = ["only", "quick", "latency", "stack", "no-write", "readme", "readme-only"];
   const unknown = process.argv.slice(2).filter((a) => !known.includes(a.replace(/^--/, "").split("=")[0]));
   if (unknown.length > 0) throw new Error(`unknown option(s) ${unknown.join(" ")}; see bench/run.ts`);
+  if (option("readme-only") !== undefined) {
+    writeReadme(markdown(JSON.parse(fs.readFileSync(RESULTS, "utf8")) as Results));
+    return 0;
+  }
   const only = new Set((option("only") ?? "ops,converge,eval").split(","));
   const quick = option("quick") !== undefined;
   const latencyMs = Number(option("latency") ?? process.env.BENCH_LATENCY_MS ?? 100);
@@ -72,16 +77,20 @@ async function main(): Promise<number> {
     console.log(`\nwrote ${path.relative(process.cwd(), RESULTS)}`);
   }
   if (option("readme") !== undefined) {
-    const text = fs.readFileSync(README, "utf8");
-    const from = text.indexOf(START);
-    const to = text.indexOf(END);
-    if (from < 0 || to < from) throw new Error(`README.md has no ${START} … ${END} section`);
-    fs.writeFileSync(README, `${text.slice(0, from + START.length)}\n${table}\n${text.slice(to)}`);
-    console.log("rewrote the README's figures");
+    writeReadme(table);
   } else {
     console.log(`\n${table}`);
   }
   return 0;
+}
+
+function writeReadme(table: string): void {
+  const text = fs.readFileSync(README, "utf8");
+  const from = text.indexOf(START);
+  const to = text.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${START} … ${END} section`);
+  fs.writeFileSync(README, `${text.slice(0, from + START.length)}\n${table}\n${text.slice(to)}`);
+  console.log("rewrote the README's figures");
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
