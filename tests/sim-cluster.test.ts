@@ -436,6 +436,41 @@ describe("simulated Proxmox cluster", () => {
     expect(log[2].time).toBeLessThanOrEqual(Date.now());
   });
 
+  it("names each command's SSH connection and the step the client sent (PVE_SIM_STEP)", async () => {
+    sim.clearLog();
+    const n = sim.node("golf");
+    const conn = new Client();
+    const exec = (command: string, env?: Record<string, string>) =>
+      new Promise<void>((resolve, reject) =>
+        conn.exec(command, { env }, (err, stream) => {
+          if (err) return reject(err);
+          stream.on("data", () => undefined).stderr.on("data", () => undefined);
+          stream.on("close", () => resolve());
+        }),
+      );
+    await new Promise<void>((resolve, reject) => {
+      conn.once("ready", () => resolve()).once("error", reject);
+      conn.connect({ host: n.host, port: n.port, username: "root", privateKey: sim.clientPrivateKey, hostVerifier: () => true });
+    });
+    await exec("echo first", { PVE_SIM_STEP: "urn:pulumi:s::p::t::a$b" });
+    await exec("echo second");
+    conn.end();
+    await sshRun(sim, "golf", "echo other");
+    const log = sim.commandLog();
+    expect(log.map((e) => e.step)).toEqual(["urn:pulumi:s::p::t::a$b", undefined, undefined]);
+    expect(log[0].connection).toMatch(/^[\d.]+:\d+$/);
+    expect(log[1].connection).toBe(log[0].connection);
+    expect(log[2].connection).not.toBe(log[0].connection);
+  });
+
+  it("delays every command by the command latency until it is set back to 0", async () => {
+    sim.setCommandLatency(700);
+    expect((await sshRun(sim, "hotel", "hostname")).ms).toBeGreaterThanOrEqual(700);
+    sim.setCommandLatency(0);
+    expect((await sshRun(sim, "hotel", "hostname")).ms).toBeLessThan(700);
+    expect(() => sim.setCommandLatency(-1)).toThrow(/not a whole number/);
+  });
+
   it("records the system fakes' argv", async () => {
     const r = await sshRun(sim, "golf", "apt-get install -y chrony && systemctl is-active pve-cluster && modprobe thunderbolt-net");
     expect(r).toMatchObject({ code: 0, stdout: "active\n" });

@@ -40,6 +40,10 @@ export interface StepEvent {
   op: StepOp;
   /** Which provider calls ran, in order (check, read, diff, create, …). */
   calls: string[];
+  /** When each of `calls` started (ms since the epoch); each ends when the next starts, the last with the step. */
+  callStarts: number[];
+  /** URNs this registration waited for (inputs' resources and dependsOn, components expanded by the SDK). */
+  dependsOn: string[];
   startedAt: number;
   durationMs: number;
   /** Distinct nodes named in the resource's connection inputs. */

@@ -11,6 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DoneMessage, RunnerMessage, StartMessage } from "./protocol";
 import { Redactor } from "./secrets";
+import { tagSshCommands } from "./step-tag";
 import { Engine } from "./steps";
 import { redactedOutputs } from "./outputs";
 
@@ -49,6 +50,7 @@ async function run(start: StartMessage): Promise<DoneMessage> {
     }
   }
   pulumi.runtime.setAllConfig(start.config, start.secretKeys);
+  tagSshCommands();
   const engine = new Engine(start.state, redactor, (e) => void send(e));
   await pulumi.runtime.setMocks(engine.mocks(), start.project, start.stack, false);
   engine.watchRegistrations(pulumi.runtime.getMonitor());

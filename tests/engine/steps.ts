@@ -21,6 +21,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import type { EngineState, StepEvent, StepOp } from "./protocol";
 import { Redactor, unwrapSecrets } from "./secrets";
+import { runAsStep } from "./step-tag";
 import { overTheWire } from "./wire";
 
 type DynamicProvider = pulumi.dynamic.ResourceProvider;
@@ -28,10 +29,21 @@ type DynamicProvider = pulumi.dynamic.ResourceProvider;
 interface RequestInfo {
   additionalSecretOutputs: string[];
   parent: string;
+  dependsOn: string[];
 }
 
 interface MonitorLike {
-  registerResource(req: { getAdditionalsecretoutputsList(): string[]; getParent(): string }, cb: unknown): unknown;
+  registerResource(req: { getAdditionalsecretoutputsList(): string[]; getParent(): string; getDependenciesList(): string[] }, cb: unknown): unknown;
+}
+
+/** The provider calls of one step, each with when it started. */
+class Calls {
+  readonly names: string[] = [];
+  readonly starts: number[] = [];
+  push(name: string): void {
+    this.names.push(name);
+    this.starts.push(Date.now());
+  }
 }
 
 const PROVIDER_KEY = "__provider";
@@ -93,7 +105,7 @@ export class Engine {
     const m = monitor as MonitorLike;
     const original = m.registerResource.bind(m);
     m.registerResource = (req, cb) => {
-      this.pending = { additionalSecretOutputs: req.getAdditionalsecretoutputsList(), parent: req.getParent() };
+      this.pending = { additionalSecretOutputs: req.getAdditionalsecretoutputsList(), parent: req.getParent(), dependsOn: req.getDependenciesList() };
       try {
         return original(req, cb);
       } finally {
@@ -110,7 +122,7 @@ export class Engine {
   mocks(): pulumi.runtime.Mocks {
     return {
       newResource: (args) => {
-        const info = this.pending ?? { additionalSecretOutputs: [], parent: "" };
+        const info = this.pending ?? { additionalSecretOutputs: [], parent: "", dependsOn: [] };
         this.pending = undefined;
         this.registered++;
         return this.register(args, info);
@@ -135,26 +147,39 @@ export class Engine {
       }
     }
     const secretOutputs = new Set([...secretInputs, ...info.additionalSecretOutputs]);
-    const event = (op: StepOp, startedAt: number, calls: string[], error?: string): void =>
-      this.emit({ kind: "step", urn, type: args.type, name: args.name, op, calls, startedAt, durationMs: Date.now() - startedAt, nodes: nodesOf(inputs), error });
+    const event = (op: StepOp, startedAt: number, calls: Calls, error?: string): void =>
+      this.emit({
+        kind: "step",
+        urn,
+        type: args.type,
+        name: args.name,
+        op,
+        calls: calls.names,
+        callStarts: calls.starts,
+        dependsOn: info.dependsOn,
+        startedAt,
+        durationMs: Date.now() - startedAt,
+        nodes: nodesOf(inputs),
+        error,
+      });
 
     if (!isDynamicType(args.type)) {
       // Native resources (and provider resources) are not driven: they answer with their inputs.
       const id = this.prior[urn]?.id ?? `${args.name}-id`;
       this.next[urn] = { type: args.type, id, inputs, outputs: inputs };
-      event("mocked", Date.now(), []);
+      event("mocked", Date.now(), new Calls());
       return { id, state: this.wrapSecrets(inputs, secretOutputs) };
     }
 
     const startedAt = Date.now();
     if (this.failure) {
-      event("skipped", startedAt, []);
+      event("skipped", startedAt, new Calls());
       throw new Error(`${args.name}: not started, an earlier step failed`);
     }
-    const calls: string[] = [];
+    const calls = new Calls();
     this.inFlight++;
     try {
-      const { op, id, outputs, checked } = await this.dynamicStep(urn, inputs, calls);
+      const { op, id, outputs, checked } = await runAsStep(urn, () => this.dynamicStep(urn, inputs, calls));
       this.next[urn] = { type: args.type, id, inputs: checked, outputs };
       for (const k of secretOutputs) this.redactor.add(outputs[k]);
       event(op, startedAt, calls);
@@ -173,7 +198,7 @@ export class Engine {
   private async dynamicStep(
     urn: string,
     news: Record<string, unknown>,
-    calls: string[],
+    calls: Calls,
   ): Promise<{ op: StepOp; id: string; outputs: Record<string, unknown>; checked: Record<string, unknown> }> {
     const providerText = news[PROVIDER_KEY] as string;
     const provider = this.load(providerText);
@@ -244,9 +269,22 @@ export class Engine {
     for (const [urn, res] of gone) {
       const startedAt = Date.now();
       const name = urn.split("::").pop()!;
-      const calls: string[] = [];
+      const calls = new Calls();
       const emit = (op: StepOp, error?: string) =>
-        this.emit({ kind: "step", urn, type: res.type, name, op, calls, startedAt, durationMs: Date.now() - startedAt, nodes: nodesOf(res.inputs), error });
+        this.emit({
+          kind: "step",
+          urn,
+          type: res.type,
+          name,
+          op,
+          calls: calls.names,
+          callStarts: calls.starts,
+          dependsOn: [],
+          startedAt,
+          durationMs: Date.now() - startedAt,
+          nodes: nodesOf(res.inputs),
+          error,
+        });
       if (!isDynamicType(res.type)) {
         emit("mocked");
         continue;
@@ -254,7 +292,7 @@ export class Engine {
       try {
         const provider = this.load(res.outputs[PROVIDER_KEY] as string);
         calls.push("delete");
-        await provider.delete?.(res.id, res.outputs);
+        await runAsStep(urn, async () => provider.delete?.(res.id, res.outputs));
         emit("delete");
       } catch (e) {
         const message = this.redactor.redact(e instanceof Error ? e.message : String(e));

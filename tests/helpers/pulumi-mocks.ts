@@ -55,7 +55,7 @@ export interface StackRun {
 /** Values the mocks return for read-only facts, per resource type. */
 export type StateFor = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
 
-const defaultState: StateFor = (type, _name, inputs) => {
+export const defaultState: StateFor = (type, _name, inputs) => {
   if (type === "pulumi-nodejs:dynamic/proxmox:NodeFacts") {
     const conn = inputs.connection as { node: string };
     return { ...inputs, hostname: conn.node, pveVersion: "8.4.14", pveRelease: "8.4", kernel: "6.8.12-15-pve" };

@@ -62,7 +62,12 @@ export interface SimNode {
 export interface CommandLogEntry {
   node: string;
   command: string;
+  /** When sshd started the command (ms since the epoch), before the injected latency. */
   time: number;
+  /** The SSH connection that ran it (client address:port); one connection may run several commands. */
+  connection: string;
+  /** The engine harness's resource step (URN) that ran it, when it came from one (tests/engine/step-tag.ts). */
+  step?: string;
 }
 
 export interface ToolLogEntry {
@@ -209,6 +214,8 @@ export interface SimCluster {
   setCablePlugged(node: string, port: string, plugged: boolean): void;
   injectFault(f: Fault): void;
   clearFaults(): void;
+  /** Every command over SSH waits this long before it runs (a real network's and node's latency); 0 = none. */
+  setCommandLatency(ms: number): void;
   commandLog(): CommandLogEntry[];
   clearLog(): void;
   /** argv of every call of the system fakes (apt-get, systemctl, …) */
@@ -578,6 +585,8 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
             "MaxStartups 200:30:400",
             "MaxSessions 100",
             `SetEnv PVE_SIM_NODE=${name} PVE_SIM_STATE=${stateDir}`,
+            // The engine harness names the resource step that runs each command (tests/engine/step-tag.ts).
+            "AcceptEnv PVE_SIM_STEP",
             `ForceCommand /bin/bash ${sshWrapper}`,
             "Subsystem sftp /usr/lib/openssh/sftp-server",
             "",
@@ -789,6 +798,11 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         const fired = path.join(stateDir, "faults.fired");
         fs.rmSync(fired, { recursive: true, force: true });
         fs.mkdirSync(fired);
+      },
+
+      setCommandLatency(ms) {
+        if (!Number.isInteger(ms) || ms < 0) throw new Error(`setCommandLatency: ${ms} is not a whole number of milliseconds`);
+        fs.writeFileSync(path.join(stateDir, "latency_ms"), `${ms}\n`);
       },
 
       commandLog: () => readJsonl<CommandLogEntry>("commands.jsonl"),

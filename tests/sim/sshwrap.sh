@@ -1,8 +1,9 @@
 #!/bin/bash
-# sshd ForceCommand of every simulated node: append {node, command, time} to the command log,
-# apply injected faults (see SimCluster.injectFault), then run the requested command with stdin,
+# sshd ForceCommand of every simulated node: append {node, command, time, connection} to the command
+# log, wait the per-command latency (SimCluster.setCommandLatency), apply injected faults (see
+# SimCluster.injectFault), then run the requested command with stdin,
 # stdout and stderr passed through. Environment from sshd_config SetEnv:
-# PVE_SIM_NODE, PVE_SIM_STATE.
+# PVE_SIM_NODE, PVE_SIM_STATE; PVE_SIM_STEP when the client sent it (AcceptEnv).
 cmd=${SSH_ORIGINAL_COMMAND-}
 S=${PVE_SIM_STATE:?}
 N=${PVE_SIM_NODE:?}
@@ -28,10 +29,30 @@ now=${EPOCHREALTIME//[.,]/}
 now=$((10#$now / 1000))
 jesc "$N"; jn=$REPLY
 jesc "$cmd"; jc=$REPLY
+# The client's address and port name the SSH connection: every session (command) it opens shares them.
+client=${SSH_CLIENT-}
+conn=${client% *}
+conn=${conn/ /:}
+jesc "$conn"; jconn=$REPLY
+# The resource step that runs the command, when the engine harness sent it (sshd_config AcceptEnv).
+step=
+if [[ -n ${PVE_SIM_STEP-} ]]; then
+  jesc "$PVE_SIM_STEP"
+  step=",\"step\":\"$REPLY\""
+fi
 {
   flock 9
-  printf '{"node":"%s","command":"%s","time":%s}\n' "$jn" "$jc" "$now" >>"$S/commands.jsonl"
+  printf '{"node":"%s","command":"%s","time":%s,"connection":"%s"%s}\n' "$jn" "$jc" "$now" "$jconn" "$step" >>"$S/commands.jsonl"
 } 9>>"$S/commands.lock"
+
+# A network's and a real node's round trip, for benchmarks: milliseconds, from a file (no extra process).
+if [[ -f $S/latency_ms ]]; then
+  read -r latency <"$S/latency_ms"
+  if [[ $latency =~ ^[0-9]+$ ]] && ((latency > 0)); then
+    printf -v secs '%d.%03d' $((latency / 1000)) $((latency % 1000))
+    sleep "$secs"
+  fi
+fi
 
 if [[ -f $S/faults.sh ]]; then
   # defines the parallel arrays F_ID F_NODE F_MODE F_CODE F_SEC F_MATCH F_ERR

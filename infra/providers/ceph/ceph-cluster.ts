@@ -538,13 +538,14 @@ async function waitForMons(
   );
 }
 
-/** Poll the manager map until every named manager registered (active or standby). */
-async function waitForMgrs(ctx: Ctx, session: SshSession, names: readonly string[]): Promise<void> {
+/** Poll the manager map until every named manager registered (active or standby); returns the maps it ended on. */
+async function waitForMgrs(ctx: Ctx, session: SshSession, names: readonly string[]): Promise<CephMaps> {
   const deadline = Date.now() + ctx.quorumTimeoutMs;
   let mgrs: CephMgr[] = [];
   for (;;) {
-    mgrs = mgrsOf(await readMaps(session, ctx.connectTimeout));
-    if (names.every((n) => mgrs.some((m) => m.name === n))) return;
+    const maps = await readMaps(session, ctx.connectTimeout);
+    mgrs = mgrsOf(maps);
+    if (names.every((n) => mgrs.some((m) => m.name === n))) return maps;
     if (Date.now() >= deadline) break;
     await sleep(Math.min(ctx.pollMs, Math.max(0, deadline - Date.now())));
   }
@@ -650,6 +651,8 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
       if (!after?.fsid) throw new CephClusterError(`${first.name}: pveceph init succeeded but /etc/pve/ceph.conf has no fsid`);
     }
 
+    // The maps the last wait ended on: every change below is followed by a wait, so they are current.
+    let settled: CephMaps | undefined;
     for (const m of plan.mons) {
       const v = views.find((x) => x.name === m.node)!;
       const args = ["pveceph", "mon", "create"];
@@ -658,6 +661,7 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
       // rados_connect noise on stderr even when it succeeds (pve-cli.md §2.3).
       await v.session.check(inCLocale(command(...args)));
       maps = await waitForMons(ctx, first.session, [m.node], `pveceph mon create on ${m.node}`);
+      settled = maps;
     }
 
     for (const name of plan.mgrs) {
@@ -667,7 +671,7 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
       const r = await v.session.run(cmd);
       if (r.code !== 0 && !/ceph manager directory '.*' already exists/.test(r.stderr)) throw new CommandFailedError(v.name, cmd, r);
     }
-    if (plan.mgrs.length > 0 || plan.autoMgr) await waitForMgrs(ctx, first.session, [...plan.mgrs, ...(plan.autoMgr ? [plan.autoMgr] : [])]);
+    if (plan.mgrs.length > 0 || plan.autoMgr) settled = await waitForMgrs(ctx, first.session, [...plan.mgrs, ...(plan.autoMgr ? [plan.autoMgr] : [])]);
 
     // 4. Only now remove the monitors monNodes no longer lists: one at a time, each only while every
     // wanted monitor (those created above included) is in quorum, each waited for until it left the
@@ -689,13 +693,13 @@ async function convergeCeph(inputs: CephClusterInputs): Promise<CephState> {
       // A worker with upid_exit (pve-cli.md §0.2): a failed task exits 255. Its checks (the monitor
       // exists, its data directory is on this node, it is not the last one) run before the fork.
       await v.session.check(inCLocale(command("pveceph", "mon", "destroy", id)));
-      await waitForMons(ctx, first.session, monNodes, `pveceph mon destroy ${id} on ${id}`, [id], id);
+      settled = await waitForMons(ctx, first.session, monNodes, `pveceph mon destroy ${id} on ${id}`, [id], id);
     }
 
     // 5. Report what is there now.
     const finalConf = await readCephConf(first.session);
     if (!finalConf?.fsid) throw new CephClusterError(`${first.name}: /etc/pve/ceph.conf is missing after the changes`);
-    const finalMaps = hasMonitors(finalConf) ? await readMaps(first.session, ctx.connectTimeout) : undefined;
+    const finalMaps = hasMonitors(finalConf) ? (settled ?? (await readMaps(first.session, ctx.connectTimeout))) : undefined;
     return definedFields({
       fsid: finalConf.fsid,
       publicNetwork: finalConf.publicNetwork,

@@ -367,22 +367,26 @@ async function convergeOsds(inputs: CephOsdsInputs): Promise<{ osds: DeviceOsds[
       if (plan.problems.length > 0) throw new CephOsdError(`Ceph OSDs on ${node} refused, nothing was changed:\n${plan.problems.map((p) => `  - ${p}`).join("\n")}`);
       if (plan.create.length === 0) return report(inputs.devices ?? [], facts);
 
-      const created: number[] = [];
       for (const spec of plan.create) {
         if (plan.zap.includes(spec.device)) {
           await session.check(inCLocale(command("ceph-volume", "lvm", "zap", "--destroy", kernelPath(facts, spec.device) ?? spec.device)));
         }
         // A worker with upid_exit: a failed task exits 255, so the exit code can be trusted (pve-cli.md §2.5).
         await session.check(createCommand(spec, facts), { timeoutMs: 30 * 60_000 });
-        const volumes = parseVolumeList((await session.check(inCLocale(command("ceph-volume", "lvm", "list", "--format", "json")))).stdout, node);
-        const lsblk = await readLsblk(session);
-        const ids = osdsOnDevice({ lsblk, volumes, tree: [], fsid: facts.fsid, resolved: facts.resolved }, spec.device).ids;
+      }
+      // Read the node back once after every create: what ceph-volume lists on each device now.
+      const volumes = parseVolumeList((await session.check(inCLocale(command("ceph-volume", "lvm", "list", "--format", "json")))).stdout, node);
+      const after: OsdFacts = { ...facts, lsblk: await readLsblk(session), volumes, tree: [] };
+      const created: number[] = [];
+      for (const spec of plan.create) {
+        const ids = osdsOnDevice(after, spec.device).ids;
         const want = spec.osdsPerDevice ?? 1;
         if (ids.length !== want) throw new CephOsdError(`${node}: pveceph osd create ${shown(facts, spec.device)} finished but ceph-volume lists ${ids.length} OSD(s) on it, expected ${want}`);
         created.push(...ids);
       }
-      await waitForOsds(session, created, (o) => !!o?.up, `OSD(s) not up after pveceph osd create`, t);
-      return report(inputs.devices ?? [], await readFacts(session, inputs.devices ?? []));
+      // The tree the wait ended on is the node's current one; the fsid and device links did not change.
+      const tree = await waitForOsds(session, created, (o) => !!o?.up, `OSD(s) not up after pveceph osd create`, t);
+      return report(inputs.devices ?? [], { ...after, tree });
     },
     sshOptions(inputs),
   );

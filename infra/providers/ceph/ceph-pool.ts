@@ -192,10 +192,11 @@ interface PoolFacts {
   storages: string[];
 }
 
-async function readPoolFacts(session: SshSession, name: string): Promise<PoolFacts> {
+/** The OSD tree only `withTree` (only the replica check before a change needs it). */
+async function readPoolFacts(session: SshSession, name: string, { withTree = false } = {}): Promise<PoolFacts> {
   const node = session.node;
   const pools = parsePveCephPoolLs((await session.check(inCLocale(command("pveceph", "pool", "ls", "--output-format", "json")))).stdout, node);
-  const tree = parseOsdTreeJson((await session.check(ceph("osd", "tree", "-f", "json"))).stdout, node);
+  const tree = withTree ? parseOsdTreeJson((await session.check(ceph("osd", "tree", "-f", "json"))).stdout, node) : [];
   const rules = parseCrushRules((await session.check(ceph("osd", "crush", "rule", "dump", "-f", "json"))).stdout, node);
   const storages = rbdStoragesOfPool((await session.check(inCLocale(command("pvesh", "get", "/storage", "--output-format", "json")))).stdout, node, name);
   return { pools, tree, rules, storages };
@@ -280,7 +281,7 @@ async function convergePool(i: CephPoolInputs): Promise<PoolState> {
     sshTarget(i),
     async (session) => {
       const node = session.node;
-      const facts = await readPoolFacts(session, i.name);
+      const facts = await readPoolFacts(session, i.name, { withTree: true });
       // Live re-check: enough hosts with OSDs (of the class) for the replicas.
       const hosts = hostsWithOsds(facts.tree, want.deviceClass);
       const live: string[] = [];
