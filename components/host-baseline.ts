@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FileSpec, HostEntry, hostsBlockFile, normalizePackages, sshdUsersFile, SudoMode, sudoersFile } from "../infra/baseline";
-import type { NodeAccess } from "../infra/providers/connection";
+import type { HostAccess } from "../infra/providers/connection";
 import { DEFAULT_SHELL, LinuxUser } from "../infra/providers/linux/linux-user";
 import { Packages } from "../infra/providers/linux/packages";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
@@ -54,7 +54,7 @@ export type PackageManager = "apt";
 /** Arguments of one Linux host's baseline. */
 export interface HostBaselineArgs {
   /** How to reach the host over SSH (name, address, port, user, pinned host key, key). */
-  access: NodeAccess;
+  access: HostAccess;
   /** Packages to install ("sudo" is added when a user has sudo rights). Defaults to none. */
   packages?: string[];
   /** The host's package manager. Defaults to "apt". */

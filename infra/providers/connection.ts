@@ -38,6 +38,24 @@ export interface NodeAccess {
   sshPrivateKey?: Input<string>;
 }
 
+/**
+ * A connection as a program hands it to a resource when the pinned host key
+ * is known only once another resource exists (a host key generated for a new
+ * machine, or one recorded on first use); the engine resolves it before the
+ * provider sees a NodeConnection.
+ */
+export type ConnectionInput = Omit<NodeConnection, "hostKey"> & { hostKey?: Input<string> };
+
+/**
+ * Any Linux host as a component reaches it: a NodeAccess, or one whose host
+ * key comes from another resource (a new cloud machine's generated key).
+ */
+export interface HostAccess {
+  connection: ConnectionInput;
+  /** SSH private key; a secret. Absent when `connection.agentSocket` is used. */
+  sshPrivateKey?: Input<string>;
+}
+
 /** The inputs (and echoed outputs) every SSH-backed resource has. */
 export interface ConnectionArgs {
   connection: NodeConnection;

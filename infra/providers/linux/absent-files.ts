@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { command, sh } from "../../shell";
 import { SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, type ConnectionInput, sshOptions, sshTarget } from "../connection";
 import { stableJson } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
@@ -85,7 +85,7 @@ export const absentFilesProvider: pulumi.dynamic.ResourceProvider<AbsentFilesInp
 
 /** Resource inputs as a program passes them. */
 export interface AbsentFilesArgs {
-  connection: pulumi.Input<ConnectionArgs["connection"]>;
+  connection: pulumi.Input<ConnectionInput>;
   /** Secret; omitted when the SSH agent is used. */
   sshPrivateKey?: pulumi.Input<string>;
   /** Absolute paths that must not exist. */

@@ -48,7 +48,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AccountState, FileMeta, normalizeKeys, parseAccountState, parseAuthorizedKeys } from "../../parse/accounts";
 import { command, sh } from "../../shell";
 import { CommandFailedError, CommandResult, redact, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, type ConnectionInput, sshOptions, sshTarget } from "../connection";
 import { isUnknown } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
@@ -369,7 +369,7 @@ export const linuxUserProvider: pulumi.dynamic.ResourceProvider<LinuxUserInputs,
 
 /** Resource inputs as a program passes them. */
 export interface LinuxUserArgs {
-  connection: pulumi.Input<ConnectionArgs["connection"]>;
+  connection: pulumi.Input<ConnectionInput>;
   /** Secret; omitted when the SSH agent is used. */
   sshPrivateKey?: pulumi.Input<string>;
   /** Login name ([a-z_][a-z0-9_-]*, not root). */

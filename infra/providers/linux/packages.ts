@@ -21,7 +21,7 @@ import { normalizePackages } from "../../baseline";
 import { installedOf } from "../../parse/dpkg";
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, type ConnectionInput, sshOptions, sshTarget } from "../connection";
 import { isUnknown } from "../diff";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
@@ -137,7 +137,7 @@ export const packagesProvider: pulumi.dynamic.ResourceProvider<PackagesInputs, P
 
 /** Resource inputs as a program passes them. */
 export interface PackagesArgs {
-  connection: pulumi.Input<ConnectionArgs["connection"]>;
+  connection: pulumi.Input<ConnectionInput>;
   /** Secret; omitted when the SSH agent is used. */
   sshPrivateKey?: pulumi.Input<string>;
   /** Debian package names to have installed (order and duplicates do not matter). */

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readBlock, removeBlock, writeBlock } from "../../managed-block";
 import { command, quote, sh } from "../../shell";
 import { CommandFailedError, SshSession, withSession } from "../../ssh";
-import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, sshOptions, sshTarget } from "../connection";
+import { CONNECTION_SECRET_OUTPUTS, ConnectionArgs, type ConnectionInput, sshOptions, sshTarget } from "../connection";
 
 export const REMOTE_FILE_PROVIDER_VERSION = "1";
 
@@ -229,7 +229,7 @@ export const remoteFileProvider: pulumi.dynamic.ResourceProvider<RemoteFileInput
 
 /** Arguments as a program passes them. */
 export interface RemoteFileArgs {
-  connection: pulumi.Input<ConnectionArgs["connection"]>;
+  connection: pulumi.Input<ConnectionInput>;
   /** Secret; omitted when the SSH agent is used. */
   sshPrivateKey?: pulumi.Input<string>;
   /** Absolute path on the node. */
