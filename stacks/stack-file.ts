@@ -12,6 +12,8 @@ import { EnvironmentSchema, type Environment } from "./schema";
 export const ENVIRONMENT_KEY = "homelab:environment";
 export const SECRETS_KEY = "homelab:secrets";
 /** The config keys of this project's namespace; anything else under `homelab:` is a mistake. */
+/** The Linode provider's API token (its own config namespace). */
+export const LINODE_TOKEN_KEY = "linode:token";
 export const KNOWN_CONFIG_KEYS: readonly string[] = [ENVIRONMENT_KEY, SECRETS_KEY];
 
 /** Stands in for a secure value the validator cannot (and need not) decrypt. */
@@ -95,6 +97,7 @@ export function validateStackText(text: string, file: string): StackFileResult {
 
   const rawEnvironment = config[ENVIRONMENT_KEY];
   issues.push(...environmentIssues(rawEnvironment));
+  issues.push(...linodeTokenIssues(config, rawEnvironment));
 
   const rawSecrets = config[SECRETS_KEY];
   if (!isSecureValue(rawSecrets)) {
@@ -142,4 +145,17 @@ export function summary(env: Environment): string {
   const count = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
   const cluster = env.cluster ? `cluster ${JSON.stringify(env.cluster.name)}` : "no cluster";
   return `${env.name}: OK — ${count(env.nodes.length, "node")}, ${count(env.networks.length, "network")}, ${cluster}`;
+}
+
+/** The Linode API token is the provider's own config: required with instances, and only ever encrypted. */
+function linodeTokenIssues(config: Record<string, unknown>, environment: unknown): string[] {
+  const token = config[LINODE_TOKEN_KEY];
+  if (token !== undefined && !isSecureValue(token)) {
+    return [`${LINODE_TOKEN_KEY}: must be set with pulumi config set --secret ${LINODE_TOKEN_KEY} (it is stored in plain text)`];
+  }
+  const linode = isRecord(environment) && isRecord(environment.linode) ? environment.linode : undefined;
+  if (token === undefined && linode && Array.isArray(linode.instances) && linode.instances.length > 0) {
+    return [`${LINODE_TOKEN_KEY}: missing; the Linode provider needs an API token (pulumi config set --secret ${LINODE_TOKEN_KEY})`];
+  }
+  return [];
 }

@@ -740,9 +740,9 @@ const bad: BadCase[] = [
     ],
   },
   {
-    name: "no nodes",
+    name: "no machines",
     env: () => ({ name: "x", networks: [], nodes: [] }),
-    issues: ["nodes: empty; at least one node is required"],
+    issues: ["environment: no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)"],
   },
 ];
 

@@ -39,12 +39,12 @@ export interface NodeAccess {
 }
 
 /**
- * A connection as a program hands it to a resource when the pinned host key
- * is known only once another resource exists (a host key generated for a new
- * machine, or one recorded on first use); the engine resolves it before the
- * provider sees a NodeConnection.
+ * A connection as a program hands it to a resource when the address or the
+ * pinned host key is known only once another resource exists (a new cloud
+ * machine's address, a host key generated for it or recorded on first use);
+ * the engine resolves them before the provider sees a NodeConnection.
  */
-export type ConnectionInput = Omit<NodeConnection, "hostKey"> & { hostKey?: Input<string> };
+export type ConnectionInput = Omit<NodeConnection, "host" | "hostKey"> & { host: Input<string>; hostKey?: Input<string> };
 
 /**
  * Any Linux host as a component reaches it: a NodeAccess, or one whose host
