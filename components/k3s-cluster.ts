@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeAccess } from "../infra/providers/connection";
+import { K3sClusterResource } from "../infra/providers/k3s/k3s-cluster";
+import type { K3sNodeSpec } from "../infra/providers/k3s/k3s-node";
+import { childOptions, refuse, sharedSshKey } from "./child-options";
 
 /** Type token of the K3sCluster component. */
 export const K3S_CLUSTER_TYPE = "homelab:k3s:Cluster";
@@ -42,13 +45,40 @@ export interface K3sClusterArgs {
   token: pulumi.Input<string>;
   /** Run k3s-uninstall.sh / k3s-agent-uninstall.sh on destroy. Defaults to false (K3s stays installed). */
   uninstallOnDestroy?: boolean;
-  /** Checksum pins overriding the built-in ones for `version`. Defaults to the built-in pins. */
+  /**
+   * sha256 pins of the release's binaries and install.sh, overriding the
+   * built-in ones for `version`. Defaults to the built-in pins (none yet:
+   * the stack must give them).
+   */
   artifacts?: K3sArtifactPins;
+  /** How long each node may take to become Ready. Defaults to 300 s. */
+  readyTimeoutSeconds?: number;
 }
 
+/** How long one node may take to become Ready after its unit starts. */
+const DEFAULT_READY_TIMEOUT_S = 300;
+
 /**
- * A K3s cluster installed over SSH on any set of Linux hosts.
- * (Interface first; the body follows in later commits.)
+ * Built-in sha256 pins by K3s version. Empty on purpose: no checksum of a K3s
+ * release could be verified against the published sha256sum-<arch>.txt files
+ * when this was written, and an unverified pin is worse than none. Until a
+ * release is added here, the stack gives `artifacts` (the values of
+ * https://github.com/k3s-io/k3s/releases/download/<version>/sha256sum-<arch>.txt
+ * and the sha256 of install.sh at the release tag); nothing is downloaded
+ * without a pin.
+ */
+function builtInPins(version: string): K3sArtifactPins | undefined {
+  const pins: Record<string, K3sArtifactPins> = {};
+  return pins[version];
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
+
+/**
+ * A K3s cluster installed over SSH on any set of Linux hosts (see
+ * infra/providers/k3s/k3s-cluster.ts for the order of the steps). The admin
+ * kubeconfig, pointed at `apiAddress`, is a secret output.
  */
 export class K3sCluster extends pulumi.ComponentResource {
   /** Admin kubeconfig with the server address set to the API address; a secret. */
@@ -59,11 +89,70 @@ export class K3sCluster extends pulumi.ComponentResource {
   readonly nodes: pulumi.Output<string[]>;
 
   constructor(name: string, args: K3sClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(K3S_CLUSTER_TYPE, name, { clusterName: args.clusterName, version: args.version }, opts);
-    const apiAddress = args.apiAddress ?? args.servers[0]?.address ?? "";
-    this.kubeconfig = pulumi.secret("");
-    this.apiEndpoint = pulumi.output(`https://${apiAddress}:6443`);
-    this.nodes = pulumi.output([...args.servers, ...(args.agents ?? [])].map((h) => h.name));
+    const agents = args.agents ?? [];
+    const hosts = [...args.servers, ...agents];
+    super(K3S_CLUSTER_TYPE, name, { clusterName: args.clusterName, version: args.version, nodes: hosts.map((h) => h.name) }, opts);
+
+    const problems: string[] = [];
+    if (!VERSION.test(args.version)) problems.push(`version: "${args.version}" is not a K3s release name like "v1.31.5+k3s1"`);
+    if (args.servers.length === 0 || args.servers.length % 2 === 0) {
+      problems.push(`servers: ${args.servers.length} given; give 1 server, or an odd number (3, 5, …) for embedded etcd`);
+    }
+    const seen = new Set<string>();
+    for (const h of hosts) {
+      if (seen.has(h.name)) problems.push(`nodes: "${h.name}" is listed twice`);
+      seen.add(h.name);
+    }
+    const pins = { ...builtInPins(args.version), ...args.artifacts };
+    const arches = [...new Set(hosts.map((h) => h.arch))].sort();
+    for (const arch of arches) {
+      const sum = pins[arch]?.binarySha256;
+      if (sum === undefined) {
+        problems.push(
+          `artifacts.${arch}.binarySha256: no checksum is pinned for K3s ${args.version} on ${arch}; ` +
+            `give the "k3s${arch === "amd64" ? "" : "-" + arch}" line of sha256sum-${arch}.txt of that release`,
+        );
+      } else if (!SHA256.test(sum)) problems.push(`artifacts.${arch}.binarySha256: "${sum}" is not a sha256 (64 hex digits)`);
+    }
+    if (pins.installScriptSha256 === undefined) {
+      problems.push(`artifacts.installScriptSha256: no checksum is pinned for install.sh of K3s ${args.version}; give the sha256 of install.sh at that tag`);
+    } else if (!SHA256.test(pins.installScriptSha256)) problems.push(`artifacts.installScriptSha256: "${pins.installScriptSha256}" is not a sha256 (64 hex digits)`);
+    if (problems.length > 0) refuse(this, name, problems);
+
+    const apiAddress = args.apiAddress ?? args.servers[0].address;
+    const sshPrivateKey = sharedSshKey(this, name, hosts.map((h) => h.access));
+    const spec = (h: K3sHost, role: "server" | "agent"): K3sNodeSpec => ({
+      name: h.name,
+      connection: h.access.connection,
+      address: h.address,
+      arch: h.arch,
+      role,
+      labels: h.labels ?? {},
+      taints: h.taints ?? [],
+    });
+    const cluster = new K3sClusterResource(
+      `${name}-cluster`,
+      {
+        clusterName: args.clusterName,
+        version: args.version,
+        nodes: [...args.servers.map((h) => spec(h, "server")), ...agents.map((h) => spec(h, "agent"))],
+        apiAddress,
+        token: args.token,
+        sshPrivateKey,
+        pins: {
+          installScriptSha256: pins.installScriptSha256 as string,
+          binarySha256: Object.fromEntries(arches.map((a) => [a, pins[a]?.binarySha256 as string])),
+        },
+        uninstallOnDestroy: args.uninstallOnDestroy ?? false,
+        readyTimeoutMs: (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_S) * 1000,
+      },
+      childOptions(this, opts),
+    );
+
+    this.kubeconfig = pulumi.secret(cluster.kubeconfig);
+    const host = apiAddress.includes(":") ? `[${apiAddress}]` : apiAddress;
+    this.apiEndpoint = pulumi.output(`https://${host}:6443`);
+    this.nodes = pulumi.output(hosts.map((h) => h.name));
     this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodes: this.nodes });
   }
 }
