@@ -44,7 +44,7 @@ export function refuse(component: pulumi.ComponentResource, name: string, proble
  * single key). The environment derives the key once, so every node carries the
  * same value; nodes with different keys are refused.
  */
-export function sharedSshKey(component: pulumi.ComponentResource, name: string, nodes: NodeAccess[]): pulumi.Input<string> | undefined {
+export function sharedSshKey(component: pulumi.ComponentResource, name: string, nodes: Pick<NodeAccess, "sshPrivateKey">[]): pulumi.Input<string> | undefined {
   const key = nodes[0]?.sshPrivateKey;
   if (nodes.some((n) => n.sshPrivateKey !== key)) {
     refuse(component, name, "nodes carry different SSH private keys; every node of this component must accept the same key");

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeAccess } from "../infra/providers/connection";
+import type { HostAccess } from "../infra/providers/connection";
 import { K3sClusterResource } from "../infra/providers/k3s/k3s-cluster";
-import type { K3sNodeSpec } from "../infra/providers/k3s/k3s-node";
+import type { K3sNodeSpecInput } from "../infra/providers/k3s/k3s-node";
 import { childOptions, refuse, sharedSshKey } from "./child-options";
 
 /** Type token of the K3sCluster component. */
@@ -14,10 +14,10 @@ export type K3sArch = "amd64" | "arm64";
 export interface K3sHost {
   /** Node name in the cluster (also the host's name in every error). */
   name: string;
-  /** How to reach the host over SSH. */
-  access: NodeAccess;
-  /** The node's IP address in the cluster (`--node-ip`). */
-  address: string;
+  /** How to reach the host over SSH (its address and host key may come from other resources). */
+  access: HostAccess;
+  /** The node's IP address in the cluster (`--node-ip`); may come from another resource (a new machine). */
+  address: pulumi.Input<string>;
   /** The host's CPU architecture; picks the binary and its pinned checksum. */
   arch: K3sArch;
   /** Node labels (`--node-label key=value`). Defaults to none. */
@@ -40,7 +40,7 @@ export interface K3sClusterArgs {
   /** Agent nodes, joined after the servers. Defaults to none. */
   agents?: K3sHost[];
   /** VIP or DNS name added to the TLS SANs; the kubeconfig points at it. Defaults to the first server's address. */
-  apiAddress?: string;
+  apiAddress?: pulumi.Input<string>;
   /** Cluster join token; a secret (a random.RandomPassword from the caller). */
   token: pulumi.Input<string>;
   /** Run k3s-uninstall.sh / k3s-agent-uninstall.sh on destroy. Defaults to false (K3s stays installed). */
@@ -121,7 +121,7 @@ export class K3sCluster extends pulumi.ComponentResource {
 
     const apiAddress = args.apiAddress ?? args.servers[0].address;
     const sshPrivateKey = sharedSshKey(this, name, hosts.map((h) => h.access));
-    const spec = (h: K3sHost, role: "server" | "agent"): K3sNodeSpec => ({
+    const spec = (h: K3sHost, role: "server" | "agent"): K3sNodeSpecInput => ({
       name: h.name,
       connection: h.access.connection,
       address: h.address,
@@ -150,8 +150,7 @@ export class K3sCluster extends pulumi.ComponentResource {
     );
 
     this.kubeconfig = pulumi.secret(cluster.kubeconfig);
-    const host = apiAddress.includes(":") ? `[${apiAddress}]` : apiAddress;
-    this.apiEndpoint = pulumi.output(`https://${host}:6443`);
+    this.apiEndpoint = pulumi.output(apiAddress).apply((a) => `https://${a.includes(":") ? `[${a}]` : a}:6443`);
     this.nodes = pulumi.output(hosts.map((h) => h.name));
     this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodes: this.nodes });
   }

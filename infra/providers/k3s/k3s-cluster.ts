@@ -24,6 +24,7 @@ import {
   ensureNode,
   K3sClusterPlan,
   K3sNodeSpec,
+  type K3sNodeSpecInput,
   K3sPins,
   readFacts,
   readKubeconfig,
@@ -185,8 +186,8 @@ export const k3sClusterProvider: pulumi.dynamic.ResourceProvider<K3sClusterInput
 export interface K3sClusterResourceArgs {
   clusterName: string;
   version: string;
-  nodes: K3sNodeSpec[];
-  apiAddress: string;
+  nodes: K3sNodeSpecInput[];
+  apiAddress: pulumi.Input<string>;
   token: pulumi.Input<string>;
   sshPrivateKey?: pulumi.Input<string>;
   pins: K3sPins;

@@ -17,7 +17,8 @@
  */
 import { command, quote } from "../../shell";
 import { CommandFailedError, SshSession } from "../../ssh";
-import type { NodeConnection } from "../connection";
+import type { Input } from "@pulumi/pulumi";
+import type { ConnectionInput, NodeConnection } from "../connection";
 import { sleep } from "../diff";
 
 export type K3sArch = "amd64" | "arm64";
@@ -34,6 +35,9 @@ export interface K3sNodeSpec {
   labels: Record<string, string>;
   taints: string[];
 }
+
+/** A node as a program hands it over: its address and host key may come from other resources (a new cloud machine). */
+export type K3sNodeSpecInput = Omit<K3sNodeSpec, "connection" | "address"> & { connection: ConnectionInput; address: Input<string> };
 
 /** The sha256 pins of the artifacts of one release. */
 export interface K3sPins {
