@@ -144,7 +144,12 @@ export function knownStacks(root = REPO_ROOT): string[] {
 export function summary(env: Environment): string {
   const count = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
   const cluster = env.cluster ? `cluster ${JSON.stringify(env.cluster.name)}` : "no cluster";
-  return `${env.name}: OK — ${count(env.nodes.length, "node")}, ${count(env.networks.length, "network")}, ${cluster}`;
+  const more = [
+    env.hosts.length > 0 ? count(env.hosts.length, "host") : "",
+    env.linode && env.linode.instances.length > 0 ? count(env.linode.instances.length, "Linode instance") : "",
+    env.k3s.clusters.length > 0 ? count(env.k3s.clusters.length, "K3s cluster") : "",
+  ].filter((part) => part !== "");
+  return `${env.name}: OK — ${[count(env.nodes.length, "node"), count(env.networks.length, "network"), cluster, ...more].join(", ")}`;
 }
 
 /** The Linode API token is the provider's own config: required with instances, and only ever encrypted. */

@@ -47,7 +47,7 @@ function brokenCopy(stack: string, replacements: [string, string][]): string {
 describe("npm run validate (the CLI process)", () => {
   it("matrix: exit 0 and a one-line summary", async () => {
     const r = await validate("matrix");
-    expect(r).toEqual({ code: 0, stdout: ['matrix: OK — 3 nodes, 4 networks, cluster "matrix"'], stderr: [] });
+    expect(r).toEqual({ code: 0, stdout: ['matrix: OK — 3 nodes, 4 networks, cluster "matrix", 1 K3s cluster'], stderr: [] });
   });
 
   it("ms01: exit 0 and a one-line summary", async () => {
@@ -104,7 +104,7 @@ describe("npm run validate (the CLI process)", () => {
     const r = await validate("nosuchstack");
     expect(r.code).toBe(1);
     expect(r.stderr).toEqual([
-      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: matrix, ms01)`,
+      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: linode, matrix, ms01, pifarm)`,
     ]);
   });
 

@@ -14,7 +14,23 @@ export const K3S_ARCHES: readonly string[] = ["amd64", "arm64"];
 const K3S_VERSION = /^v1\.[0-9]{2,3}\.[0-9]{1,3}\+k3s[0-9]{1,2}$/;
 const DNS_NAME = (v: string) => v.length <= 253 && v.split(".").every(isLabel);
 
+const SHA256 = /^[0-9a-f]{64}$/;
 const hostRef = () => text("a host name", isLabel);
+const sha256 = () => text("a sha256 (64 lowercase hex digits)", (v) => SHA256.test(v));
+const binaryPin = () => mapping({ binarySha256: sha256() }, "a mapping with binarySha256");
+
+/** sha256 pins of one release's artifacts: nothing is downloaded without them. */
+export const K3sArtifactsSchema = mapping(
+  {
+    /** sha256 of install.sh at the release tag. */
+    installScriptSha256: sha256(),
+    /** The `k3s` line of sha256sum-amd64.txt. */
+    amd64: binaryPin().optional(),
+    /** The `k3s-arm64` line of sha256sum-arm64.txt. */
+    arm64: binaryPin().optional(),
+  },
+  "a mapping of checksums (installScriptSha256, amd64, arm64)",
+);
 
 export const K3sClusterSchema = mapping(
   {
@@ -34,6 +50,8 @@ export const K3sClusterSchema = mapping(
      * VMs on a private lab network. Defaults to false (a VM member is refused).
      */
     trustVmHostKeysOnFirstUse: bool().default(false),
+    /** Checksums of the release's install.sh and binaries, per architecture of its hosts. */
+    artifacts: K3sArtifactsSchema,
     /** Run the K3s uninstall scripts on destroy. Defaults to false. */
     uninstallOnDestroy: bool().default(false),
   },
@@ -51,6 +69,8 @@ export const K3sSchema = mapping(
 interface Member {
   kind: "host" | "linode" | "vm";
   arch?: unknown;
+  /** A Linode instance's privateIp. */
+  privateIp?: unknown;
   /** A VM's cloud-init user. */
   user?: unknown;
 }
@@ -62,7 +82,7 @@ function members(value: Record<string, unknown>): Map<string, Member> {
   };
   each(value.hosts, (h) => isLabel(h.name) && out.set(h.name, { kind: "host", arch: h.arch ?? "amd64" }));
   const linode = isRecord(value.linode) ? value.linode : {};
-  each(linode.instances, (i) => isLabel(i.label) && out.set(i.label, { kind: "linode", arch: i.arch ?? "amd64" }));
+  each(linode.instances, (i) => isLabel(i.label) && out.set(i.label, { kind: "linode", arch: i.arch ?? "amd64", privateIp: i.privateIp ?? true }));
   each(value.vms, (v) => isLabel(v.name) && out.set(v.name, { kind: "vm", arch: "amd64", user: isRecord(v.cloudInit) ? v.cloudInit.user : undefined }));
   return out;
 }
@@ -86,6 +106,7 @@ export function checkK3s(value: Record<string, unknown>): PathIssue[] {
       });
     }
     const clusterName = isLabel(c.name) ? c.name : `k3s.clusters[${ci}]`;
+    const unpinned = new Set<string>();
     const role = (list: unknown[], key: "servers" | "agents") =>
       list.forEach((name, i) => {
         if (!isLabel(name)) return;
@@ -108,8 +129,20 @@ export function checkK3s(value: Record<string, unknown>): PathIssue[] {
         if (typeof member.arch === "string" && !K3S_ARCHES.includes(member.arch)) {
           issues.push({
             path: at(key, i),
-            message: `${show(name)} is ${member.arch}, and the K3s checksums pinned here cover ${K3S_ARCHES.join(" and ")} only`,
+            message: `${show(name)} is ${member.arch}; K3s is installed here on ${K3S_ARCHES.join(" and ")} only`,
           });
+        } else if (typeof member.arch === "string" && isRecord(c.artifacts) && c.artifacts[member.arch] === undefined) {
+          const arch = member.arch;
+          if (!unpinned.has(arch)) {
+            unpinned.add(arch);
+            issues.push({
+              path: at("artifacts", arch),
+              message: `missing; ${show(name)} is ${arch}, and no checksum is pinned for it (the "k3s${arch === "amd64" ? "" : `-${arch}`}" line of sha256sum-${arch}.txt of the release)`,
+            });
+          }
+        }
+        if (member.kind === "linode" && member.privateIp === false) {
+          issues.push({ path: at(key, i), message: `Linode instance ${show(name)} needs privateIp: true (K3s nodes talk over the region's private network)` });
         }
         if (member.kind === "vm") {
           if (c.trustVmHostKeysOnFirstUse !== true) {
