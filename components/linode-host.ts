@@ -53,7 +53,8 @@ export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyOpenssh: 
     ssh_genkeytypes: [],
     ssh_keys: { ed25519_private: privateKeyOpenssh, ed25519_public: publicKeyOpenssh.trim() },
   };
-  return `#cloud-config\n${YAML.stringify(doc)}`;
+  // No line folding: the key lines stay whole.
+  return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
 }
 
 /** `SHA256:…` of an OpenSSH public key line, as `ssh-keygen -lf` prints it. */

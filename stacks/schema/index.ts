@@ -199,7 +199,6 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkMachines(value),
     ...checkHostNames(value),
     ...checkK3s(value),
-    ...checkPlainSecrets(value),
   ];
 }
 
@@ -219,7 +218,11 @@ function checkMachines(value: Record<string, unknown>): PathIssue[] {
 
 const SECRET_KEY = /^(?:password|passwd|secret|token|apiToken|rootPass(?:word)?|.*(?:Password|Secret|Token))$/;
 
-/** A password, token or secret typed into the plain environment: it belongs in homelab:secrets (or the provider's secret config). */
+/**
+ * A password, token or secret typed into the plain environment: it belongs in
+ * homelab:secrets (or the provider's secret config). Run on the raw value (zod
+ * drops unknown keys, where a pasted secret is likeliest); never echoes it.
+ */
 export function checkPlainSecrets(value: unknown, path: (string | number)[] = []): PathIssue[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => checkPlainSecrets(v, [...path, i]));
   if (!isRecord(value)) return [];
