@@ -30,6 +30,7 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/proxmox/storage-content.ts", "storageContentProvider"],
   ["infra/providers/proxmox/guest-address.ts", "guestAddressProvider"],
   ["infra/providers/linux/absent-files.ts", "absentFilesProvider"],
+  ["infra/providers/linux/ssh-ready.ts", "sshReadyProvider"],
   ["infra/providers/k3s/k3s-cluster.ts", "k3sClusterProvider"],
 ];
 
