@@ -1,9 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FileSpec, HostEntry, hostsBlockFile, normalizePackages, sshdUsersFile, SudoMode, sudoersFile } from "../infra/baseline";
+import {
+  checkTimezone,
+  FileSpec,
+  fqdnHostsBlock,
+  HostEntry,
+  hostnameFile,
+  hostsBlockFile,
+  normalizePackages,
+  sshdUsersFile,
+  SudoMode,
+  sudoersFile,
+} from "../infra/baseline";
 import type { HostAccess } from "../infra/providers/connection";
 import { DEFAULT_SHELL, LinuxUser } from "../infra/providers/linux/linux-user";
 import { Packages } from "../infra/providers/linux/packages";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
+import { Timezone } from "../infra/providers/linux/timezone";
 import { childOptions, refuse } from "./child-options";
 
 /** Type token of the HostBaseline component. */
@@ -46,10 +58,11 @@ export interface BaselineUser {
 }
 
 /**
- * Package managers the baseline can drive. Debian's apt only for now; a dnf
- * host adds its name here and its resource in `installPackages`.
+ * Package managers the baseline can drive: apt (Debian, Ubuntu, Raspberry Pi
+ * OS), dnf (Rocky and the other RHEL-likes), or "auto": whichever the host's
+ * /etc/os-release names, decided on the host at each run.
  */
-export type PackageManager = "apt";
+export type PackageManager = "apt" | "dnf" | "auto";
 
 /** Arguments of one Linux host's baseline. */
 export interface HostBaselineArgs {
@@ -57,8 +70,14 @@ export interface HostBaselineArgs {
   access: HostAccess;
   /** Packages to install ("sudo" is added when a user has sudo rights). Defaults to none. */
   packages?: string[];
-  /** The host's package manager. Defaults to "apt". */
+  /** The host's package manager. Defaults to "apt" (the Proxmox nodes' baseline relies on it). */
   packageManager?: PackageManager;
+  /** Host name (/etc/hostname, set with hostnamectl). Defaults to unmanaged. */
+  hostname?: string;
+  /** Fully qualified name, starting with `hostname`; /etc/hosts block `hostname` (127.0.1.1). Defaults to none. */
+  fqdn?: string;
+  /** Time zone, a tz database name ("Europe/Berlin"). Defaults to unmanaged. */
+  timezone?: string;
   /** What the package installation waits for, e.g. the repositories it installs from. Defaults to nothing. */
   packagesAfter?: pulumi.Resource[];
   /** /etc/hosts block `cluster-nodes`: the names of the hosts it works with. Defaults to no block. */
@@ -75,13 +94,16 @@ export interface HostBaselineArgs {
 }
 
 /**
- * The generic Linux baseline of one host: packages, the names of its peers
- * in /etc/hosts, and local admin/automation accounts with SSH keys and sudo.
+ * The generic Linux baseline of one host (Debian/Ubuntu with apt, Rocky with
+ * dnf, amd64 or arm64): packages, host name, FQDN and time zone, the names of
+ * its peers in /etc/hosts, and local admin/automation accounts with SSH keys
+ * and sudo.
  *
  * Order: packages → users (→ their sudoers files, which need visudo from the
  * sudo package). The sshd drop-in that keeps passwords off SSH comes before
  * the users, so no password is ever set while sshd would still accept it.
- * The hosts block does not depend on anything.
+ * The hosts block does not depend on anything; the FQDN block (the same
+ * file) waits for it. Host name and time zone are independent.
  */
 export class HostBaseline extends pulumi.ComponentResource {
   /** The host name. */
@@ -111,17 +133,19 @@ export class HostBaseline extends pulumi.ComponentResource {
 
     // Packages (plus sudo when someone gets sudo rights: visudo validates their files).
     const wanted = [...(args.packages ?? []), ...(users.some((u) => u.sudo !== "none") ? ["sudo"] : [])];
+    const manager = args.packageManager ?? "apt";
     let packageList: string[] = [];
     try {
-      packageList = normalizePackages(wanted);
+      packageList = normalizePackages(wanted, manager === "apt" ? "deb" : "rpm");
     } catch (e) {
       fail(e);
     }
     if (packageList.length > 0) {
-      this.packages = installPackages(args.packageManager ?? "apt", `${name}-packages`, { ...conn, packages: packageList }, child(args.packagesAfter ?? []));
+      this.packages = installPackages(manager, `${name}-packages`, { ...conn, packages: packageList }, child(args.packagesAfter ?? []));
     }
     const afterPackages = this.packages ? [this.packages] : (args.packagesAfter ?? []);
 
+    let hostsBlock: RemoteFile | undefined;
     if (args.hosts && args.hosts.length > 0) {
       let spec: FileSpec = undefined as never;
       try {
@@ -129,7 +153,37 @@ export class HostBaseline extends pulumi.ComponentResource {
       } catch (e) {
         fail(e);
       }
-      this.ready.push(new RemoteFile(`${name}-hosts`, { ...conn, ...spec }, child()));
+      hostsBlock = new RemoteFile(`${name}-hosts`, { ...conn, ...spec }, child());
+      this.ready.push(hostsBlock);
+    }
+
+    // Identity: name, FQDN, time zone. The FQDN block waits for the other /etc/hosts block:
+    // both rewrite the same file.
+    if (args.fqdn !== undefined && args.hostname === undefined) fail(new Error("fqdn: set hostname too (the FQDN's first label)"));
+    if (args.hostname !== undefined) {
+      let spec: FileSpec = undefined as never;
+      try {
+        spec = hostnameFile(args.hostname);
+      } catch (e) {
+        fail(e);
+      }
+      this.ready.push(new RemoteFile(`${name}-hostname`, { ...conn, ...spec }, child()));
+      if (args.fqdn !== undefined) {
+        try {
+          spec = fqdnHostsBlock(args.fqdn, args.hostname);
+        } catch (e) {
+          fail(e);
+        }
+        this.ready.push(new RemoteFile(`${name}-fqdn`, { ...conn, ...spec }, child(hostsBlock ? [hostsBlock] : [])));
+      }
+    }
+    if (args.timezone !== undefined) {
+      try {
+        checkTimezone(args.timezone);
+      } catch (e) {
+        fail(e);
+      }
+      this.ready.push(new Timezone(`${name}-timezone`, { ...conn, timezone: args.timezone }, child()));
     }
 
     // "SSH key only" is an sshd rule, not a locked password: a password set for sudo must stay
@@ -193,8 +247,6 @@ function installPackages(
   args: ConstructorParameters<typeof Packages>[1],
   opts: pulumi.CustomResourceOptions,
 ): Packages {
-  switch (manager) {
-    case "apt":
-      return new Packages(name, args, opts);
-  }
+  // apt keeps no `manager` input, so the resources created before dnf existed see no change.
+  return new Packages(name, manager === "apt" ? args : { ...args, manager }, opts);
 }

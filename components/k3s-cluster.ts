@@ -73,7 +73,56 @@ function builtInPins(version: string): K3sArtifactPins | undefined {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** IPv4, IPv6 or a DNS name: what goes into --tls-san, --node-ip and the server URL. */
+const ADDRESS = /^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
+const TAINT = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
+
+/** What is wrong with a cluster's arguments, one sentence per problem naming the field and the fix. */
+export function k3sClusterProblems(args: K3sClusterArgs): string[] {
+  const hosts = [...args.servers, ...(args.agents ?? [])];
+  const problems: string[] = [];
+  if (!VERSION.test(args.version)) problems.push(`version: "${args.version}" is not a K3s release name like "v1.31.5+k3s1"`);
+  if (args.servers.length === 0 || args.servers.length % 2 === 0) {
+    problems.push(`servers: ${args.servers.length} given; give 1 server, or an odd number (3, 5, …) for embedded etcd`);
+  }
+  const seen = new Set<string>();
+  for (const h of hosts) {
+    if (seen.has(h.name)) problems.push(`nodes: "${h.name}" is listed twice`);
+    seen.add(h.name);
+    if (!NODE_NAME.test(h.name)) problems.push(`${h.name}: not a Kubernetes node name (lowercase letters, digits, "-" and ".")`);
+    // An address another resource produces (a new machine's) is that provider's to get right.
+    if (typeof h.address === "string" && !ADDRESS.test(h.address)) problems.push(`${h.name}.address: "${h.address}" is not an IP address or DNS name`);
+    for (const t of h.taints ?? []) {
+      if (!TAINT.test(t)) problems.push(`${h.name}.taints: "${t}" is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`);
+    }
+    for (const k of Object.keys(h.labels ?? {})) {
+      if (!LABEL_KEY.test(k)) problems.push(`${h.name}.labels: "${k}" is not a Kubernetes label key`);
+    }
+  }
+  if (typeof args.apiAddress === "string" && !ADDRESS.test(args.apiAddress)) problems.push(`apiAddress: "${args.apiAddress}" is not an IP address or DNS name`);
+  if (args.readyTimeoutSeconds !== undefined && !(Number.isInteger(args.readyTimeoutSeconds) && args.readyTimeoutSeconds > 0)) {
+    problems.push(`readyTimeoutSeconds: ${args.readyTimeoutSeconds} is not a positive whole number of seconds`);
+  }
+  const pins = { ...builtInPins(args.version), ...args.artifacts };
+  for (const arch of [...new Set(hosts.map((h) => h.arch))].sort()) {
+    const sum = pins[arch]?.binarySha256;
+    if (sum === undefined) {
+      problems.push(
+        `artifacts.${arch}.binarySha256: no checksum is pinned for K3s ${args.version} on ${arch}; ` +
+          `give the "k3s${arch === "amd64" ? "" : "-" + arch}" line of sha256sum-${arch}.txt of that release`,
+      );
+    } else if (!SHA256.test(sum)) problems.push(`artifacts.${arch}.binarySha256: "${sum}" is not a sha256 (64 hex digits)`);
+  }
+  if (pins.installScriptSha256 === undefined) {
+    problems.push(`artifacts.installScriptSha256: no checksum is pinned for install.sh of K3s ${args.version}; give the sha256 of install.sh at that tag`);
+  } else if (!SHA256.test(pins.installScriptSha256)) {
+    problems.push(`artifacts.installScriptSha256: "${pins.installScriptSha256}" is not a sha256 (64 hex digits)`);
+  }
+  return problems;
+}
 
 /**
  * A K3s cluster installed over SSH on any set of Linux hosts (see
@@ -93,31 +142,10 @@ export class K3sCluster extends pulumi.ComponentResource {
     const hosts = [...args.servers, ...agents];
     super(K3S_CLUSTER_TYPE, name, { clusterName: args.clusterName, version: args.version, nodes: hosts.map((h) => h.name) }, opts);
 
-    const problems: string[] = [];
-    if (!VERSION.test(args.version)) problems.push(`version: "${args.version}" is not a K3s release name like "v1.31.5+k3s1"`);
-    if (args.servers.length === 0 || args.servers.length % 2 === 0) {
-      problems.push(`servers: ${args.servers.length} given; give 1 server, or an odd number (3, 5, …) for embedded etcd`);
-    }
-    const seen = new Set<string>();
-    for (const h of hosts) {
-      if (seen.has(h.name)) problems.push(`nodes: "${h.name}" is listed twice`);
-      seen.add(h.name);
-    }
+    const problems = k3sClusterProblems(args);
+    if (problems.length > 0) refuse(this, name, problems);
     const pins = { ...builtInPins(args.version), ...args.artifacts };
     const arches = [...new Set(hosts.map((h) => h.arch))].sort();
-    for (const arch of arches) {
-      const sum = pins[arch]?.binarySha256;
-      if (sum === undefined) {
-        problems.push(
-          `artifacts.${arch}.binarySha256: no checksum is pinned for K3s ${args.version} on ${arch}; ` +
-            `give the "k3s${arch === "amd64" ? "" : "-" + arch}" line of sha256sum-${arch}.txt of that release`,
-        );
-      } else if (!SHA256.test(sum)) problems.push(`artifacts.${arch}.binarySha256: "${sum}" is not a sha256 (64 hex digits)`);
-    }
-    if (pins.installScriptSha256 === undefined) {
-      problems.push(`artifacts.installScriptSha256: no checksum is pinned for install.sh of K3s ${args.version}; give the sha256 of install.sh at that tag`);
-    } else if (!SHA256.test(pins.installScriptSha256)) problems.push(`artifacts.installScriptSha256: "${pins.installScriptSha256}" is not a sha256 (64 hex digits)`);
-    if (problems.length > 0) refuse(this, name, problems);
 
     const apiAddress = args.apiAddress ?? args.servers[0].address;
     const sshPrivateKey = sharedSshKey(this, name, hosts.map((h) => h.access));

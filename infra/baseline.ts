@@ -346,13 +346,43 @@ export function noNagHookFile(): FileSpec {
 }
 
 /** Debian package names, trimmed, de-duplicated and sorted (one stable form for diffs). */
-export function normalizePackages(packages: readonly string[]): string[] {
+export function normalizePackages(packages: readonly string[], family: "deb" | "rpm" = "deb"): string[] {
   const out = new Set<string>();
   for (const p of packages) {
     const name = p.trim();
     // No ":arch" qualifier: dpkg-query's ${Package} prints the bare name, so it could never match.
-    if (!/^[a-z0-9][a-z0-9+.-]+$/.test(name)) throw new Error(`packages: "${p}" is not a Debian package name`);
+    if (family === "deb" && !/^[a-z0-9][a-z0-9+.-]+$/.test(name)) throw new Error(`packages: "${p}" is not a Debian package name`);
+    // RPM names also take capitals and "_" (NetworkManager, python3-pip_…); no ".arch" either: rpm -q %{NAME} prints the bare name.
+    if (family === "rpm" && !/^[A-Za-z0-9][A-Za-z0-9+_-]*(\.[A-Za-z0-9+_-]+)*$/.test(name)) throw new Error(`packages: "${p}" is not an RPM package name`);
     out.add(name);
   }
   return [...out].sort();
+}
+
+const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const FQDN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const TIMEZONE = /^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+){0,2}$/;
+
+/**
+ * /etc/hostname (read back after `hostnamectl set-hostname`, which also sets
+ * the running name). The short name only: the FQDN lives in /etc/hosts.
+ */
+export function hostnameFile(hostname: string): FileSpec {
+  if (!HOSTNAME.test(hostname)) throw new Error(`hostname: "${hostname}" is not a host name (lowercase letters, digits and "-", at most 63)`);
+  return { path: "/etc/hostname", content: `${hostname}\n`, fileMode: "0644", owner: "root", group: "root", onChangeCommand: ["hostnamectl", "set-hostname", hostname] };
+}
+
+/**
+ * The /etc/hosts block that makes `hostname -f` answer the FQDN: Debian's
+ * 127.0.1.1 convention, which Rocky resolves the same way.
+ */
+export function fqdnHostsBlock(fqdn: string, hostname: string): FileSpec {
+  if (!FQDN.test(fqdn)) throw new Error(`fqdn: "${fqdn}" is not a fully qualified domain name`);
+  if (fqdn.split(".")[0] !== hostname) throw new Error(`fqdn: "${fqdn}" does not start with the hostname "${hostname}"`);
+  return { path: "/etc/hosts", blockId: "hostname", content: `127.0.1.1\t${fqdn} ${hostname}\n` };
+}
+
+/** Whether a time zone name has the tz database's shape ("Europe/Berlin", "UTC"); the node checks it exists. */
+export function checkTimezone(timezone: string): void {
+  if (!TIMEZONE.test(timezone)) throw new Error(`timezone: "${timezone}" is not a tz database name like "Europe/Berlin" or "UTC"`);
 }

@@ -334,3 +334,14 @@ describe("account state", () => {
     ]);
   });
 });
+
+describe("host identity", () => {
+  it("refuses a bad host name, an FQDN that does not start with it, and a malformed time zone", async () => {
+    const { checkTimezone, fqdnHostsBlock, hostnameFile } = await import("../infra/baseline");
+    expect(() => hostnameFile("Web_1")).toThrow('hostname: "Web_1" is not a host name (lowercase letters, digits and "-", at most 63)');
+    expect(() => fqdnHostsBlock("db.lab.example", "web")).toThrow('fqdn: "db.lab.example" does not start with the hostname "web"');
+    expect(() => fqdnHostsBlock("web", "web")).toThrow('fqdn: "web" is not a fully qualified domain name');
+    expect(() => checkTimezone("../../etc/passwd")).toThrow('timezone: "../../etc/passwd" is not a tz database name like "Europe/Berlin" or "UTC"');
+    expect(() => checkTimezone("America/Argentina/Buenos_Aires")).not.toThrow();
+  });
+});

@@ -56,3 +56,41 @@ describe("HostBaseline", () => {
     }
   });
 });
+
+describe("HostBaseline on a Rocky host with identity", () => {
+  let r: StackRun;
+  beforeAll(async () => {
+    r = await settled(
+      await runStack(STACK_FILE, () => {
+        new HostBaseline("db-baseline", {
+          access: { connection: { node: "db", host: "10.0.0.21", port: 22, user: "root", hostKey: "SHA256:abc" }, sshPrivateKey: KEY },
+          packageManager: "dnf",
+          packages: ["NetworkManager", "htop"],
+          hosts: [{ address: "10.0.0.20", names: ["web"] }],
+          hostname: "db",
+          fqdn: "db.lab.example",
+          timezone: "Europe/Berlin",
+        });
+        return {};
+      }),
+    );
+  });
+
+  it("installs with dnf (RPM names), sets host name, FQDN block (after the other /etc/hosts block) and time zone", () => {
+    expect(r.byName("db-baseline-packages").rawInputs).toMatchObject({ manager: "dnf", packages: ["NetworkManager", "htop"] });
+    expect(r.byName("db-baseline-hostname").rawInputs).toMatchObject({ path: "/etc/hostname", content: "db\n", onChangeCommand: ["hostnamectl", "set-hostname", "db"] });
+    expect(r.byName("db-baseline-fqdn").rawInputs).toMatchObject({ path: "/etc/hosts", blockId: "hostname", content: "127.0.1.1\tdb.lab.example db\n" });
+    expect(r.byName("db-baseline-fqdn").dependsOn.map(nameOf)).toEqual(["db-baseline-hosts"]);
+    expect(r.byName("db-baseline-timezone").rawInputs).toMatchObject({ timezone: "Europe/Berlin" });
+  });
+
+  it("keeps apt resources without a manager input (no change for the existing stacks)", async () => {
+    const apt = await settled(
+      await runStack(STACK_FILE, () => {
+        new HostBaseline("web-baseline", { access: { connection: { node: "web", host: "10.0.0.20", port: 22, user: "root", hostKey: "SHA256:abc" }, sshPrivateKey: KEY }, packages: ["htop"] });
+        return {};
+      }),
+    );
+    expect(apt.byName("web-baseline-packages").rawInputs.manager).toBeUndefined();
+  });
+});

@@ -32,6 +32,7 @@ const PROVIDERS: [string, string][] = [
   ["infra/providers/linux/absent-files.ts", "absentFilesProvider"],
   ["infra/providers/linux/ssh-ready.ts", "sshReadyProvider"],
   ["infra/providers/k3s/k3s-cluster.ts", "k3sClusterProvider"],
+  ["infra/providers/linux/timezone.ts", "timezoneProvider"],
 ];
 
 describe.each(PROVIDERS)("%s", (file, exportName) => {
@@ -46,5 +47,14 @@ describe.each(PROVIDERS)("%s", (file, exportName) => {
     for (const method of ["create", "read", "diff", "delete"] as const) {
       expect(typeof provider[method], method).toBe("function");
     }
+  });
+});
+
+describe("k3sClusterProvider after serialization", () => {
+  it("still explains a refused cluster in words (check: an even number of servers)", async () => {
+    const provider = serializeProvider("infra/providers/k3s/k3s-cluster.ts", "k3sClusterProvider").load();
+    const server = (name: string) => ({ name, role: "server", arch: "amd64", address: "10.0.0.1", labels: {}, taints: [], connection: { node: name, host: "10.0.0.1", port: 22, user: "root" } });
+    const result = await provider.check!({}, { nodes: [server("a"), server("b")] });
+    expect(result.failures).toEqual([{ property: "nodes", reason: "servers: 2 given; K3s needs 1 server, or an odd number (3, 5, …) for embedded etcd" }]);
   });
 });

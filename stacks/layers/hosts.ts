@@ -1,9 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { HostBaseline, type BaselineUser } from "../../components/host-baseline";
+import { HostBaseline, type BaselineUser, type PackageManager } from "../../components/host-baseline";
 import type { HostEntry } from "../../infra/baseline";
 import type { HostAccess } from "../../infra/providers/connection";
 import { SshReady } from "../../infra/providers/linux/ssh-ready";
 import { hostConnection, sshDefaults } from "../connections";
+import type { Host } from "../schema";
 import type { EnvironmentContext } from "./context";
 
 /** A Linux machine ready for what runs on it (K3s): reachable, pinned, baseline applied. */
@@ -27,12 +28,20 @@ export function provisionHost(
   users: BaselineUser[],
   after: pulumi.Resource[],
   hosts: HostEntry[] = [],
+  distro?: Host["distro"],
 ): HostBaseline {
   return new HostBaseline(
     `${ctx.env.name}-${name}-baseline`,
-    { access, packages: ctx.env.baseline.packages, hosts, users },
+    // The config's name is the host's name (and its K3s node name).
+    { access, hostname: name, packages: ctx.env.baseline.packages, packageManager: packageManager(distro), hosts, users },
     { dependsOn: after },
   );
+}
+
+/** The package manager of a distribution; unknown (a new machine's image): asked on the host. */
+function packageManager(distro: Host["distro"] | undefined): PackageManager {
+  if (distro === undefined) return "auto";
+  return distro === "rocky" || distro === "alma" ? "dnf" : "apt";
 }
 
 /** Existing plain hosts: each gets the baseline (unless baseline: false), with the other hosts in /etc/hosts. */
@@ -41,7 +50,7 @@ export function buildHosts(ctx: EnvironmentContext, users: BaselineUser[]): Prov
   const peers: HostEntry[] = env.hosts.map((h) => ({ address: h.address, names: [h.name] }));
   return env.hosts.map((host) => {
     const access: HostAccess = { connection: hostConnection(env, host), sshPrivateKey: ctx.sshPrivateKey };
-    const baseline = host.baseline ? provisionHost(ctx, host.name, access, users, [], peers) : undefined;
+    const baseline = host.baseline ? provisionHost(ctx, host.name, access, users, [], peers, host.distro) : undefined;
     return {
       name: host.name,
       access,

@@ -11,7 +11,7 @@ import type { PathIssue } from "./views";
 /** CPU architectures a host can have (K3s is pinned for amd64 and arm64 only: stacks/schema/k3s.ts). */
 export const HOST_ARCHES = ["amd64", "arm64", "armhf"] as const;
 /** Distributions whose package manager the baseline drives. */
-export const HOST_DISTROS = ["debian", "ubuntu", "raspbian"] as const;
+export const HOST_DISTROS = ["debian", "ubuntu", "raspbian", "rocky", "alma"] as const;
 
 export const HostSchema = mapping(
   {

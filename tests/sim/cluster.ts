@@ -23,6 +23,31 @@ export interface SimNodeSpec {
   pveVersion?: string;
   /** reserved for later */
   ceph?: boolean;
+  /**
+   * A plain Linux host instead of a Proxmox node: no PVE tools in its PATH, no /etc/pve, and
+   * /etc/os-release of this distribution. Defaults to a Proxmox node (Debian).
+   */
+  distro?: "debian" | "rocky";
+  /** What `uname -m` answers (amd64: x86_64, arm64: aarch64). Defaults to amd64. */
+  arch?: "amd64" | "arm64";
+}
+
+/** Fake tools that only a Proxmox node has. */
+const PVE_TOOLS = new Set([
+  "pvecm", "pvesh", "pveum", "pveversion", "pveceph", "qm", "ha-manager", "pmxcfs", "killall",
+  "ceph", "ceph-mon", "ceph-mgr", "ceph-osd", "ceph-volume",
+]);
+
+/** Tools that only a Debian host has (the Rocky host gets rpm/dnf instead). */
+const DEBIAN_TOOLS = new Set(["apt-get", "apt", "dpkg-query"]);
+const RPM_TOOLS = new Set(["rpm", "dnf", "yum"]);
+
+function osRelease(distro: "debian" | "rocky"): string {
+  return distro === "rocky"
+    ? 'NAME="Rocky Linux"\nVERSION="9.5 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.5"\nPLATFORM_ID="platform:el9"\n' +
+        'PRETTY_NAME="Rocky Linux 9.5 (Blue Onyx)"\nANSI_COLOR="0;32"\nHOME_URL="https://rockylinux.org/"\n'
+    : 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\n' +
+        'VERSION_CODENAME=bookworm\nID=debian\nHOME_URL="https://www.debian.org/"\n';
 }
 
 export interface SimNode {
@@ -117,6 +142,10 @@ export interface SimNodeState {
   nodeid: number | null;
   links: Record<string, string>;
   rootPassword?: string;
+  /** Plain Linux host (SimNodeSpec.distro), absent on Proxmox nodes. */
+  distro?: "debian" | "rocky";
+  /** `uname -m` architecture. */
+  arch: "amd64" | "arm64";
 }
 
 export interface SimClusterMember {
@@ -418,10 +447,23 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
     const sshWrapper = path.join(harnessDir, "sshwrap.sh");
     fs.copyFileSync(SSH_WRAPPER, sshWrapper);
 
-    // shims for every fake tool, bind-mounted over /usr/local/sbin in each node
-    for (const [tool, file] of discoverTools(path.join(harnessDir, "fakes"))) {
-      const shim = path.join(sbinDir, tool);
-      fs.writeFileSync(shim, `#!/bin/sh\nexport PVE_SIM_TOOL=${tool}\nexec ${process.execPath} --no-warnings ${file} "$@"\n`, { mode: 0o755 });
+    // shims for every fake tool, bind-mounted over /usr/local/sbin in each node; a plain host
+    // gets its own directory (sbin.<node>, see ns-setup.sh) without the PVE tools and with only
+    // its distribution's package tools
+    const tools = discoverTools(path.join(harnessDir, "fakes"));
+    const writeShims = (dirPath: string, keep: (tool: string) => boolean) => {
+      fs.mkdirSync(dirPath, { recursive: true });
+      for (const [tool, file] of tools) {
+        if (!keep(tool)) continue;
+        const shim = path.join(dirPath, tool);
+        fs.writeFileSync(shim, `#!/bin/sh\nexport PVE_SIM_TOOL=${tool}\nexec ${process.execPath} --no-warnings ${file} "$@"\n`, { mode: 0o755 });
+      }
+    };
+    writeShims(sbinDir, (t) => !RPM_TOOLS.has(t));
+    for (const spec of specs) {
+      if (!spec.distro) continue;
+      const other = spec.distro === "rocky" ? DEBIAN_TOOLS : RPM_TOOLS;
+      writeShims(path.join(dir, `sbin.${spec.name}`), (t) => !PVE_TOOLS.has(t) && !other.has(t));
     }
 
     // client key
@@ -452,7 +494,12 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
           `127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n\n${allHosts}\n`,
         );
         fs.rmSync(path.join(etc, "pve"), { recursive: true, force: true });
-        fs.mkdirSync(path.join(etc, "pve"));
+        if (spec.distro) {
+          // the host's copy is a symlink into /usr/lib, shared with the host: replace the link
+          fs.rmSync(path.join(etc, "os-release"), { force: true });
+          fs.writeFileSync(path.join(etc, "os-release"), osRelease(spec.distro));
+        }
+        else fs.mkdirSync(path.join(etc, "pve"));
         fs.writeFileSync(path.join(etc, "machine-id"), `${Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString("hex")}\n`);
         const netDir = path.join(etc, "network");
         fs.mkdirSync(netDir, { recursive: true });
@@ -527,7 +574,11 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
     const initial: SimState = { format: 1, sim: { joinDelayMs: opts.joinDelayMs ?? 150 }, nodes: {}, clusters: {} };
     for (const s of specs) {
       const rt = runtimes.get(s.name)!;
-      initial.nodes[s.name] = lib.newNodeState({ name: s.name, ip: rt.info.host, root: rt.dir, pveVersion: rt.spec.pveVersion });
+      initial.nodes[s.name] = {
+        ...lib.newNodeState({ name: s.name, ip: rt.info.host, root: rt.dir, pveVersion: rt.spec.pveVersion }),
+        arch: s.arch ?? "amd64",
+        ...(s.distro ? { distro: s.distro } : {}),
+      };
     }
     ctx.write(initial);
 

@@ -28,7 +28,9 @@ import {
   K3sPins,
   readFacts,
   readKubeconfig,
+  reconcileLabels,
   removeFromCluster,
+  stopUnit,
   uninstall,
   waitReady,
 } from "./k3s-node";
@@ -85,7 +87,7 @@ function session<T>(inputs: { sshPrivateKey?: string }, connection: NodeConnecti
  * Converge every host, in order: servers one at a time (each Ready before the
  * next starts), then agents; then drop the nodes that left the list.
  */
-async function converge(inputs: K3sClusterInputs, removed: K3sNodeSpec[]): Promise<K3sClusterOutputs> {
+async function converge(inputs: K3sClusterInputs, removed: K3sNodeSpec[], previous: K3sNodeSpec[] = []): Promise<K3sClusterOutputs> {
   const plan = planOf(inputs);
   const srv = servers(inputs.nodes);
   const first = srv[0];
@@ -102,15 +104,29 @@ async function converge(inputs: K3sClusterInputs, removed: K3sNodeSpec[]): Promi
           await waitReady(control, s, node, plan.version, plan.readyTimeoutMs);
         });
       }
+      await reconcileLabels(control, node, previous.find((p) => p.name === node.name));
       nodeVersions[node.name] = plan.version;
     }
     for (const gone of removed) {
-      await removeFromCluster(control, gone.name);
+      await removeFromCluster(control, gone.name, () => stopRemoved(inputs, gone));
       if (inputs.uninstallOnDestroy) await session(inputs, gone.connection, (s) => uninstall(s, gone.role));
     }
     const kubeconfig = await readKubeconfig(control, inputs.apiAddress);
     return { ...inputs, kubeconfig, nodeVersions };
   });
+}
+
+/**
+ * Stop the unit of a node leaving the cluster. A host that is gone for good
+ * (unreachable) cannot register again, so that is not an error.
+ */
+async function stopRemoved(inputs: K3sClusterInputs, node: K3sNodeSpec): Promise<void> {
+  try {
+    await session(inputs, node.connection, (s) => stopUnit(s, node.role));
+  } catch (e) {
+    // By name: errors from the SSH layer are not `instanceof` once serialized.
+    if ((e as Error).name !== "NodeUnreachableError") throw e;
+  }
 }
 
 export const k3sClusterProvider: pulumi.dynamic.ResourceProvider<K3sClusterInputs, K3sClusterOutputs> = {
@@ -170,7 +186,7 @@ export const k3sClusterProvider: pulumi.dynamic.ResourceProvider<K3sClusterInput
     const removed = olds.nodes.filter((n) => !kept.has(n.name));
     // Agents leave before servers, so the control plane is last to shrink.
     removed.sort((a, b) => (a.role === b.role ? 0 : a.role === "agent" ? -1 : 1));
-    return { outs: await converge(news, removed) };
+    return { outs: await converge(news, removed, olds.nodes) };
   },
 
   async delete(_id, props) {

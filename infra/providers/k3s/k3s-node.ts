@@ -107,15 +107,20 @@ export function archOfMachine(machine: string): K3sArch | undefined {
  * The node's /etc/rancher/k3s/config.yaml. Written as JSON, which is YAML
  * too, with stable key order so the same inputs give the same bytes.
  */
+/** `https://<address>:6443`, with an IPv6 address in brackets. */
+export function serverUrl(address: string): string {
+  return `https://${address.includes(":") ? `[${address}]` : address}:6443`;
+}
+
 export function renderConfig(node: K3sNodeSpec, plan: K3sClusterPlan, first: boolean): string {
   const config: Record<string, unknown> = { token: plan.token, "node-name": node.name, "node-ip": node.address };
   if (node.role === "server") {
     if (first && plan.embeddedEtcd) config["cluster-init"] = true;
-    if (!first) config.server = `https://${plan.joinAddress}:6443`;
+    if (!first) config.server = serverUrl(plan.joinAddress);
     config["tls-san"] = [...new Set([plan.apiAddress, node.address])];
     config["write-kubeconfig-mode"] = "0600";
   } else {
-    config.server = `https://${plan.joinAddress}:6443`;
+    config.server = serverUrl(plan.joinAddress);
   }
   const labels = Object.keys(node.labels)
     .sort()
@@ -161,7 +166,7 @@ export async function readFacts(session: SshSession, role: K3sRole): Promise<K3s
 
 /** Download `url` to `path` on the host and keep it only if its sha256 is `expected`. */
 async function fetchVerified(session: SshSession, url: string, path: string, expected: string, what: string): Promise<void> {
-  await session.check(command("curl", "-sfL", "--retry", 3, "-o", path, url));
+  await session.check(command("curl", "-sSfL", "--retry", 3, "-o", path, url));
   const sum = await session.check(command("sha256sum", path));
   const actual = sum.stdout.trim().split(/\s+/)[0] ?? "";
   if (actual !== expected) {
@@ -227,6 +232,9 @@ export interface ClusterNode {
   ready: boolean;
   version: string;
   roles: string[];
+  labels: Record<string, string>;
+  /** `key=value:Effect` or `key:Effect`, as the config writes them. */
+  taints: string[];
 }
 
 /** The nodes the cluster knows, asked on a server. */
@@ -265,7 +273,13 @@ export async function waitReady(control: SshSession, nodeSession: SshSession, no
 }
 
 export function parseNodeList(stdout: string, where: string): ClusterNode[] {
-  let list: { items?: { metadata?: { name?: string; labels?: Record<string, string> }; status?: { conditions?: { type?: string; status?: string }[]; nodeInfo?: { kubeletVersion?: string } } }[] };
+  let list: {
+    items?: {
+      metadata?: { name?: string; labels?: Record<string, string> };
+      spec?: { taints?: { key?: string; value?: string; effect?: string }[] };
+      status?: { conditions?: { type?: string; status?: string }[]; nodeInfo?: { kubeletVersion?: string } };
+    }[];
+  };
   try {
     list = JSON.parse(stdout);
   } catch {
@@ -275,6 +289,8 @@ export function parseNodeList(stdout: string, where: string): ClusterNode[] {
     const labels = item.metadata?.labels ?? {};
     return {
       name: item.metadata?.name ?? "",
+      labels,
+      taints: (item.spec?.taints ?? []).map((t) => `${t.key}${t.value ? "=" + t.value : ""}:${t.effect}`),
       ready: (item.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
       version: item.status?.nodeInfo?.kubeletVersion ?? "",
       roles: Object.keys(labels)
@@ -285,15 +301,45 @@ export function parseNodeList(stdout: string, where: string): ClusterNode[] {
   });
 }
 
-/** Drain a node and delete it from the cluster, on a server. A node already gone is fine. */
-export async function removeFromCluster(control: SshSession, name: string): Promise<void> {
+/**
+ * Labels and taints of a registered node as the config has them. K3s applies
+ * --node-label/--node-taint only when a node registers, so a later change
+ * goes through kubectl; what `previous` set and the config dropped is removed.
+ * Labels and taints set by others are left alone.
+ */
+export async function reconcileLabels(control: SshSession, node: K3sNodeSpec, previous: K3sNodeSpec | undefined): Promise<void> {
+  const current = (await clusterNodes(control)).find((n) => n.name === node.name);
+  if (!current) throw new Error(`${node.name}: not registered in the cluster (asked on ${control.node})`);
+  const labelArgs = Object.keys(node.labels)
+    .sort()
+    .filter((k) => current.labels[k] !== node.labels[k])
+    .map((k) => `${k}=${node.labels[k]}`);
+  for (const k of Object.keys(previous?.labels ?? {}).sort()) if (!(k in node.labels) && k in current.labels) labelArgs.push(`${k}-`);
+  if (labelArgs.length > 0) await control.check(command(BIN, "kubectl", "label", "node", node.name, "--overwrite", ...labelArgs));
+  const taintArgs = node.taints.filter((t) => !current.taints.includes(t));
+  for (const t of previous?.taints ?? []) if (!node.taints.includes(t) && current.taints.includes(t)) taintArgs.push(`${t.replace(/=[^:]*/, "")}-`);
+  if (taintArgs.length > 0) await control.check(command(BIN, "kubectl", "taint", "node", node.name, "--overwrite", ...taintArgs));
+}
+
+/**
+ * Drain a node and delete it from the cluster, on a server; `stop` runs in
+ * between (the node's own unit stopped, so it does not register again). A
+ * node already gone is fine.
+ */
+export async function removeFromCluster(control: SshSession, name: string, stop: () => Promise<void>): Promise<void> {
   const present = (await clusterNodes(control)).some((n) => n.name === name);
   if (!present) return;
   await control.check(command(BIN, "kubectl", "drain", name, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=300s"));
+  await stop();
   await control.check(command(BIN, "kubectl", "delete", "node", name));
   if ((await clusterNodes(control)).some((n) => n.name === name)) {
     throw new Error(`${control.node}: kubectl delete node ${name} exited 0 but the node is still listed`);
   }
+}
+
+/** Stop and disable the node's unit (a kubelet still running would register the node again). */
+export async function stopUnit(session: SshSession, role: K3sRole): Promise<void> {
+  await session.check(command("systemctl", "disable", "--now", unitOf(role)));
 }
 
 /** Run the installer's uninstall script, if the host has one. */
