@@ -4,6 +4,7 @@ import type { HostEntry } from "../../infra/baseline";
 import type { HostAccess } from "../../infra/providers/connection";
 import { SshReady } from "../../infra/providers/linux/ssh-ready";
 import { hostConnection, sshDefaults } from "../connections";
+import { k3sMembership } from "../lookup";
 import type { Host } from "../schema";
 import type { EnvironmentContext } from "./context";
 
@@ -73,9 +74,8 @@ export function buildVmHosts(
   vms: Record<string, { address: pulumi.Output<string> }>,
 ): ProvisionedHost[] {
   const { env } = ctx;
-  const members = new Set(env.k3s.clusters.flatMap((c) => [...c.servers, ...c.agents]));
   return env.vms
-    .filter((vm) => members.has(vm.name) && vms[vm.name])
+    .filter((vm) => k3sMembership(env, vm.name) && vms[vm.name])
     .map((vm) => {
       const address = vms[vm.name].address;
       const connection = { ...sshDefaults(env), node: vm.name, host: address, user: "root" };

@@ -1,6 +1,7 @@
 import type { BaselineUser } from "../../components/host-baseline";
 import { LinodeHost, type LinodeFirewallRule } from "../../components/linode-host";
 import { sshDefaults } from "../connections";
+import { k3sMembership } from "../lookup";
 import type { LinodeInstanceConfig } from "../schema";
 import type { EnvironmentContext } from "./context";
 import { provisionHost, type ProvisionedHost } from "./hosts";
@@ -48,9 +49,9 @@ export function firewallRules(ctx: EnvironmentContext, instance: LinodeInstanceC
   const linode = ctx.env.linode!;
   const admin = linode.adminCidrs;
   const rules: LinodeFirewallRule[] = [{ label: "ssh-admin", protocol: "TCP", ports: "22", sources: admin }];
-  const cluster = ctx.env.k3s.clusters.find((c) => c.servers.includes(instance.label) || c.agents.includes(instance.label));
-  if (cluster) {
-    if (cluster.servers.includes(instance.label)) rules.push({ label: "k3s-api-admin", protocol: "TCP", ports: "6443", sources: admin });
+  const membership = k3sMembership(ctx.env, instance.label);
+  if (membership) {
+    if (membership.role === "server") rules.push({ label: "k3s-api-admin", protocol: "TCP", ports: "6443", sources: admin });
     // K3s members have a private address (checked by the schema).
     const peers = [LINODE_PRIVATE_NETWORK];
     rules.push(
