@@ -326,6 +326,16 @@ describe("bad Linode, host and K3s input: a clear error by path, before anything
     ]);
   });
 
+  it("refuses one name for two machines, and a Linode K3s member without a private address", () => {
+    const env = linode({ label: "b-1", privateIp: false });
+    env.hosts = [host("b-1", 1)];
+    expect(issues(env)).toEqual(['linode.instances[0].label: "b-1" is already the name of hosts[0]']);
+    const member = { ...linode({ privateIp: false }), k3s: { clusters: [cluster({ servers: ["web-1"] })] } };
+    expect(issues(member)).toEqual([
+      'k3s.clusters[0].servers[0]: Linode instance "web-1" needs privateIp: true (K3s nodes talk over the region\'s private network)',
+    ]);
+  });
+
   it("refuses Proxmox features without Proxmox nodes, and an environment without machines", () => {
     expect(issues(base({ cluster: { name: "x", links: [] } }))).toContain("cluster: needs Proxmox nodes (nodes is empty)");
     expect(issues({ name: "lab", networks: [] })).toEqual([
