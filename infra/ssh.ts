@@ -216,6 +216,8 @@ export class SshSession {
     readonly target: SshTarget,
     private readonly client: Client,
     private readonly commandTimeoutMs: number,
+    /** Fingerprint of the host key the host presented (what trust-on-first-use records). */
+    readonly presentedHostKey = "",
   ) {
     client.on("close", () => {
       this.closed = true;
@@ -306,8 +308,8 @@ export async function connect(target: SshTarget, options: SshOptions = {}): Prom
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
     if (attempt > 0) await sleep(opts.retryBaseDelayMs * 2 ** (attempt - 1));
     try {
-      const client = await connectOnce(target, opts.connectTimeoutMs);
-      return new SshSession(target, client, opts.commandTimeoutMs);
+      const { client, presented } = await connectOnce(target, opts.connectTimeoutMs);
+      return new SshSession(target, client, opts.commandTimeoutMs, presented);
     } catch (err) {
       if (!hasErrorName(err, "RetryableConnectError")) throw err;
       lastError = err as Error;
@@ -345,13 +347,13 @@ class RetryableConnectError extends Error {
   }
 }
 
-async function connectOnce(target: SshTarget, connectTimeoutMs: number): Promise<Client> {
+async function connectOnce(target: SshTarget, connectTimeoutMs: number): Promise<{ client: Client; presented: string }> {
   // require, not import(): vitest rewrites dynamic import() into a helper the
   // closure serializer cannot capture; require serializes the same everywhere.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Client } = require("ssh2") as typeof import("ssh2");
   const where = `${target.host}:${target.port ?? 22}`;
-  return new Promise<Client>((resolve, reject) => {
+  return new Promise<{ client: Client; presented: string }>((resolve, reject) => {
     const client = new Client();
     let presented: string | undefined;
     let settled = false;
@@ -363,7 +365,7 @@ async function connectOnce(target: SshTarget, connectTimeoutMs: number): Promise
     };
     client.on("ready", () => {
       settled = true;
-      resolve(client);
+      resolve({ client, presented: presented ?? "" });
     });
     client.on("error", (err: Error & { level?: string; code?: string }) => {
       if (presented && target.hostKey && presented !== target.hostKey) {

@@ -3,6 +3,7 @@ import type { NodeAccess, NodeConnection } from "../infra/providers/connection";
 import type { Environment } from "./schema";
 
 type EnvNode = Environment["nodes"][number];
+type EnvHost = Environment["hosts"][number];
 
 /** SSH connection details of one node, from the validated environment. */
 export function nodeConnection(env: Environment, node: EnvNode): NodeConnection {
@@ -29,4 +30,31 @@ export function nodeConnection(env: Environment, node: EnvNode): NodeConnection 
  */
 export function nodeAccessByName(env: Environment, sshPrivateKey: pulumi.Input<string> | undefined): ReadonlyMap<string, NodeAccess> {
   return new Map(env.nodes.map((node) => [node.name, { connection: nodeConnection(env, node), sshPrivateKey }]));
+}
+
+/** SSH connection details of an existing plain Linux host. */
+export function hostConnection(env: Environment, host: EnvHost): NodeConnection {
+  return {
+    ...sshDefaults(env),
+    node: host.name,
+    host: host.address,
+    port: host.sshPort ?? env.ssh.port,
+    user: host.sshUser ?? env.ssh.user,
+    hostKey: host.hostKey,
+  };
+}
+
+/** The environment's SSH user, port, agent and timeouts, for a machine whose address and key come from elsewhere. */
+export function sshDefaults(env: Environment): Pick<NodeConnection, "port" | "user" | "agentSocket" | "options"> {
+  const ssh = env.ssh;
+  return {
+    port: ssh.port,
+    user: ssh.user,
+    agentSocket: ssh.useAgent ? process.env.SSH_AUTH_SOCK : undefined,
+    options: {
+      connectTimeoutMs: ssh.connectTimeoutSeconds * 1000,
+      retries: ssh.retries,
+      commandTimeoutMs: ssh.commandTimeoutSeconds * 1000,
+    },
+  };
 }

@@ -5,7 +5,10 @@ import { buildCeph, type CephOutputs } from "./layers/ceph";
 import { buildCluster } from "./layers/cluster";
 import type { EnvironmentContext } from "./layers/context";
 import { buildGuests, type GuestOutputs } from "./layers/guests";
-import { buildNodes, nodeOutputs } from "./layers/nodes";
+import { buildHosts, buildVmHosts, type ProvisionedHost } from "./layers/hosts";
+import { buildK3s, type KubernetesOutput } from "./layers/k3s";
+import { buildLinode } from "./layers/linode";
+import { baselineUsers, buildNodes, nodeOutputs } from "./layers/nodes";
 import { buildRing } from "./layers/ring";
 import type { Environment, Secrets } from "./schema";
 
@@ -21,12 +24,17 @@ export interface EnvironmentOutputs extends GuestOutputs {
     links?: pulumi.Output<unknown>;
   };
   ceph?: CephOutputs;
+  /** Plain hosts and Linode instances: address and pinned host key. */
+  hosts?: Record<string, { address: pulumi.Input<string>; hostKey: pulumi.Input<string> }>;
+  /** K3s clusters by name: kubeconfig (a secret), API endpoint, node names. */
+  kubernetes?: Record<string, KubernetesOutput>;
 }
 
 /**
- * Compose one environment from its validated config, one layer at a time, in
- * the order the people who run these clusters follow. Secrets arrive as a
- * secret Output and stay one all the way down.
+ * Compose one environment from its validated config, one layer at a time:
+ * the Proxmox layers when it has nodes, then the machines outside Proxmox
+ * (hosts, Linode instances, VMs a K3s cluster uses), then K3s on them.
+ * Secrets arrive as a secret Output and stay one all the way down.
  */
 export function buildEnvironment(
   env: Environment,
@@ -35,7 +43,25 @@ export function buildEnvironment(
   usersWithPasswordHash: ReadonlySet<string> = new Set(),
 ): EnvironmentOutputs {
   const ctx = environmentContext(env, secrets);
+  const outputs: EnvironmentOutputs = env.nodes.length > 0 ? buildProxmox(ctx, usersWithPasswordHash) : { nodes: {} };
 
+  // 7. Machines outside Proxmox: existing hosts, and Linode instances (created, then provisioned).
+  const users = baselineUsers(ctx, usersWithPasswordHash);
+  const machines: ProvisionedHost[] = [...buildHosts(ctx, users), ...buildLinode(ctx, users), ...buildVmHosts(ctx, users, outputs.vms ?? {})];
+  if (machines.length > 0) {
+    outputs.hosts = Object.fromEntries(
+      machines.map((m) => [m.name, { address: m.publicAddress, hostKey: m.access.connection.hostKey ?? "" }]),
+    );
+  }
+
+  // 8. K3s clusters on them, once each member is provisioned.
+  if (env.k3s.clusters.length > 0) outputs.kubernetes = buildK3s(ctx, new Map(machines.map((m) => [m.name, m])));
+  return outputs;
+}
+
+/** The Proxmox layers, in the order the people who run these clusters follow. */
+function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySet<string>): EnvironmentOutputs {
+  const { env } = ctx;
   // 1. Each node: facts → baseline → networks.
   const nodes = buildNodes(ctx, usersWithPasswordHash);
   const outputs: EnvironmentOutputs = { nodes: nodeOutputs(nodes) };
@@ -69,6 +95,7 @@ function environmentContext(env: Environment, secrets: pulumi.Output<Secrets>): 
   return {
     env,
     secrets,
+    sshPrivateKey,
     access: (node) => byName.get(typeof node === "string" ? node : node.name)!,
   };
 }

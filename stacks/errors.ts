@@ -8,6 +8,7 @@ import type { z } from "zod";
 import {
   EnvironmentSchema,
   SecretsSchema,
+  checkPlainSecrets,
   crossCheckSecrets,
   type Environment,
   type PathIssue,
@@ -95,7 +96,8 @@ export function environmentIssues(raw: unknown): string[] {
     return ["homelab:environment: missing; the whole environment sits under this config key"];
   }
   const env = EnvironmentSchema.safeParse(raw);
-  return env.success ? [] : env.error.issues.flatMap((issue) => formatZodIssue(issue));
+  const plainSecrets = checkPlainSecrets(raw).map((issue) => formatPathIssue(issue));
+  return [...(env.success ? [] : env.error.issues.flatMap((issue) => formatZodIssue(issue))), ...plainSecrets];
 }
 
 /** Every issue of `homelab:secrets` (checked against the environment), under `secrets.`; never echoes a value. */

@@ -20,3 +20,7 @@ export const ceph = outputs.ceph;
 export const templates = outputs.templates;
 /** VMs by name: VMID, node, and the addresses the guest agent reports. */
 export const vms = outputs.vms;
+/** Plain hosts, Linode instances and K3s VMs: address and pinned SSH host key. */
+export const hosts = outputs.hosts;
+/** K3s clusters by name: kubeconfig (a Pulumi secret), API endpoint, node names. */
+export const kubernetes = outputs.kubernetes;

@@ -10,6 +10,7 @@ import {
   type BridgeInterface,
   type Environment,
   type Interface,
+  type K3sClusterConfig,
   type Network,
   type Node,
   type Template,
@@ -81,4 +82,13 @@ export function templateImage(env: Environment, template: Template): CloudImage 
 /** The VMID of the VM at `index`: its own, or vmidBase + index. */
 export function vmVmid(env: Environment, index: number): number {
   return env.vms[index].vmid ?? env.vmidBase + index;
+}
+
+/** The K3s cluster a machine (host, Linode instance or VM, by name) belongs to, and its role there. */
+export function k3sMembership(env: Environment, name: string): { cluster: K3sClusterConfig; role: "server" | "agent" } | undefined {
+  for (const cluster of env.k3s.clusters) {
+    if (cluster.servers.includes(name)) return { cluster, role: "server" };
+    if (cluster.agents.includes(name)) return { cluster, role: "agent" };
+  }
+  return undefined;
 }

@@ -14,6 +14,8 @@ import { environmentWarnings, stackFileWarnings } from "./warnings";
 export const ENVIRONMENT_KEY = "homelab:environment";
 export const SECRETS_KEY = "homelab:secrets";
 /** The config keys of this project's namespace; anything else under `homelab:` is a mistake. */
+/** The Linode provider's API token (its own config namespace). */
+export const LINODE_TOKEN_KEY = "linode:token";
 export const KNOWN_CONFIG_KEYS: readonly string[] = [ENVIRONMENT_KEY, SECRETS_KEY];
 
 /** Stands in for a secure value the validator cannot (and need not) decrypt. */
@@ -154,6 +156,7 @@ export function validateStackText(text: string, file: string, options: ValidateO
 
   const rawEnvironment = config[ENVIRONMENT_KEY];
   issues.push(...environmentIssues(rawEnvironment));
+  issues.push(...linodeTokenIssues(config, rawEnvironment));
 
   const rawSecrets = config[SECRETS_KEY];
   if (!isSecureValue(rawSecrets)) {
@@ -215,5 +218,23 @@ export function knownStacks(root = REPO_ROOT): string[] {
 export function summary(env: Environment): string {
   const count = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
   const cluster = env.cluster ? `cluster ${JSON.stringify(env.cluster.name)}` : "no cluster";
-  return `${env.name}: OK — ${count(env.nodes.length, "node")}, ${count(env.networks.length, "network")}, ${cluster}`;
+  const more = [
+    env.hosts.length > 0 ? count(env.hosts.length, "host") : "",
+    env.linode && env.linode.instances.length > 0 ? count(env.linode.instances.length, "Linode instance") : "",
+    env.k3s.clusters.length > 0 ? count(env.k3s.clusters.length, "K3s cluster") : "",
+  ].filter((part) => part !== "");
+  return `${env.name}: OK — ${[count(env.nodes.length, "node"), count(env.networks.length, "network"), cluster, ...more].join(", ")}`;
+}
+
+/** The Linode API token is the provider's own config: required with instances, and only ever encrypted. */
+function linodeTokenIssues(config: Record<string, unknown>, environment: unknown): string[] {
+  const token = config[LINODE_TOKEN_KEY];
+  if (token !== undefined && !isSecureValue(token)) {
+    return [`${LINODE_TOKEN_KEY}: must be set with pulumi config set --secret ${LINODE_TOKEN_KEY} (it is stored in plain text)`];
+  }
+  const linode = isRecord(environment) && isRecord(environment.linode) ? environment.linode : undefined;
+  if (token === undefined && linode && Array.isArray(linode.instances) && linode.instances.length > 0) {
+    return [`${LINODE_TOKEN_KEY}: missing; the Linode provider needs an API token (pulumi config set --secret ${LINODE_TOKEN_KEY})`];
+  }
+  return [];
 }

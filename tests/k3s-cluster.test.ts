@@ -122,6 +122,12 @@ describe("one server and an arm64 agent", () => {
     expect(config["cluster-init"]).toBeUndefined();
   });
 
+  it("a refresh right after create returns what create stored", async () => {
+    const read = await k3sClusterProvider.read!("k3s:lab", outs);
+    expect(read.id).toBe("k3s:lab");
+    expect(read.props).toEqual(outs);
+  });
+
   it("a second run (lost state, or an update with the same inputs) runs no mutating command", async () => {
     await k3sClusterProvider.create!(inputs(nodes()));
     await k3sClusterProvider.update!("k3s:lab", outs, inputs(nodes()));

@@ -46,6 +46,7 @@ function withoutCeph(env: Raw): Raw {
   delete env.templates;
   delete env.vms;
   delete env.ha;
+  delete env.k3s; // its members are VMs
   return env;
 }
 
@@ -740,9 +741,9 @@ const bad: BadCase[] = [
     ],
   },
   {
-    name: "no nodes",
+    name: "no machines",
     env: () => ({ name: "x", networks: [], nodes: [] }),
-    issues: ["nodes: empty; at least one node is required"],
+    issues: ["environment: no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)"],
   },
 ];
 
@@ -1030,6 +1031,7 @@ describe("ceph", () => {
     delete env.apiAccess;
     delete env.templates;
     delete env.vms;
+    delete env.k3s; // its members are VMs
     expect(issuesOf(env)).toEqual(["ceph: needs cluster: Ceph runs on a quorate Proxmox cluster (cluster first, Ceph after)"]);
   });
 });
@@ -1042,6 +1044,9 @@ describe("templates, VMs and HA", () => {
       ["rocky9-template", 200],
       ["rocky10-template", 201],
       ["debian12-template", 202],
+      ["debian12-template", 203],
+      ["debian12-template", 204],
+      ["debian12-template", 205],
     ]);
   });
 

@@ -92,6 +92,10 @@ const CASES: Case[] = [
   { file: "infra/providers/proxmox/storage-content.ts", exportName: "storageContentProvider", failing: single({ storage: "local", content: ["images"] }) },
   { file: "infra/providers/proxmox/guest-address.ts", exportName: "guestAddressProvider", failing: single({ vmid: 100 }) },
   { file: "infra/providers/linux/absent-files.ts", exportName: "absentFilesProvider", failing: single({ paths: ["/etc/x"] }) },
+  { file: "infra/providers/linux/ssh-ready.ts", exportName: "sshReadyProvider", failing: () => ({
+      inputs: { providerVersion: "1", connection: { ...unreachable(), insecureIgnoreHostKey: undefined }, timeoutSeconds: 1, pollSeconds: 1, trustOnFirstUse: false },
+      message: "golf: no pinned host key, and trustOnFirstUse is off; refusing to trust an unknown key",
+    }) },
   { file: "infra/providers/linux/timezone.ts", exportName: "timezoneProvider", failing: single({ timezone: "Europe/Berlin" }) },
   { file: "infra/providers/k3s/k3s-cluster.ts", exportName: "k3sClusterProvider", failing: () => ({
       inputs: {

@@ -49,7 +49,7 @@ describe("npm run validate (the CLI process)", () => {
   it("matrix: exit 0, a one-line summary, and warnings for its placeholders", async () => {
     const r = await validate("matrix");
     expect(r.code).toBe(0);
-    expect(r.stdout).toEqual(['matrix: OK — 3 nodes, 4 networks, cluster "matrix"']);
+    expect(r.stdout).toEqual(['matrix: OK — 3 nodes, 4 networks, cluster "matrix", 1 K3s cluster']);
     expect(r.stderr.length).toBeGreaterThan(0);
     expect(r.stderr.every((l) => l.startsWith("warning: "))).toBe(true);
     expect(r.stderr).toContain(
@@ -116,7 +116,7 @@ describe("npm run validate (the CLI process)", () => {
     const r = await validate("nosuchstack");
     expect(r.code).toBe(1);
     expect(r.stderr).toEqual([
-      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: matrix, ms01)`,
+      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: linode, matrix, ms01, pifarm)`,
     ]);
   });
 

@@ -7,6 +7,8 @@ export interface EnvironmentContext {
   env: Environment;
   /** A secret Output; it stays one all the way down. */
   secrets: pulumi.Output<Secrets>;
+  /** The SSH private key every machine accepts (a secret; one value, so components can tell it is shared); none with the SSH agent. */
+  sshPrivateKey?: pulumi.Output<string>;
   /** The node's access (connection and key), derived once per node. */
   access(node: Node | string): NodeAccess;
 }

@@ -19,12 +19,9 @@ export interface NodeLayer {
 
 /** Each node: its facts (is it the node we think, which Proxmox) → baseline → networks. */
 export function buildNodes(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySet<string>): NodeLayer[] {
-  const { env, secrets } = ctx;
+  const { env } = ctx;
   const hosts = hostEntries(env);
-  const users: BaselineUser[] = env.baseline.users.map((u) => ({
-    ...u,
-    passwordHash: usersWithPasswordHash.has(u.name) ? secrets.apply((s) => s.userPasswordHashes?.[u.name] ?? "") : undefined,
-  }));
+  const users = baselineUsers(ctx, usersWithPasswordHash);
   // Every node is read, and the whole environment refused on a problem (a node down, a Proxmox
   // release mix, a node in another cluster), before any step changes any node.
   const gate = new EnvironmentGate(`${env.name}-gate`, {
@@ -33,6 +30,14 @@ export function buildNodes(ctx: EnvironmentContext, usersWithPasswordHash: Reado
     clusterName: env.cluster?.name,
   });
   return env.nodes.map((node) => buildNode(ctx, node, hosts, users, gate));
+}
+
+/** The baseline's login accounts, each with its password hash (a secret) when secrets has one. */
+export function baselineUsers(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySet<string>): BaselineUser[] {
+  return ctx.env.baseline.users.map((u) => ({
+    ...u,
+    passwordHash: usersWithPasswordHash.has(u.name) ? ctx.secrets.apply((s) => s.userPasswordHashes?.[u.name] ?? "") : undefined,
+  }));
 }
 
 function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], users: BaselineUser[], gate: EnvironmentGate): NodeLayer {

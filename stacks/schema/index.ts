@@ -24,6 +24,9 @@ import { CephSchema, checkCeph } from "./ceph";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
 import { envName, integer, list, mapping, storageId, text } from "./fields";
 import { HaSchema, ImageSchema, TemplateSchema, VmSchema, checkGuests } from "./guests";
+import { HostSchema, checkHostNames } from "./hosts";
+import { K3sSchema, checkK3s } from "./k3s";
+import { LinodeSchema } from "./linode";
 import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
 import { NodeSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkRingNetwork } from "./nodes";
@@ -37,6 +40,9 @@ export { ClusterSchema } from "./cluster";
 export { show } from "./messages";
 export { HaSchema, ImageSchema, TemplateSchema, VmSchema, userImageEntry, type ImageConfig } from "./guests";
 export { InterfaceSchema } from "./interfaces";
+export { HOST_ARCHES, HOST_DISTROS, HostSchema } from "./hosts";
+export { K3S_ARCHES, K3sClusterSchema, K3sSchema } from "./k3s";
+export { LinodeFirewallRuleSchema, LinodeInstanceSchema, LinodeSchema, isLinodeLabel, isLinodeRegion, isLinodeType } from "./linode";
 export { NetworkSchema } from "./networks";
 export {
   NodeSchema,
@@ -77,7 +83,14 @@ const EnvironmentObject = mapping(
     name: envName(),
     ssh: SshSchema.prefault({}),
     networks: list(NetworkSchema, "a list of networks"),
-    nodes: list(NodeSchema, "a list of nodes").min(1, { error: "empty; at least one node is required" }),
+    /** Proxmox VE nodes. Defaults to none (an environment of plain hosts or Linode instances only). */
+    nodes: list(NodeSchema, "a list of nodes").default([]),
+    /** Existing Linux hosts (not Proxmox) reached over SSH: they get the baseline and can serve K3s. */
+    hosts: list(HostSchema, "a list of hosts").default([]),
+    /** Linode instances, created and then provisioned like hosts. */
+    linode: LinodeSchema.optional(),
+    /** K3s clusters on hosts, Linode instances or VMs. */
+    k3s: K3sSchema.prefault({}),
     thunderbolt: ThunderboltSchema.optional(),
     cluster: ClusterSchema.optional(),
     /** Repositories, packages and login accounts of every node. */
@@ -110,7 +123,7 @@ const EnvironmentObject = mapping(
     /** HA placements for VMs. */
     ha: HaSchema.prefault({}),
   },
-  "an environment (a mapping with name, networks and nodes)",
+  "an environment (a mapping with name, networks and nodes, hosts or linode)",
 );
 
 export const EnvironmentSchema = EnvironmentObject.superRefine(
@@ -150,6 +163,10 @@ export type OsdDevice = Node["osds"][number];
 export type Template = Environment["templates"][number];
 export type VmConfig = Environment["vms"][number];
 export type HaPlacementConfig = Environment["ha"]["placements"][number];
+export type Host = Environment["hosts"][number];
+export type LinodeConfig = NonNullable<Environment["linode"]>;
+export type LinodeInstanceConfig = LinodeConfig["instances"][number];
+export type K3sClusterConfig = Environment["k3s"]["clusters"][number];
 
 /**
  * The cross-field checks of the layout (networks, nodes and their interfaces,
@@ -181,6 +198,40 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkGuests(value, nodes),
     ...checkUsers(value),
     ...checkCephRelease(value),
+    ...checkMachines(value),
+    ...checkHostNames(value),
+    ...checkK3s(value),
   ];
+}
+
+/** An environment has machines: Proxmox nodes, hosts or Linode instances; Proxmox features need nodes. */
+function checkMachines(value: Record<string, unknown>): PathIssue[] {
+  const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+  const nodes = count(value.nodes);
+  const linode = isRecord(value.linode) ? count(value.linode.instances) : 0;
+  if (nodes + count(value.hosts) + linode === 0) {
+    return [{ path: [], message: "no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)" }];
+  }
+  if (nodes > 0) return [];
+  return (["cluster", "apiAccess", "ceph", "thunderbolt"] as const)
+    .filter((key) => value[key] !== undefined)
+    .map((key) => ({ path: [key], message: "needs Proxmox nodes (nodes is empty)" }));
+}
+
+const SECRET_KEY = /^(?:password|passwd|secret|token|apiToken|rootPass(?:word)?|.*(?:Password|Secret|Token))$/;
+
+/**
+ * A password, token or secret typed into the plain environment: it belongs in
+ * homelab:secrets (or the provider's secret config). Run on the raw value (zod
+ * drops unknown keys, where a pasted secret is likeliest); never echoes it.
+ */
+export function checkPlainSecrets(value: unknown, path: (string | number)[] = []): PathIssue[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => checkPlainSecrets(v, [...path, i]));
+  if (!isRecord(value)) return [];
+  return Object.entries(value).flatMap(([key, v]) =>
+    SECRET_KEY.test(key) && (typeof v === "string" || typeof v === "number")
+      ? [{ path: [...path, key], message: "a secret in plain text; set it with `pulumi config set --secret` (homelab:secrets, or linode:token for the Linode API)" }]
+      : checkPlainSecrets(v, [...path, key]),
+  );
 }
 

@@ -3,6 +3,7 @@
  * records every registration with what the engine would see: type, name,
  * parent, dependsOn, inputs (secret markers kept) and additionalSecretOutputs.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -55,7 +56,7 @@ export interface StackRun {
 /** Values the mocks return for read-only facts, per resource type. */
 export type StateFor = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
 
-export const defaultState: StateFor = (type, _name, inputs) => {
+export const defaultState: StateFor = (type, name, inputs) => {
   if (type === "pulumi-nodejs:dynamic/proxmox:NodeFacts") {
     const conn = inputs.connection as { node: string };
     return { ...inputs, hostname: conn.node, pveVersion: "8.4.14", pveRelease: "8.4", kernel: "6.8.12-15-pve" };
@@ -69,8 +70,51 @@ export const defaultState: StateFor = (type, _name, inputs) => {
     const address = (inputs.expected as string | undefined) ?? `10.99.0.${Number(inputs.vmid) % 250}`;
     return { ...inputs, runsOn: (inputs.connection as { node: string }).node, address, addresses: [address] };
   }
-  return inputs;
+  return cloudState(type, name, inputs) ?? inputs;
 };
+
+/** One ed25519 key pair per mock run, in the OpenSSH forms @pulumi/tls outputs. */
+let mockHostKey: { privateKeyOpenssh: string; publicKeyOpenssh: string } | undefined;
+function hostKeyPair(): { privateKeyOpenssh: string; publicKeyOpenssh: string } {
+  if (!mockHostKey) {
+    const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
+    const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+    const type = Buffer.from("ssh-ed25519");
+    const blob = Buffer.concat([u32(type.length), type, u32(raw.length), raw]);
+    mockHostKey = {
+      // The real provider's text is OpenSSH's own format; the tests only need it to be recognisable.
+      privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${privateKey.export({ format: "der", type: "pkcs8" }).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+      publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")}\n`,
+    };
+  }
+  return mockHostKey;
+}
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+/** What the cloud providers (Linode, random, tls) and the K3s/SSH dynamic providers would report. */
+function cloudState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
+  switch (type) {
+    case "tls:index/privateKey:PrivateKey":
+      return { ...inputs, ...hostKeyPair() };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...inputs, result: `mock-secret:${name}` };
+    case "linode:index/instance:Instance": {
+      const n = [...name].reduce((sum, c) => sum + c.charCodeAt(0), 0) % 250;
+      return { ...inputs, ipAddress: `198.51.100.${n}`, privateIpAddress: inputs.privateIp ? `192.168.140.${n}` : undefined };
+    }
+    case "pulumi-nodejs:dynamic/linux:SshReady": {
+      const connection = inputs.connection as { hostKey?: string };
+      return { ...inputs, hostKey: connection.hostKey ?? "SHA256:recordedOnFirstUseXXXXXXXXXXXXXXXXXXXXXXXXXX" };
+    }
+    case "pulumi-nodejs:dynamic/k3s:Cluster":
+      return { ...inputs, kubeconfig: `mock-secret:kubeconfig-${name}`, nodeVersions: {} };
+  }
+  return undefined;
+}
 
 /**
  * Read a Pulumi.<stack>.yaml into the flat config map the engine passes a
