@@ -336,8 +336,10 @@ describe("the fakes (texts from qemu-server, pve-ha-manager, pve-manager)", () =
   });
 
   it("qm migrate of an HA-managed VM only requests it; the service shows 'migrate' and the VM is locked until the CRM acts", async () => {
+    // The CRM is held back until the checks below are done, however slow the machine is.
     sim.mutateState((st) => {
-      knobs(st).haMigrationDelayMs = 700;
+      knobs(st).haMigrationDelayMs = 0;
+      knobs(st).haMigrationHold = true;
     });
     // vm:110 is on a2 now
     const r = await sim.exec("a2", "qm migrate 110 a1 --online");
@@ -349,7 +351,9 @@ describe("the fakes (texts from qemu-server, pve-ha-manager, pve-manager)", () =
     expect([again.code, again.stderr]).toEqual([255, "VM is locked (migrate)\n"]);
     const running = await json<TaskRow[]>("a3", "pvesh get /nodes/a2/tasks --source active --output-format json");
     expect(running.map((t) => [t.type, t.id, t.status])).toEqual([["qmigrate", "110", "RUNNING"]]);
-    await new Promise((res) => setTimeout(res, 800));
+    sim.mutateState((st) => {
+      knobs(st).haMigrationHold = false;
+    });
     expect(await service("a3", "vm:110")).toMatchObject({ node: "a1", state: "started" });
     expect(whereIs(110)).toEqual(["a1"]);
     const tasks = await json<TaskRow[]>("a3", "pvesh get /nodes/a2/tasks --vmid 110 --limit 2 --output-format json");

@@ -16,7 +16,8 @@
 // Migrations through HA (`ha-manager migrate`, `qm migrate` of an HA-managed VM) are queued in
 //   state.ha[<scope>].migrations[<sid>] = { sid, source, target, requestedAt, dueAt, upid }
 // The service shows as "migrate" on its source node until dueAt = request + state.sim.haMigrationDelayMs
-// (default 0: done before the command returns). Then the CRM/LRM run the qmigrate task that was
+// (default 0: done before the command returns), and while state.sim.haMigrationHold is true (a test
+// holds the CRM back, then releases it, whatever the machine's speed). Then the CRM/LRM run the qmigrate task that was
 // started on the source node (see pvesh-tasks.cjs). The CRM runs "in the background": whoever
 // looks at HA status or at the task list after dueAt sees its finished work (crmTick).
 const crypto = require("node:crypto");
@@ -172,12 +173,18 @@ function requestMigration(state, nodeName, sid, target, now = Date.now()) {
   h.migrations[sid] = m;
   g.guest.config ??= {};
   g.guest.config.lock = "migrate";
-  if (delay <= 0) completeDue(state, now);
+  if (delay <= 0 && !held(state)) completeDue(state, now);
   return m;
+}
+
+/** A test holds the CRM back (state.sim.haMigrationHold). */
+function held(state) {
+  return Boolean(state.sim && state.sim.haMigrationHold);
 }
 
 /** The CRM/LRM work that is due: run each queued migration's qmigrate task. */
 function completeDue(state, now) {
+  if (held(state)) return;
   for (const h of Object.values(state.ha || {})) {
     for (const m of Object.values(h.migrations || {})) {
       if (m.dueAt > now) continue;
@@ -201,6 +208,7 @@ function completeDue(state, now) {
 /** Let the background CRM catch up; returns the new state when it did something, else null. */
 function crmTick(sim) {
   const now = Date.now();
+  if (held(sim.read())) return null;
   const due = Object.values(sim.read().ha || {}).some((h) => Object.values(h.migrations || {}).some((m) => m.dueAt <= now));
   if (!due) return null;
   return sim.mutate((state) => {
