@@ -34,8 +34,12 @@ interface RawNetwork {
   gateway?: string;
 }
 
-/** Layers this harness cannot run (they need the native provider's VMs). */
-const DROPPED_LAYERS = ["templates", "vms", "ha", "images"] as const;
+/**
+ * Layers this harness cannot run: templates, VMs and HA need the native
+ * provider's VMs, Linode instances are native too, and the K3s clusters and
+ * plain hosts run on those machines, which the simulator does not start.
+ */
+const DROPPED_LAYERS = ["templates", "vms", "ha", "images", "linode", "hosts", "k3s"] as const;
 
 export interface SimStack {
   /** The environment as the stack file has it (plain part only). */
