@@ -71,12 +71,18 @@ export class CephPools extends pulumi.ComponentResource {
 
     this.poolResources = {};
     this.actual = {};
+    // Pools that share a CRUSH rule are created one after the other: the first creates the rule,
+    // the others find it, so the shared rule is created once, not raced.
+    const ruleCreator = new Map<string, CephPool>();
     for (const p of args.pools) {
+      const rule = p.crushRule ?? (p.deviceClass ? `replicated_${p.deviceClass}` : undefined);
+      const earlier = rule === undefined ? undefined : ruleCreator.get(rule);
       const r = new CephPool(
         `${name}-${p.name}`,
         { ...p, ...args.access, osdHosts: args.osdHosts },
-        childOptions(this, opts, args.osds ?? []),
+        childOptions(this, opts, [...(args.osds ?? []), ...(earlier ? [earlier] : [])]),
       );
+      if (rule !== undefined && !earlier) ruleCreator.set(rule, r);
       this.poolResources[p.name] = r;
       this.actual[p.name] = r.actual;
     }

@@ -398,6 +398,27 @@ describe("components under Pulumi mocks", () => {
     expect(r.outputs.osdHosts).toBe(3);
   });
 
+  it("pools that share a CRUSH rule are created one after the other, so the rule is created once", async () => {
+    const r = await settled(
+      await runStack(stackFile, () => {
+        const pools = new CephPools("ceph-pools", {
+          access: { connection: conn("golf", 0), sshPrivateKey: KEY },
+          pools: [
+            { name: "vm_ssd", pgNum: 128, size: 3, minSize: 2, autoscale: false, application: "rbd", deviceClass: "nvme", addStorage: true },
+            { name: "vm_containers", pgNum: 64, size: 3, minSize: 2, autoscale: false, application: "rbd", deviceClass: "nvme", addStorage: true },
+            { name: "bulk", pgNum: 32, size: 3, minSize: 2, autoscale: false, application: "rbd", deviceClass: "hdd", addStorage: true },
+          ],
+          osdHosts: 3,
+        });
+        return { pools: Object.keys(pools.poolResources) };
+      }),
+    );
+    const urn = (pool: string) => r.byName(`ceph-pools-${pool}`).urn;
+    expect(r.byName("ceph-pools-vm_ssd").dependsOn).toEqual([]);
+    expect(r.byName("ceph-pools-vm_containers").dependsOn).toEqual([urn("vm_ssd")]);
+    expect(r.byName("ceph-pools-bulk").dependsOn).toEqual([]);
+  });
+
   it("size 3 with 2 OSD hosts fails at validation with the path of the pool", () => {
     const pool = (name: string, size: number) => CephPoolSchema.parse({ name, size, minSize: 2 });
     expect(cephPoolsProblems({ pools: [pool("vm_ssd", 3), pool("ok", 2)], osdHosts: 2 })).toEqual([

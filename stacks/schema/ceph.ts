@@ -4,6 +4,7 @@
  * the OSD hosts). OSD devices are part of the nodes (nodes.ts).
  */
 import { cephPoolsProblems, type CephPoolSpec } from "../../components/ceph-pools";
+import { CEPH_HEALTH_DEFAULTS } from "../../infra/providers/ceph/ceph-health";
 import { POOL_MAX_SIZE } from "../../infra/providers/ceph/ceph-pool";
 import { bool, hostName, integer, list, mapping, networkName, oneOf, text } from "./fields";
 import { plural, show } from "./messages";
@@ -60,7 +61,7 @@ export const CephSchema = mapping(
     health: mapping(
       {
         /** Seconds to wait for HEALTH_OK. Defaults to 900. */
-        timeoutSeconds: integer("a timeout in seconds", 10, 7200).default(900),
+        timeoutSeconds: integer("a timeout in seconds", 10, 7200).default(CEPH_HEALTH_DEFAULTS.timeoutSeconds),
         /** Health check codes accepted instead of OK (e.g. POOL_NO_REDUNDANCY). Defaults to none. */
         allowedWarnings: list(text("a health check code (e.g. OSD_NEARFULL)", (v) => /^[A-Z][A-Z0-9_]{1,63}$/.test(v)), "a list of health codes").default([]),
       },

@@ -26,6 +26,11 @@ import { sshResourceInputs, sshResourceOptions } from "../resource";
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const CEPH_HEALTH_PROVIDER_VERSION = "1";
 
+// Module-private for provider code (a serialized provider cannot read its module's exports).
+const HEALTH_TIMEOUT_SECONDS = 900;
+/** The health gate's default wait; the stack schema's default is this one. */
+export const CEPH_HEALTH_DEFAULTS = { timeoutSeconds: HEALTH_TIMEOUT_SECONDS };
+
 
 export interface CephHealthInputs {
   providerVersion: string;
@@ -35,7 +40,7 @@ export interface CephHealthInputs {
   sshPrivateKey?: string;
   /** Health check codes (e.g. "POOL_NO_REDUNDANCY") accepted at HEALTH_WARN severity. Defaults to none. */
   allowedWarnings?: string[];
-  /** Seconds to wait for an acceptable health. Defaults to 600. */
+  /** Seconds to wait for an acceptable health. Defaults to 900. */
   timeoutSeconds?: number;
   /** Seconds between health polls. Defaults to 5. */
   pollIntervalSeconds?: number;
@@ -85,7 +90,7 @@ export class CephHealthError extends Error {
 
 function settings(inputs: CephHealthInputs) {
   return {
-    timeoutMs: Math.max(0, inputs.timeoutSeconds ?? 600) * 1000,
+    timeoutMs: Math.max(0, inputs.timeoutSeconds ?? HEALTH_TIMEOUT_SECONDS) * 1000,
     pollMs: Math.max(0.05, inputs.pollIntervalSeconds ?? 5) * 1000,
     connectTimeout: Math.max(1, Math.round(inputs.connectTimeoutSeconds ?? 15)),
   };
