@@ -13,10 +13,10 @@ import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ringProblem, type ThunderboltRingArgs } from "../components/thunderbolt-ring";
 import { beginMarker, endMarker } from "../infra/managed-block";
-import type { NodeThunderboltSpec } from "../infra/network/types";
 import { REMOTE_FILE_PROVIDER_VERSION, RemoteFileInputs, remoteFileProvider } from "../infra/providers/linux/remote-file";
 import { isSecretValue, runStack, settled, StackRun } from "./helpers/pulumi-mocks";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { MS01_RING } from "./helpers/ring-sim";
 
 /**
  * The components are loaded with Node's own require + ts-node (as `pulumi up` loads them), not
@@ -41,30 +41,7 @@ const T = {
   interfaces: "pulumi-nodejs:dynamic/network:Interfaces",
 };
 
-/** The ms01 ring: frege en05 - russell en06, russell en05 - wittgenstein en06, wittgenstein en05 - frege en06. */
-const RING: Record<string, NodeThunderboltSpec> = {
-  frege: {
-    loopback: "10.100.0.11",
-    ports: [
-      { name: "en05", pciPath: "0000:00:0d.2", peer: "russell" },
-      { name: "en06", pciPath: "0000:00:0d.3", peer: "wittgenstein" },
-    ],
-  },
-  russell: {
-    loopback: "10.100.0.12",
-    ports: [
-      { name: "en05", pciPath: "0000:00:0d.2", peer: "wittgenstein" },
-      { name: "en06", pciPath: "0000:00:0d.3", peer: "frege" },
-    ],
-  },
-  wittgenstein: {
-    loopback: "10.100.0.13",
-    ports: [
-      { name: "en05", pciPath: "0000:00:0d.2", peer: "frege" },
-      { name: "en06", pciPath: "0000:00:0d.3", peer: "russell" },
-    ],
-  },
-};
+const RING = MS01_RING;
 
 const connection = (node: string, i: number) => ({ node, host: `10.203.3.${11 + i}`, port: 22, user: "root", hostKey: "SHA256:abc" });
 

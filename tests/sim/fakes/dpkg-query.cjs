@@ -29,24 +29,7 @@ const BASE = [
 
 /** The apt-get argv's verb and package arguments (options and their values skipped). */
 function aptCall(argv) {
-  const withValue = new Set(["-o", "-c", "-t", "--option", "--config-file", "--target-release", "--default-release"]);
-  const words = [];
-  let verb = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") {
-      words.push(...argv.slice(i + 1));
-      break;
-    }
-    if (withValue.has(a)) {
-      i++;
-      continue;
-    }
-    if (a.startsWith("-")) continue;
-    if (verb === null) verb = a;
-    else words.push(a);
-  }
-  return { verb, words };
+  return lib.verbAndWords(argv, new Set(["-o", "-c", "-t", "--option", "--config-file", "--target-release", "--default-release"]));
 }
 
 function database(sim) {

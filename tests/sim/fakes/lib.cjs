@@ -877,6 +877,30 @@ function context(opts = {}) {
   return { stateDir, nodeName, stateFile, read, write, mutate, withLock, self, logTool };
 }
 
+/**
+ * A package manager's verb and its package arguments from argv (apt-get, dnf): options are
+ * skipped, with the value of those in `withValue`; everything after "--" is a word.
+ */
+function verbAndWords(argv, withValue) {
+  let verb = null;
+  const words = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      words.push(...argv.slice(i + 1));
+      break;
+    }
+    if (withValue.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith("-")) continue;
+    if (verb === null) verb = a;
+    else words.push(a);
+  }
+  return { verb, words };
+}
+
 module.exports = {
   DieError,
   out,
@@ -897,6 +921,7 @@ module.exports = {
   textTable,
   printApiResult,
   parseCli,
+  verbAndWords,
   unknownCommand,
   acquireLockFile,
   withLockFile,

@@ -22,24 +22,7 @@ const BASE = [
 ];
 
 function dnfWords(argv) {
-  const withValue = new Set(["--setopt", "-c", "--config", "--releasever", "--repo", "--enablerepo", "--disablerepo"]);
-  let verb = null;
-  const words = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") {
-      words.push(...argv.slice(i + 1));
-      break;
-    }
-    if (withValue.has(a)) {
-      i++;
-      continue;
-    }
-    if (a.startsWith("-")) continue;
-    if (verb === null) verb = a;
-    else words.push(a);
-  }
-  return { verb, words };
+  return lib.verbAndWords(argv, new Set(["--setopt", "-c", "--config", "--releasever", "--repo", "--enablerepo", "--disablerepo"]));
 }
 
 function database(sim) {
