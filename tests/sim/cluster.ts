@@ -541,7 +541,8 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
           fs.writeFileSync(path.join(etc, "os-release"), osRelease(spec.distro));
         } else {
           fs.mkdirSync(path.join(etc, "pve"));
-          const nodeCert = await makeNodeCert(certsDir, pveCa, name, [name, `${name}.pve-sim.internal`, "localhost"], [host, "127.0.0.1", "::1"]);
+          // Node certificates in their own folder: a node may be called "ca" (the CA is ca.pem/ca.key).
+          const nodeCert = await makeNodeCert(path.join(certsDir, "nodes"), pveCa, name, [name, `${name}.pve-sim.internal`, "localhost"], [host, "127.0.0.1", "::1"]);
           installPveCerts(etc, name, pveCa, nodeCert);
         }
         fs.writeFileSync(path.join(etc, "machine-id"), `${Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString("hex")}\n`);
