@@ -60,7 +60,9 @@ export class EnvironmentError extends Error {
   readonly issues: string[];
 
   constructor(issues: string[]) {
-    super(`invalid environment:\n${issues.map((line) => `  ${line}`).join("\n")}`);
+    const message = `invalid environment:\n${issues.map((line) => `  ${line}`).join("\n")}`;
+    super(message);
+    this.message = message;
     this.name = "EnvironmentError";
     this.issues = issues;
   }

