@@ -17,8 +17,6 @@
 //     escapes \n \t \\ ; shell globs (*, ?) in patterns;
 //   - unknown options: "dpkg-query: error: unknown option --x" + hint, exit 2.
 const lib = require("./lib.cjs");
-const fs = require("node:fs");
-const path = require("node:path");
 
 const BASE = [
   "adduser", "apt", "base-files", "base-passwd", "bash", "coreutils", "dash", "debianutils", "diffutils",
@@ -40,21 +38,7 @@ function database(sim) {
   const seed = (state.dpkg && state.dpkg[node.name]) || {};
   for (const p of seed.installed || []) db.set(p, "installed");
   for (const p of seed.removed || []) db.delete(p);
-  let log = "";
-  try {
-    log = fs.readFileSync(path.join(sim.stateDir, "tools.jsonl"), "utf8");
-  } catch {
-    log = "";
-  }
-  for (const text of log.split("\n")) {
-    if (!text.trim()) continue;
-    let e;
-    try {
-      e = JSON.parse(text);
-    } catch {
-      continue;
-    }
-    if (e.node !== node.name || (e.tool !== "apt-get" && e.tool !== "apt")) continue;
+  for (const e of sim.toolCalls(node.name, ["apt-get", "apt"])) {
     const { verb, words } = aptCall(e.argv || []);
     for (const w of words) {
       // apt-get's per-package action suffixes: "foo-" removes in install, "foo+" installs in remove

@@ -874,7 +874,27 @@ function context(opts = {}) {
   const logTool = (tool, argv) => {
     fs.appendFileSync(path.join(stateDir, "tools.jsonl"), JSON.stringify({ node: nodeName, tool, argv, time: Date.now() }) + "\n");
   };
-  return { stateDir, nodeName, stateFile, read, write, mutate, withLock, self, logTool };
+  /** The logged calls of `tools` on `node`, oldest first (what the package fakes replay). */
+  const toolCalls = (node, tools) => {
+    let log = "";
+    try {
+      log = fs.readFileSync(path.join(stateDir, "tools.jsonl"), "utf8");
+    } catch {
+      return [];
+    }
+    const calls = [];
+    for (const text of log.split("\n")) {
+      if (!text.trim()) continue;
+      try {
+        const e = JSON.parse(text);
+        if (e.node === node && tools.includes(e.tool)) calls.push(e);
+      } catch {
+        // a line being written
+      }
+    }
+    return calls;
+  };
+  return { stateDir, nodeName, stateFile, read, write, mutate, withLock, self, logTool, toolCalls };
 }
 
 /**

@@ -11,8 +11,6 @@
 //     exit status = the number of names not installed.
 //   dnf install -y PKG…: "Complete!" on stdout; an unknown package is not simulated (all exist).
 //   dnf install without -y on a non-tty: "Operation aborted." exit 1.
-const fs = require("node:fs");
-const path = require("node:path");
 const lib = require("./lib.cjs");
 
 const BASE = [
@@ -31,21 +29,7 @@ function database(sim) {
   const seed = (state.rpm && state.rpm[node.name]) || {};
   for (const p of seed.installed || []) db.add(p);
   for (const p of seed.removed || []) db.delete(p);
-  let log = "";
-  try {
-    log = fs.readFileSync(path.join(sim.stateDir, "tools.jsonl"), "utf8");
-  } catch {
-    log = "";
-  }
-  for (const text of log.split("\n")) {
-    if (!text.trim()) continue;
-    let e;
-    try {
-      e = JSON.parse(text);
-    } catch {
-      continue;
-    }
-    if (e.node !== node.name || (e.tool !== "dnf" && e.tool !== "yum")) continue;
+  for (const e of sim.toolCalls(node.name, ["dnf", "yum"])) {
     const { verb, words } = dnfWords(e.argv || []);
     for (const w of words) {
       if (verb === "install" || verb === "reinstall") db.add(w);
