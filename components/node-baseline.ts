@@ -33,6 +33,8 @@ export interface NodeBaselineArgs {
   hosts?: HostEntry[];
   /** Local login accounts. Defaults to none. */
   users?: BaselineUser[];
+  /** Time zone, a tz database name ("Europe/Berlin"). Defaults to unmanaged. */
+  timezone?: string;
 }
 
 /**
@@ -129,7 +131,7 @@ export class NodeBaseline extends pulumi.ComponentResource {
     // Packages come from the repositories above.
     this.host = new HostBaseline(
       name,
-      { access: conn, packages: args.packages, packagesAfter: repos, hosts: args.hosts, users, adoptedFrom: this },
+      { access: conn, packages: args.packages, packagesAfter: repos, hosts: args.hosts, users, timezone: args.timezone, adoptedFrom: this },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.packages = this.host.packages;

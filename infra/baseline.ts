@@ -382,6 +382,12 @@ export function fqdnHostsBlock(fqdn: string, hostname: string): FileSpec {
   return { path: "/etc/hosts", blockId: "hostname", content: `127.0.1.1\t${fqdn} ${hostname}\n` };
 }
 
+/** A fully qualified domain name (lower case, at least two labels). */
+export const isFqdn = (v: string): boolean => FQDN.test(v);
+
+/** A name of the tz database's shape ("Europe/Berlin", "UTC"); the node checks that it exists. */
+export const isTimezoneName = (v: string): boolean => TIMEZONE.test(v);
+
 /** Whether a time zone name has the tz database's shape ("Europe/Berlin", "UTC"); the node checks it exists. */
 export function checkTimezone(timezone: string): void {
   if (!TIMEZONE.test(timezone)) throw new Error(`timezone: "${timezone}" is not a tz database name like "Europe/Berlin" or "UTC"`);

@@ -161,6 +161,15 @@ describe("stack pifarm", () => {
     expect(r.outputs.nodes).toEqual({});
     expect(r.secretOutputs.kubernetes).toBe(true);
   });
+
+  it("gives each Pi its FQDN under the farm's domain and the farm's time zone", async () => {
+    const r = await run("pifarm");
+    for (const pi of ["pi-1", "pi-2", "pi-3", "pi-4"]) {
+      const fqdn = r.byName(`pifarm-${pi}-baseline-fqdn`);
+      expect(fqdn.rawInputs).toMatchObject({ path: "/etc/hosts", blockId: "hostname", content: `127.0.1.1\t${pi}.farm.home.arpa ${pi}\n` });
+      expect(r.byName(`pifarm-${pi}-baseline-timezone`).rawInputs).toMatchObject({ timezone: "Europe/Berlin" });
+    }
+  });
 });
 
 describe("stack matrix: K3s on VM clones", () => {
@@ -235,6 +244,13 @@ describe("bad Linode, host and K3s input: a clear error by path, before anything
   };
   const linode = (instance: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     base({ linode: { region: "eu-central", adminCidrs: ["203.0.113.0/24"], authorizedKeys: [KEY], instances: [{ label: "web-1", ...instance }], ...extra } });
+
+  it("refuses a time zone and a domain of the wrong shape", () => {
+    expect(issues(base({ baseline: { timezone: "Europe Berlin", domain: "Farm.example" } }))).toEqual([
+      'baseline.timezone: "Europe Berlin" is not a tz database name like "Europe/Berlin" or "UTC"',
+      'baseline.domain: "Farm.example" is not a DNS domain (lower-case labels separated by dots)',
+    ]);
+  });
 
   it("refuses a malformed Linode label, region and plan", () => {
     expect(issues(linode({ label: "Web_1" }))).toEqual([

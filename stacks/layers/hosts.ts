@@ -34,7 +34,16 @@ export function provisionHost(
   return new HostBaseline(
     `${ctx.env.name}-${name}-baseline`,
     // The config's name is the host's name (and its K3s node name).
-    { access, hostname: name, packages: ctx.env.baseline.packages, packageManager: packageManager(distro), hosts, users },
+    {
+      access,
+      hostname: name,
+      fqdn: ctx.env.baseline.domain === undefined ? undefined : `${name}.${ctx.env.baseline.domain}`,
+      timezone: ctx.env.baseline.timezone,
+      packages: ctx.env.baseline.packages,
+      packageManager: packageManager(distro),
+      hosts,
+      users,
+    },
     { dependsOn: after },
   );
 }

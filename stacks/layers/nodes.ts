@@ -55,6 +55,7 @@ function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], user
       removeSubscriptionNag: env.baseline.removeSubscriptionNag,
       hosts,
       users,
+      timezone: env.baseline.timezone,
     },
     { dependsOn: [facts] },
   );

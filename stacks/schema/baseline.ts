@@ -2,7 +2,7 @@
  * Baseline of every node: the schema of `baseline` (packages, repositories,
  * login accounts) and its check (unique user names).
  */
-import { knownCephReleases } from "../../infra/baseline";
+import { isFqdn, isTimezoneName, knownCephReleases } from "../../infra/baseline";
 import { bool, list, mapping, oneOf, text } from "./fields";
 import { show } from "./messages";
 import { isLinuxUser, isRecord, isSshPublicKey, isString } from "./predicates";
@@ -43,6 +43,14 @@ export const BaselineSchema = mapping(
     cephRelease: oneOf(["quincy", "reef", "squid", "tentacle"] as const, "a Ceph release").default("squid"),
     /** Login accounts on every node. Defaults to none. */
     users: list(UserSchema, "a list of users").default([]),
+    /** Time zone of every node, host, Linode instance and VM clone (a tz database name: "Europe/Berlin", "UTC"). Defaults to unmanaged. */
+    timezone: text('a tz database name like "Europe/Berlin" or "UTC"', isTimezoneName).optional(),
+    /**
+     * DNS domain of the plain hosts, Linode instances and VM clones: each gets the FQDN
+     * `<name>.<domain>` (/etc/hosts, `hostname -f`). Proxmox nodes keep the names their
+     * installer gave them. Defaults to none.
+     */
+    domain: text("a DNS domain (lower-case labels separated by dots)", isFqdn).optional(),
   },
   "a mapping of baseline settings",
 );
