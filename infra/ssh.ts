@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { describeError, hasErrorName } from "./errors";
+import { command } from "./shell";
 
 /** Where and how to reach one node. */
 export interface SshTarget {
@@ -18,7 +19,11 @@ export interface SshTarget {
   host: string;
   /** SSH port. Defaults to 22. */
   port?: number;
-  /** Login user. Defaults to "root". */
+  /**
+   * Login user. Defaults to "root". Another user (a cloud image's default
+   * user) runs every command through `sudo -n`: what we run needs root, and a
+   * user without passwordless sudo fails at once instead of waiting for a password.
+   */
   username?: string;
   /** Private key (OpenSSH or PEM). Either this or `agent`. */
   privateKey?: string;
@@ -203,6 +208,12 @@ export function summarize(commandLine: string): string {
   return `${tool}${sub}`;
 }
 
+/** The command line as root: itself for root, else through `sudo -n` (stdin passes through). */
+export function asRoot(target: SshTarget, commandLine: string): string {
+  const user = target.username ?? "root";
+  return user === "root" ? commandLine : command("sudo", "-n", "--", "sh", "-c", commandLine);
+}
+
 function lastLines(text: string, n: number): string {
   const lines = text.split("\n");
   return lines.length <= n ? text : lines.slice(-n).join("\n");
@@ -252,7 +263,7 @@ export class SshSession {
         this.close();
       }, timeoutMs);
 
-      this.client.exec(commandLine, (err: Error | undefined, stream: ClientChannel) => {
+      this.client.exec(asRoot(this.target, commandLine), (err: Error | undefined, stream: ClientChannel) => {
         if (err) {
           finish(new NodeUnreachableError(this.node, `cannot start ${summarize(shown)}: ${err.message}`));
           return;
