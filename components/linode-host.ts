@@ -5,7 +5,7 @@ import * as tls from "@pulumi/tls";
 import YAML from "yaml";
 import type { HostAccess, NodeConnection } from "../infra/providers/connection";
 import { SshReady } from "../infra/providers/linux/ssh-ready";
-import { fingerprint } from "../infra/ssh";
+import { openSshFingerprint } from "../infra/ssh";
 import { childOptions } from "./child-options";
 
 /** Type token of the LinodeHost component. */
@@ -55,13 +55,6 @@ export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyOpenssh: 
   };
   // No line folding: the key lines stay whole.
   return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
-}
-
-/** `SHA256:…` of an OpenSSH public key line, as `ssh-keygen -lf` prints it. */
-export function openSshFingerprint(publicKeyOpenssh: string): string {
-  const blob = publicKeyOpenssh.trim().split(/\s+/)[1];
-  if (!blob) throw new Error(`not an OpenSSH public key: ${JSON.stringify(publicKeyOpenssh.slice(0, 40))}`);
-  return fingerprint(Buffer.from(blob, "base64"));
 }
 
 /**

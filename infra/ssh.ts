@@ -188,6 +188,13 @@ export function fingerprint(keyBlob: Buffer): string {
   return "SHA256:" + createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "");
 }
 
+/** The fingerprint of an OpenSSH public key line ("ssh-ed25519 AAAA… comment"), as `ssh-keygen -lf` prints it. */
+export function openSshFingerprint(publicKeyOpenssh: string): string {
+  const blob = publicKeyOpenssh.trim().split(/\s+/)[1];
+  if (!blob) throw new Error(`not an OpenSSH public key: ${JSON.stringify(publicKeyOpenssh.slice(0, 40))}`);
+  return fingerprint(Buffer.from(blob, "base64"));
+}
+
 /** Replace every secret value in `text` with `***`. */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;

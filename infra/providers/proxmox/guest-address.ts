@@ -55,14 +55,15 @@ interface Answer {
   waiting?: string;
 }
 
-async function locate(session: SshSession, vmid: number): Promise<string | undefined> {
+/** The node a VM runs on now (HA may move it), or undefined when the cluster has no such VM. */
+export async function locateGuest(session: SshSession, vmid: number): Promise<string | undefined> {
   const out = await session.check(inCLocale(command("pvesh", "get", "/cluster/resources", "--type", "vm", "--output-format", "json")));
   return parseGuests(out.stdout, session.node).find((g) => g.vmid === vmid)?.node;
 }
 
 /** One question: where the VM runs and what its agent reports. Throws on what waiting cannot fix. */
 async function ask(session: SshSession, inputs: GuestAddressInputs): Promise<Answer | undefined> {
-  const runsOn = await locate(session, inputs.vmid);
+  const runsOn = await locateGuest(session, inputs.vmid);
   if (!runsOn) return undefined;
   const argv = ["pvesh", "get", `/nodes/${runsOn}/qemu/${inputs.vmid}/agent/network-get-interfaces`, "--output-format", "json"];
   const r = await session.run(inCLocale(command(...argv)));

@@ -921,8 +921,18 @@ function verbAndWords(argv, withValue) {
   return { verb, words };
 }
 
+/** The OpenSSH line of a VM's ed25519 host key: a 32-byte key derived from its VMID and a seed. */
+function guestHostKey(vmid, seed, name) {
+  const key = crypto.createHash("sha256").update(`guest-host-key ${vmid} ${seed}`).digest();
+  const type = Buffer.from("ssh-ed25519");
+  const u32 = (n) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+  const blob = Buffer.concat([u32(type.length), type, u32(key.length), key]);
+  return `ssh-ed25519 ${blob.toString("base64")} root@${name}\n`;
+}
+
 module.exports = {
   DieError,
+  guestHostKey,
   out,
   err,
   line,

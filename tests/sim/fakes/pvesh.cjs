@@ -181,6 +181,35 @@ const ROUTES = [
     },
   },
   {
+    // A file of the guest through its agent (qemu-server PVE/API2/Qemu/Agent.pm file-read):
+    // {"content": "..."} (plus "truncated": 1 past 16 MiB). A missing file is the agent's
+    // error, which PVE passes on as "Agent error: <desc>" (exit 255). The fake guest has
+    // `guest.agentFiles` (path -> content), and once it has run for `guest.cloudInitSeconds`
+    // (default 0) cloud-init's boot-finished and the ed25519 host key cloud-init generated
+    // (one per VM, derived from its VMID and `guest.hostKeySeed`).
+    get: "/nodes/{node}/qemu/{vmid}/agent/file-read",
+    options: { file: "string" },
+    handler: ({ state, self, params, opts }) => {
+      const n = lib.apiTargetNode(state, self, params.node);
+      const g = n.guests[params.vmid];
+      if (!g) configMissing(n.name, params.vmid);
+      const conf = lib.guestConfig(n.name, params.vmid, g);
+      if (!/^(1|enabled=1)(,|$)/.test(String(conf.agent ?? ""))) lib.die("No QEMU guest agent configured\n");
+      if (g.status !== "running") lib.die(`VM ${params.vmid} is not running\n`);
+      const upFor = Math.floor(Date.now() / 1000) - (g.startedAt || 0);
+      if (g.agentInstalled === false || upFor < (g.agentBootSeconds || 0)) lib.die("QEMU guest agent is not running\n");
+      const file = String(opts.file || "");
+      if (!file) lib.paramError({ file: "property is missing and it is not optional" }, "pvesh get /nodes/{node}/qemu/{vmid}/agent/file-read --file <string> [FORMAT_OPTIONS]");
+      const files = { ...(g.agentFiles || {}) };
+      if (upFor >= (g.cloudInitSeconds || 0)) {
+        files["/var/lib/cloud/instance/boot-finished"] ??= `${g.startedAt || 0}.00 - Sun, 06 Dec 2026 12:00:00 +0000 - v. 24.4\n`;
+        files["/etc/ssh/ssh_host_ed25519_key.pub"] ??= lib.guestHostKey(Number(params.vmid), g.hostKeySeed || "", conf.name || `vm${params.vmid}`);
+      }
+      if (!(file in files)) lib.die(`Agent error: Failed to open file '${file}': No such file or directory\n`);
+      return { content: files[file] };
+    },
+  },
+  {
     // The guest agent through the API (qemu-server PVE/API2/Qemu/Agent.pm): {"result": [...]}.
     // Errors (exit 255) as in pve-cli.md §3.10. The fake's agent answers once the VM has run for
     // `guest.agentBootSeconds` (default 0); `guest.agentInstalled: false` keeps it silent;
