@@ -2,6 +2,7 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeAccess } from "../infra/providers/connection";
 import { GuestAddress } from "../infra/providers/proxmox/guest-address";
+import { GuestHostKey } from "../infra/providers/proxmox/guest-host-key";
 import { childOptions } from "./child-options";
 
 /** Type token of the Vm component. */
@@ -32,7 +33,7 @@ export interface VmCloudInit {
   /** Login user. Defaults to the template's. */
   user?: string;
   /** SSH public keys of that user. */
-  sshKeys: string[];
+  sshKeys: pulumi.Input<string[]>;
   /** "dhcp", or a static IPv4 with prefix, e.g. 192.168.3.50/24. Defaults to dhcp. */
   ipv4?: string;
   /** Gateway for a static address. */
@@ -84,6 +85,11 @@ export interface VmArgs {
   vendorSnippet?: pulumi.Input<string>;
   /** Seconds to wait for the guest agent to report an address (then the apply fails). Defaults to 300. */
   agentTimeoutSeconds?: number;
+  /**
+   * Read the SSH host key cloud-init generated through the guest agent (`hostKey`),
+   * so the first SSH connection to the VM pins it. Defaults to false.
+   */
+  readHostKey?: boolean;
 }
 
 /**
@@ -102,6 +108,8 @@ export class Vm extends pulumi.ComponentResource {
   readonly ipv4: pulumi.Output<string[]>;
   /** The native resource, for `dependsOn` (HA resources). */
   readonly vm: proxmoxve.VmLegacy;
+  /** `SHA256:` fingerprint of the VM's ed25519 host key, with `readHostKey`. */
+  readonly hostKey?: pulumi.Output<string>;
 
   constructor(name: string, args: VmArgs, opts?: pulumi.ComponentResourceOptions) {
     super(VM_TYPE, name, { node: args.node, vmid: args.vmid, name: args.name }, opts);
@@ -166,6 +174,14 @@ export class Vm extends pulumi.ComponentResource {
     );
     this.address = guest.address;
     this.ipv4 = guest.addresses;
-    this.registerOutputs({ vmid: this.vmid, address: this.address, ipv4: this.ipv4 });
+    if (args.readHostKey) {
+      const key = new GuestHostKey(
+        `${name}-host-key`,
+        { ...args.access, vmid: args.vmid, name: args.name, timeoutSeconds: agentTimeoutSeconds },
+        { parent: this, dependsOn: [guest] },
+      );
+      this.hostKey = key.hostKey;
+    }
+    this.registerOutputs({ vmid: this.vmid, address: this.address, ipv4: this.ipv4, hostKey: this.hostKey });
   }
 }

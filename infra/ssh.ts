@@ -195,6 +195,16 @@ export function openSshFingerprint(publicKeyOpenssh: string): string {
   return fingerprint(Buffer.from(blob, "base64"));
 }
 
+/** The OpenSSH public key line ("ssh-ed25519 AAAA…") of a private key, for authorized_keys. */
+export function publicKeyLine(privateKey: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { utils } = require("ssh2") as typeof import("ssh2");
+  const parsed = utils.parseKey(privateKey);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key instanceof Error) throw new Error(`secrets.sshPrivateKey: not a private key ssh2 can read (${key.message})`);
+  return `${key.type} ${key.getPublicSSH().toString("base64")}`;
+}
+
 /** Replace every secret value in `text` with `***`. */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;

@@ -1,4 +1,5 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { publicKeyLine } from "../infra/ssh";
 import { nodeAccessByName } from "./connections";
 import { buildApi } from "./layers/api";
 import { buildCeph, type CephOutputs } from "./layers/ceph";
@@ -92,10 +93,13 @@ function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySe
 function environmentContext(env: Environment, secrets: pulumi.Output<Secrets>): EnvironmentContext {
   const sshPrivateKey = env.ssh.useAgent ? undefined : secrets.apply((s) => s.sshPrivateKey ?? "");
   const byName = nodeAccessByName(env, sshPrivateKey);
+  // A public key is no secret; derived from one, it would be marked secret everywhere it goes.
+  const sshPublicKey = sshPrivateKey ? pulumi.unsecret(sshPrivateKey.apply((key) => (key ? publicKeyLine(key) : ""))) : undefined;
   return {
     env,
     secrets,
     sshPrivateKey,
+    sshPublicKey,
     access: (node) => byName.get(typeof node === "string" ? node : node.name)!,
   };
 }

@@ -26,6 +26,7 @@ import { DEFAULT_USER_COMMENT, PVE_USER_PROVIDER_VERSION, pveUserProvider } from
 import { CLOUD_TEMPLATE_PROVIDER_VERSION, cloudTemplateProvider, DEFAULT_TEMPLATE_HARDWARE } from "../infra/providers/proxmox/cloud-template";
 import { CLUSTER_PROVIDER_VERSION, clusterProvider } from "../infra/providers/proxmox/cluster";
 import { GUEST_ADDRESS_PROVIDER_VERSION, guestAddressProvider } from "../infra/providers/proxmox/guest-address";
+import { GUEST_HOST_KEY_PROVIDER_VERSION, guestHostKeyProvider } from "../infra/providers/proxmox/guest-host-key";
 import { HA_PROVIDER_VERSION, haPlacementProvider, haResourceProvider } from "../infra/providers/proxmox/ha";
 import { SSH_READY_PROVIDER_VERSION, sshReadyProvider } from "../infra/providers/linux/ssh-ready";
 import { TIMEZONE_PROVIDER_VERSION, timezoneProvider } from "../infra/providers/linux/timezone";
@@ -216,6 +217,11 @@ const CASES: Case[] = [
     name: "proxmox/guest-address",
     provider: guestAddressProvider,
     inputs: () => ({ ...conn("frege"), providerVersion: GUEST_ADDRESS_PROVIDER_VERSION, vmid: 300, name: "vm300", mac: MAC, timeoutSeconds: 30, pollSeconds: 1 }),
+  },
+  {
+    name: "proxmox/guest-host-key",
+    provider: guestHostKeyProvider,
+    inputs: () => ({ ...conn("frege"), providerVersion: GUEST_HOST_KEY_PROVIDER_VERSION, vmid: 300, name: "vm300", timeoutSeconds: 30, pollSeconds: 1 }),
   },
   {
     name: "proxmox/ha (resource)",

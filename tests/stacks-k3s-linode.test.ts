@@ -172,25 +172,43 @@ describe("stack pifarm", () => {
   });
 });
 
-describe("stack matrix: K3s on VM clones", () => {
-  it("waits for each VM's address, records its host key on first use (the explicit flag), pins it for the baseline, then K3s", async () => {
+describe("stack matrix: VM clones get the baseline, K3s on three of them", () => {
+  it("pins each VM's host key read through the guest agent (no trust on first use), then the baseline, then K3s", async () => {
     const r = await run("matrix");
     const [cluster] = r.byType("pulumi-nodejs:dynamic/k3s:Cluster");
     expect(r.byType(K3S_CLUSTER_TYPE).map((c) => c.name)).toEqual(["matrix-lab"]);
-    for (const vm of ["kube-1", "kube-2", "kube-3"]) {
-      const ready = r.byName(`matrix-${vm}-ssh`);
-      expect(ready.rawInputs.trustOnFirstUse).toBe(true);
-      expect(ready.rawInputs.connection).toMatchObject({ node: vm, user: "root", host: expect.stringMatching(/^10\.99\.0\./) });
-      expect((ready.rawInputs.connection as { hostKey?: string }).hostKey).toBeUndefined();
+    const vmNames = ["rocky9-01", "rocky10-01", "debian12-01", "kube-1", "kube-2", "kube-3"];
+    const baselines = r.byType(HOST_BASELINE_TYPE).map((b) => b.name);
+    for (const vm of vmNames) expect(baselines).toContain(`matrix-${vm}-baseline`);
+    for (const vm of vmNames) {
+      const key = r.byType("pulumi-nodejs:dynamic/vm:GuestHostKey").find((g) => g.rawInputs.name === vm)!;
       const address = r.byType("pulumi-nodejs:dynamic/vm:GuestAddress").find((g) => g.rawInputs.name === vm)!;
-      expect(ready.dependsOn).toContain(address.urn);
+      expect(key.dependsOn).toContain(address.urn);
+      const ready = r.byName(`matrix-${vm}-ssh`);
+      expect(ready.rawInputs.trustOnFirstUse).toBe(false);
+      expect(ready.rawInputs.connection).toMatchObject({ node: vm, hostKey: expect.stringMatching(/^SHA256:/) });
+      expect(orderedAfter(r.registrations, ready.urn, key.urn)).toBe(true);
       const packages = r.byName(`matrix-${vm}-baseline-packages`);
-      expect((packages.rawInputs.connection as { hostKey: string }).hostKey).toMatch(/^SHA256:/);
       expect(orderedAfter(r.registrations, packages.urn, ready.urn)).toBe(true);
+    }
+    // The cloud images' default users, through sudo; root where K3s runs.
+    expect((r.byName("matrix-rocky9-01-ssh").rawInputs.connection as { user: string }).user).toBe("rocky");
+    expect((r.byName("matrix-debian12-01-ssh").rawInputs.connection as { user: string }).user).toBe("debian");
+    expect((r.byName("matrix-kube-1-ssh").rawInputs.connection as { user: string }).user).toBe("root");
+    for (const vm of ["kube-1", "kube-2", "kube-3"]) {
       for (const step of baselineSteps(r, `matrix-${vm}-baseline`)) expect(orderedAfter(r.registrations, cluster.urn, step), step).toBe(true);
     }
     const nodes = cluster.rawInputs.nodes as { name: string; role: string }[];
     expect(nodes.map((n) => `${n.name}:${n.role}`)).toEqual(["kube-1:server", "kube-2:agent", "kube-3:agent"]);
+  });
+
+  it("adds the environment's SSH key to each VM's cloud-init keys, once, in plain text (a public key is no secret)", async () => {
+    const r = await run("matrix");
+    const vm = r.byName("matrix-vm-rocky9-01-vm");
+    const keys = (vm.rawInputs.initialization as { userAccount: { keys: string[] } }).userAccount.keys;
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toMatch(/^ssh-rsa AAAA[A-Za-z0-9+/=]+$/);
+    expect(isSecretValue(vm.rawInputs.initialization)).toBe(false);
   });
 });
 
@@ -330,16 +348,16 @@ describe("bad Linode, host and K3s input: a clear error by path, before anything
     expect(validateStackText(file("{ secure: v1:abc }"), "/x/Pulumi.lab.yaml").issues).toEqual([]);
   });
 
-  it("refuses a VM in a K3s cluster without the explicit trust-on-first-use flag", () => {
+  it("refuses a VM in a K3s cluster without the baseline (its pinned host key comes with it) or not logging in as root", () => {
     const out = issues({
       name: "lab",
       networks: [],
       hosts: [host("a", 1)],
-      vms: [{ name: "v1", template: "t", node: "n", cloudInit: { sshKeys: [KEY] } }],
+      vms: [{ name: "v1", template: "t", node: "n", baseline: false, cloudInit: { sshKeys: [KEY] } }],
       k3s: { clusters: [cluster({ agents: ["v1"] })] },
     }).filter((line) => line.startsWith("k3s."));
     expect(out).toEqual([
-      'k3s.clusters[0].agents[0]: "v1" is a VM, whose host key is not known before it exists; set trustVmHostKeysOnFirstUse: true (private lab networks only) or use a host with a pinned key',
+      'k3s.clusters[0].agents[0]: VM "v1" has baseline: false; K3s members are reached with the host key the baseline step reads, so they need it',
       'k3s.clusters[0].agents[0]: VM "v1" needs cloudInit.user: root (the baseline and K3s run as root over SSH)',
     ]);
   });

@@ -9,6 +9,8 @@ export interface EnvironmentContext {
   secrets: pulumi.Output<Secrets>;
   /** The SSH private key every machine accepts (a secret; one value, so components can tell it is shared); none with the SSH agent. */
   sshPrivateKey?: pulumi.Output<string>;
+  /** Its public half ("ssh-ed25519 AAAA…"), not secret: what machines we create get in authorized_keys. None with the SSH agent. */
+  sshPublicKey?: pulumi.Output<string>;
   /** The node's access (connection and key), derived once per node. */
   access(node: Node | string): NodeAccess;
 }

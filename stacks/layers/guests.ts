@@ -12,7 +12,25 @@ import type { EnvironmentContext } from "./context";
 /** The guests' stack outputs. */
 export interface GuestOutputs {
   templates?: Record<string, { vmid: number; node: string }>;
-  vms?: Record<string, { vmid: number; node: string; address: pulumi.Output<string>; ipv4: pulumi.Output<string[]> }>;
+  vms?: Record<
+    string,
+    {
+      vmid: number;
+      node: string;
+      address: pulumi.Output<string>;
+      ipv4: pulumi.Output<string[]>;
+      /** The user the baseline logs in as, and the host key it pins (VMs with the baseline). */
+      sshUser?: string;
+      hostKey?: pulumi.Output<string>;
+    }
+  >;
+}
+
+/** The VM's keys plus the environment's (the baseline logs in with it), once. */
+function withKey(keys: string[], environmentKey: pulumi.Output<string> | undefined): pulumi.Input<string[]> {
+  if (!environmentKey) return keys;
+  const sameKey = (a: string, b: string) => a.split(/\s+/).slice(0, 2).join(" ") === b.split(/\s+/).slice(0, 2).join(" ");
+  return environmentKey.apply((key) => (key === "" || keys.some((k) => sameKey(k, key)) ? keys : [...keys, key]));
 }
 
 /** Proxmox's `local` dir storage keeps `iso` content here. */
@@ -104,12 +122,15 @@ export function buildGuests(ctx: EnvironmentContext, api: ApiAccess, storage: pu
         memoryMb: v.memoryMb,
         disks: v.disks ?? (v.diskGb ? [{ interface: "virtio0", sizeGb: v.diskGb }] : undefined),
         networks: v.networks,
-        cloudInit: v.cloudInit,
+        cloudInit: { ...v.cloudInit, sshKeys: v.baseline ? withKey(v.cloudInit.sshKeys, ctx.sshPublicKey) : v.cloudInit.sshKeys },
         vendorSnippet: snippetOf(t)?.volid,
+        readHostKey: v.baseline,
       },
       { dependsOn: [built.get(t.name)!, ...storage] },
     );
-    vms[v.name] = { vmid, node: v.node, address: vm.address, ipv4: vm.ipv4 };
+    vms[v.name] = v.baseline
+      ? { vmid, node: v.node, address: vm.address, ipv4: vm.ipv4, sshUser: v.cloudInit.user ?? images.get(t.name)!.defaultUser, hostKey: vm.hostKey }
+      : { vmid, node: v.node, address: vm.address, ipv4: vm.ipv4 };
     if (v.ha) haMembers.set(v.ha.placement, [...(haMembers.get(v.ha.placement) ?? []), { vm, vmid, ha: v.ha }]);
   });
 

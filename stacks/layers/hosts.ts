@@ -4,9 +4,9 @@ import type { HostEntry } from "../../infra/baseline";
 import type { HostAccess } from "../../infra/providers/connection";
 import { SshReady } from "../../infra/providers/linux/ssh-ready";
 import { hostConnection, sshDefaults } from "../connections";
-import { k3sMembership } from "../lookup";
 import type { Host } from "../schema";
 import type { EnvironmentContext } from "./context";
+import type { GuestOutputs } from "./guests";
 
 /** A Linux machine ready for what runs on it (K3s): reachable, pinned, baseline applied. */
 export interface ProvisionedHost {
@@ -73,24 +73,21 @@ export function buildHosts(ctx: EnvironmentContext, users: BaselineUser[]): Prov
 }
 
 /**
- * The VMs a K3s cluster uses: their host key is not known before they exist,
- * so the first key each presents is recorded (the cluster's explicit
- * trustVmHostKeysOnFirstUse) and pinned from then on; then the baseline.
+ * The VM clones with the baseline: each is reached as its cloud-init user
+ * with the host key read through the guest agent (pinned from the first
+ * connection), once SSH answers; then the baseline.
  */
-export function buildVmHosts(
-  ctx: EnvironmentContext,
-  users: BaselineUser[],
-  vms: Record<string, { address: pulumi.Output<string> }>,
-): ProvisionedHost[] {
+export function buildVmHosts(ctx: EnvironmentContext, users: BaselineUser[], vms: NonNullable<GuestOutputs["vms"]>): ProvisionedHost[] {
   const { env } = ctx;
-  return env.vms
-    .filter((vm) => k3sMembership(env, vm.name) && vms[vm.name])
-    .map((vm) => {
-      const address = vms[vm.name].address;
-      const connection = { ...sshDefaults(env), node: vm.name, host: address, user: "root" };
-      const ready = new SshReady(`${env.name}-${vm.name}-ssh`, { connection, sshPrivateKey: ctx.sshPrivateKey, trustOnFirstUse: true });
-      const access: HostAccess = { connection: { ...connection, hostKey: ready.hostKey }, sshPrivateKey: ctx.sshPrivateKey };
-      const baseline = provisionHost(ctx, vm.name, access, users, [ready]);
-      return { name: vm.name, access, clusterAddress: address, publicAddress: address, arch: "amd64", ready: [ready, baseline, ...baseline.ready] };
-    });
+  return env.vms.flatMap((vm) => {
+    const guest = vms[vm.name];
+    if (!vm.baseline || !guest?.hostKey || !guest.sshUser) return [];
+    const address = guest.address;
+    const connection = { ...sshDefaults(env), node: vm.name, host: address, user: guest.sshUser, hostKey: guest.hostKey };
+    const ready = new SshReady(`${env.name}-${vm.name}-ssh`, { connection, sshPrivateKey: ctx.sshPrivateKey, trustOnFirstUse: false });
+    const access: HostAccess = { connection, sshPrivateKey: ctx.sshPrivateKey };
+    // The package manager is asked on the VM (its image decides).
+    const baseline = provisionHost(ctx, vm.name, access, users, [ready]);
+    return [{ name: vm.name, access, clusterAddress: address, publicAddress: address, arch: "amd64", ready: [ready, baseline, ...baseline.ready] }];
+  });
 }

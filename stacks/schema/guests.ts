@@ -107,6 +107,12 @@ export const VmSchema = mapping(
       ),
       "a list of networks",
     ).default([{ bridge: "vmbr0" }]),
+    /**
+     * Give the VM the host baseline (packages, users, time zone, FQDN, /etc/hosts) over
+     * SSH as its cloud-init user (through sudo unless root), with its host key read
+     * through the guest agent. Defaults to true.
+     */
+    baseline: bool().default(true),
     cloudInit: mapping(
       {
         user: text("a Linux user name", isLinuxUser).optional(),

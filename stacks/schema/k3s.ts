@@ -44,12 +44,6 @@ export const K3sClusterSchema = mapping(
     agents: list(hostRef(), "a list of host names").default([]),
     /** VIP or DNS name for the API (added to the TLS SANs). Defaults to the first server's address. */
     apiAddress: text("an IPv4 address or DNS name", (v) => isIPv4(v) || DNS_NAME(v)).optional(),
-    /**
-     * VMs' host keys are not known before they exist: with this set, the
-     * first key a VM presents is recorded and pinned from then on. Only for
-     * VMs on a private lab network. Defaults to false (a VM member is refused).
-     */
-    trustVmHostKeysOnFirstUse: bool().default(false),
     /** Checksums of the release's install.sh and binaries, per architecture of its hosts. */
     artifacts: K3sArtifactsSchema,
     /** Run the K3s uninstall scripts on destroy. Defaults to false. */
@@ -73,6 +67,8 @@ interface Member {
   privateIp?: unknown;
   /** A VM's cloud-init user. */
   user?: unknown;
+  /** A VM's baseline flag. */
+  baseline?: unknown;
 }
 
 function members(value: Record<string, unknown>): Map<string, Member> {
@@ -83,7 +79,7 @@ function members(value: Record<string, unknown>): Map<string, Member> {
   each(value.hosts, (h) => isLabel(h.name) && out.set(h.name, { kind: "host", arch: h.arch ?? "amd64" }));
   const linode = isRecord(value.linode) ? value.linode : {};
   each(linode.instances, (i) => isLabel(i.label) && out.set(i.label, { kind: "linode", arch: i.arch ?? "amd64", privateIp: i.privateIp ?? true }));
-  each(value.vms, (v) => isLabel(v.name) && out.set(v.name, { kind: "vm", arch: "amd64", user: isRecord(v.cloudInit) ? v.cloudInit.user : undefined }));
+  each(value.vms, (v) => isLabel(v.name) && out.set(v.name, { kind: "vm", arch: "amd64", user: isRecord(v.cloudInit) ? v.cloudInit.user : undefined, baseline: v.baseline ?? true }));
   return out;
 }
 
@@ -145,11 +141,8 @@ export function checkK3s(value: Record<string, unknown>): PathIssue[] {
           issues.push({ path: at(key, i), message: `Linode instance ${show(name)} needs privateIp: true (K3s nodes talk over the region's private network)` });
         }
         if (member.kind === "vm") {
-          if (c.trustVmHostKeysOnFirstUse !== true) {
-            issues.push({
-              path: at(key, i),
-              message: `${show(name)} is a VM, whose host key is not known before it exists; set trustVmHostKeysOnFirstUse: true (private lab networks only) or use a host with a pinned key`,
-            });
+          if (member.baseline === false) {
+            issues.push({ path: at(key, i), message: `VM ${show(name)} has baseline: false; K3s members are reached with the host key the baseline step reads, so they need it` });
           }
           if (member.user !== "root") {
             issues.push({ path: at(key, i), message: `VM ${show(name)} needs cloudInit.user: root (the baseline and K3s run as root over SSH)` });

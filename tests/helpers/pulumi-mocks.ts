@@ -70,6 +70,11 @@ export const defaultState: StateFor = (type, name, inputs) => {
     const address = (inputs.expected as string | undefined) ?? `10.99.0.${Number(inputs.vmid) % 250}`;
     return { ...inputs, runsOn: (inputs.connection as { node: string }).node, address, addresses: [address] };
   }
+  if (type === "pulumi-nodejs:dynamic/vm:GuestHostKey") {
+    // The key cloud-init generated in the guest, one per VMID.
+    const digest = crypto.createHash("sha256").update(`guest ${String(inputs.vmid)}`).digest("base64").replace(/=+$/, "");
+    return { ...inputs, hostKey: `SHA256:${digest}`, publicKey: "ssh-ed25519 AAAA-mock" };
+  }
   return cloudState(type, name, inputs) ?? inputs;
 };
 
@@ -128,6 +133,13 @@ function cloudState(type: string, name: string, inputs: Record<string, unknown>)
  * program. Secure values become recognisable dummy plaintexts, and their
  * keys are marked secret, as the CLI does after decrypting.
  */
+let sshKey: string | undefined;
+/** One generated SSH private key per test process (none is committed). */
+export function mockSshPrivateKey(): string {
+  sshKey ??= crypto.generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
+  return sshKey;
+}
+
 export function stackConfig(stackFile: string): { config: Record<string, string>; secretKeys: string[] } {
   const doc = YAML.parse(fs.readFileSync(stackFile, "utf8")) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};
@@ -139,8 +151,11 @@ export function stackConfig(stackFile: string): { config: Record<string, string>
         const obj = v as Record<string, unknown>;
         if (Object.keys(obj).length === 1 && typeof obj.secure === "string") {
           secret = true;
-          // Shaped like the real thing where the schema checks the form (crypt hashes).
-          return at.includes(".userPasswordHashes.") ? `$6$MOCKSECRET$${at.replace(/[^A-Za-z0-9]/g, "")}` : `mock-secret:${at}`;
+          // Shaped like the real thing where the schema checks the form (crypt hashes) or the
+          // program reads it (the SSH key's public half goes into the VMs' authorized keys).
+          if (at.includes(".userPasswordHashes.")) return `$6$MOCKSECRET$${at.replace(/[^A-Za-z0-9]/g, "")}`;
+          if (at.endsWith(".sshPrivateKey")) return mockSshPrivateKey();
+          return `mock-secret:${at}`;
         }
         return Object.fromEntries(Object.entries(obj).map(([k, x]) => [k, decrypt(x, `${at}.${k}`)]));
       }
