@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { PULUMI_CLI_VERSION } from "../scripts/deployment";
+import { PULUMI_CLI_VERSION } from "../scripts/homelab/steps";
 import { OPTIONS, USAGE } from "../scripts/ha-verify";
 
 const ROOT = path.resolve(__dirname, "..");
