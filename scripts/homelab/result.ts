@@ -74,8 +74,9 @@ export function outputValues(outputs: Record<string, { value: unknown; secret: b
   return Object.fromEntries(Object.entries(outputs).map(([name, o]) => [name, o.secret && !showSecrets ? REDACTED : o.value]));
 }
 
-const FAILED = /(?:^|[\s'"])([A-Za-z0-9][A-Za-z0-9_.-]*): ([^\n]*?) failed \(exit (-?\d+)\):/m;
-const TIMED_OUT = /(?:^|[\s'"])([A-Za-z0-9][A-Za-z0-9_.-]*): ([^\n]*?) timed out after /m;
+// The node is the last `word: ` before the command, which has no colon (`error: golf: pvecm add failed …`).
+const FAILED = /(?:^|[\s'"])([A-Za-z0-9][A-Za-z0-9_.-]*): ([^:\n]*?) failed \(exit (-?\d+)\):/m;
+const TIMED_OUT = /(?:^|[\s'"])([A-Za-z0-9][A-Za-z0-9_.-]*): ([^:\n]*?) timed out after /m;
 const COMMAND_LINE = /^\s*command: (.+)$/m;
 
 /** Node, command and exit status out of the first of `texts` that carries one of our failure texts. */
