@@ -292,7 +292,8 @@ describe("results and reports", () => {
   it("the schema refuses a result without its verb or with a field it does not know", () => {
     const good = { stack: "m", verb: "up", success: true, startedAt: "2026-12-06T16:02:54.000Z", durationSeconds: 1, phases: [], outputs: {} };
     expect(RunResultSchema.safeParse(good).success).toBe(true);
-    const { verb: _verb, ...withoutVerb } = good;
+    const withoutVerb: Record<string, unknown> = { ...good };
+    delete withoutVerb.verb;
     expect(RunResultSchema.safeParse(withoutVerb).success).toBe(false);
     expect(RunResultSchema.safeParse({ ...good, secrets: {} }).success).toBe(false);
     expect(RunResultSchema.safeParse({ ...good, phases: [{ name: "up", success: true, durationSeconds: 1, changes: { create: -1 } }] }).success).toBe(false);
@@ -337,5 +338,22 @@ describe("test: up, verify, destroy", () => {
     const standIn = setup({}, { verify: noVerify });
     expect(await main(["test", "matrix", "--yes"], standIn.deps)).toBe(1);
     expect(linesOf(standIn.stdout)).toContain("matrix: verify failed: verify: no checks built in yet; the stack was not verified");
+  });
+});
+
+describe("the homelab bin", () => {
+  it("runs from any folder; without the Pulumi CLI a deploy verb exits 2 with one line", async () => {
+    const { execFile } = await import("node:child_process");
+    const bin = path.join(__dirname, "..", "scripts", "homelab", "bin.cjs");
+    // only node's own folder on PATH: no pulumi there
+    const env = { PATH: path.dirname(process.execPath), PULUMI_CONFIG_PASSPHRASE: "x" };
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [bin, "up", "matrix", "--json"], { cwd: "/", env }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      ),
+    );
+    expect(r.stderr).toMatch(/^matrix: the Pulumi CLI is not on PATH; install it with: curl -fsSL https:\/\/get\.pulumi\.com[^\n]*\n$/);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
   });
 });
