@@ -32,7 +32,7 @@ describe("progress from the engine's events", () => {
     expect(text).toBe(
       [
         "up [2] ok create pulumi-nodejs:dynamic:Resource matrix-join-golf (2.0s)",
-        "up [3] ok update pulumi-nodejs:dynamic:Resource matrix-pool-rbd (2.0s)",
+        "up [3] ok update pulumi-nodejs:dynamic:Resource matrix-pool-rbd (2.0s) changed: pgNum, size",
         "up summary (42.0s)",
         "  operation  count",
         "  create         1",

@@ -85,13 +85,15 @@ export class Progress {
     this.drawStatus();
   }
 
-  private stepDone(metadata: { op: string; urn: string; type: string }): void {
+  private stepDone(metadata: { op: string; urn: string; type: string; diffs?: string[] }): void {
     const seconds = this.elapsed(metadata.urn);
     this.done += 1;
     this.opsCount.set(metadata.op, (this.opsCount.get(metadata.op) ?? 0) + 1);
     if (!QUIET_OPS.has(metadata.op)) {
       const mark = this.options.tty ? color(32, "✓") : "ok";
-      this.line(`${this.options.phase} [${this.done}] ${mark} ${metadata.op} ${metadata.type} ${urnName(metadata.urn)} (${seconds.toFixed(1)}s)`);
+      // Property names only: their values may be secret.
+      const changed = metadata.diffs && metadata.diffs.length > 0 ? ` changed: ${metadata.diffs.join(", ")}` : "";
+      this.line(`${this.options.phase} [${this.done}] ${mark} ${metadata.op} ${metadata.type} ${urnName(metadata.urn)} (${seconds.toFixed(1)}s)${changed}`);
     }
     this.drawStatus();
   }

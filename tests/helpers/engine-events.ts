@@ -27,7 +27,7 @@ export const UP_EVENTS: EngineEvent[] = [
   event({ resourcePreEvent: { metadata: step("create", JOIN_GOLF) } }),
   event({ resourcePreEvent: { metadata: step("update", POOL_RBD) } }),
   event({ resOutputsEvent: { metadata: step("create", JOIN_GOLF) } }),
-  event({ resOutputsEvent: { metadata: step("update", POOL_RBD) } }),
+  event({ resOutputsEvent: { metadata: step("update", POOL_RBD, DYNAMIC, { diffs: ["pgNum", "size"] }) } }),
   event({ summaryEvent: { maybeCorrupt: false, durationSeconds: 42, resourceChanges: { create: 1, update: 1, same: 1 }, policyPacks: {} } }),
 ];
 
