@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main } from "../scripts/homelab/cli";
 import { noPreflight, noVerify } from "../scripts/homelab/hooks";
+import { VERBS } from "../scripts/homelab/verbs";
 import { REDACTED, RunResultSchema, commandFailure, type RunResult } from "../scripts/homelab/result";
 import { DRIFT_EVENTS, FAILED_UP_EVENTS, PVECM_FAILURE, UP_EVENTS } from "./helpers/engine-events";
 import { cliDeps, fakeDriver, linesOf, type CapturedDeps, type FakeDriverOptions } from "./helpers/homelab-cli";
@@ -79,6 +80,15 @@ describe("bad input: one line, exit 2, nothing opened, no report", () => {
     });
   }
 
+  it("--help: the usage and one line per verb on stdout, exit 0", async () => {
+    const s = setup();
+    expect(await main(["--help"], s.deps)).toBe(0);
+    const out = linesOf(s.stdout);
+    expect(out[0]).toBe("usage: npm run homelab -- <verb> <stack> [--json] [--yes] [--show-secrets] [--skip-preflight] [--no-refresh]");
+    expect(out.slice(1).map((l) => l.trim().split(/\s+/)[0])).toEqual(Object.keys(VERBS));
+    expect(s.opened()).toBe(false);
+  });
+
   it("another backend needs no passphrase from the environment; validate needs neither the CLI nor a passphrase", async () => {
     const s = setup();
     const env = { PATH: s.deps.env.PATH, PULUMI_BACKEND_URL: "https://api.pulumi.com" };
@@ -93,9 +103,9 @@ describe("destroy asks on a terminal", () => {
   it("declined: nothing opened, exit 1; typed the stack name: destroys", async () => {
     const questions: string[] = [];
     let answer = false;
-    const s = setup({}, { stdinIsTTY: true, confirm: async (q) => (questions.push(q), answer) });
+    const s = setup({}, { stdinIsTTY: true, confirm: async (q, expected) => (questions.push(`${q}[${expected}]`), answer) });
     expect(await main(["destroy", "ms01"], s.deps)).toBe(1);
-    expect(questions).toEqual(['destroy removes every resource of stack "ms01". Type the stack name to go ahead: ']);
+    expect(questions).toEqual(['destroy removes every resource of stack "ms01". Type the stack name to go ahead: [ms01]']);
     expect(linesOf(s.stderr)).toEqual(["ms01: destroy not confirmed; nothing changed"]);
     expect(s.opened()).toBe(false);
     answer = true;

@@ -5,7 +5,7 @@ import type { Flags } from "./context";
 export const USAGE =
   "npm run homelab -- <verb> <stack> [--json] [--yes] [--show-secrets] [--skip-preflight] [--no-refresh]";
 
-export type ParsedArgs = { verb: string; stack: string; flags: Flags } | { error: string };
+export type ParsedArgs = { verb: string; stack: string; flags: Flags } | { error: string } | { help: true };
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed;
@@ -20,11 +20,13 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
         "show-secrets": { type: "boolean" },
         "skip-preflight": { type: "boolean" },
         "no-refresh": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
       },
     });
   } catch (err) {
     return { error: (err as Error).message.split("\n")[0] };
   }
+  if (parsed.values.help) return { help: true };
   const [verb, stack, ...rest] = parsed.positionals;
   if (!verb || !stack || rest.length > 0) return { error: "expected a verb and a stack" };
   const v = parsed.values;

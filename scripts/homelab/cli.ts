@@ -30,8 +30,8 @@ export interface CliDeps extends VerbDeps {
   stdout: Stream;
   stderr: Stream;
   stdinIsTTY: boolean;
-  /** Asks on the terminal; true when the operator agreed. */
-  confirm: (question: string) => Promise<boolean>;
+  /** Asks on the terminal; true when the operator typed `expected`. */
+  confirm: (question: string, expected: string) => Promise<boolean>;
   /** Milliseconds since the epoch. */
   now: () => number;
 }
@@ -58,9 +58,14 @@ export function defaultDeps(): CliDeps {
     stdout: { write: (t) => process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY) },
     stderr: { write: (t) => process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY) },
     stdinIsTTY: Boolean(process.stdin.isTTY),
-    confirm: (question) => askOnTerminal(question, /"(.*)"/.exec(question)?.[1] ?? ""),
+    confirm: askOnTerminal,
     now: () => Date.now(),
   };
+}
+
+export function helpText(): string {
+  const width = Math.max(...Object.keys(VERBS).map((v) => v.length));
+  return [`usage: ${USAGE}`, "", ...Object.entries(VERBS).map(([name, spec]) => `  ${name.padEnd(width)}  ${spec.summary}`)].join("\n");
 }
 
 /** The first input problem, as the one line to print; undefined when the run may start. */
@@ -82,6 +87,10 @@ function inputProblem(verb: string, stack: string, yes: boolean, deps: CliDeps):
 export async function main(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
   const error = (line: string) => deps.stderr.write(`${line}\n`);
   const parsed = parseCommandLine(argv);
+  if ("help" in parsed) {
+    deps.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
   if ("error" in parsed) {
     error(`homelab: ${parsed.error}; usage: ${USAGE} (verbs: ${Object.keys(VERBS).join(", ")})`);
     return 2;
@@ -94,7 +103,7 @@ export async function main(argv: string[], deps: CliDeps = defaultDeps()): Promi
   }
   const spec = VERBS[verb];
   if (spec.destructive && !flags.yes) {
-    const agreed = await deps.confirm(`${verb} removes every resource of stack "${stack}". Type the stack name to go ahead: `);
+    const agreed = await deps.confirm(`${verb} removes every resource of stack "${stack}". Type the stack name to go ahead: `, stack);
     if (!agreed) {
       error(`${stack}: ${verb} not confirmed; nothing changed`);
       return 1;
