@@ -5,7 +5,7 @@
  * with its pinned host key, checks that the node's API certificate is signed
  * by it and names the API address, and writes `.homelab/ca/<stack>.pem` (the
  * system CAs plus the cluster CA) for SSL_CERT_FILE: the way to verify a
- * fresh node's API without `insecureTls`. The deploy script sets
+ * fresh node's API without `insecureTls`. `npm run homelab` sets
  * SSL_CERT_FILE itself when the bundle exists.
  *
  * SSH key: `--identity <file>` (the key stored in secrets.sshPrivateKey), else

@@ -71,7 +71,7 @@ export function environmentWarnings(raw: unknown): string[] {
   });
   const api = raw.apiAccess;
   if (isRecord(api) && api.insecureTls === true) {
-    out.push(`apiAccess.insecureTls: true; the API certificate is not checked, so anyone on the network path can take the API token; instead run npm run trust-ca -- <stack> (the deploy script then sets SSL_CERT_FILE)`);
+    out.push(`apiAccess.insecureTls: true; the API certificate is not checked, so anyone on the network path can take the API token; instead run npm run trust-ca -- <stack> (npm run homelab then sets SSL_CERT_FILE)`);
   }
   for (const { path, value } of strings(raw)) {
     const last = path[path.length - 1];

@@ -8,9 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runDeployment } from "../scripts/deployment";
+import { main } from "../scripts/homelab/cli";
 import { pulumiConfigReader, type ConfigReader } from "../stacks/esc";
 import { validateStackText } from "../stacks/stack-file";
+import { cliDeps, fakeDriver, linesOf } from "./helpers/homelab-cli";
 
 const ROOT = path.resolve(__dirname, "..");
 const MATRIX = fs.readFileSync(path.join(ROOT, "Pulumi.matrix.yaml"), "utf8");
@@ -30,11 +31,16 @@ describe("stacks with Pulumi ESC environments", () => {
       "secrets.sshPrivateKey, secrets.rootPasswords.foxtrot: not in the stack file; expected from the Pulumi ESC environment(s) homelab/matrix " +
         "(not checked here: the Pulumi CLI is not on PATH)",
     );
-    // and the deploy script goes ahead instead of refusing
-    const log: string[] = [];
-    const ops = { refresh: async () => ({}), preview: async () => ({ same: 1 }), up: async () => ({}), destroy: async () => ({}) };
-    expect(await runDeployment("matrix", "preview", result, async () => ops, (l) => log.push(l))).toBe(0);
-    expect(log).toContain("preview: 1 same");
+    // and the preview verb goes ahead instead of refusing
+    const { driver, calls } = fakeDriver({ changes: { preview: { same: 1 } } });
+    const c = cliDeps(driver, { validateStack: () => result });
+    try {
+      expect(await main(["preview", "matrix"], c.deps)).toBe(0);
+      expect(calls).toEqual(["preview --refresh"]);
+      expect(linesOf(c.stdout)).toContain("preview: 1 same");
+    } finally {
+      c.cleanup();
+    }
   });
 
   it("a stack file without environment: still reports missing secrets", () => {

@@ -7,8 +7,10 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { PULUMI_CLI_VERSION } from "../scripts/deployment";
+import { PULUMI_CLI_VERSION } from "../scripts/homelab/steps";
 import { OPTIONS, USAGE } from "../scripts/ha-verify";
+import { USAGE as HOMELAB_USAGE } from "../scripts/homelab/args";
+import { VERBS } from "../scripts/homelab/verbs";
 
 const ROOT = path.resolve(__dirname, "..");
 const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -73,5 +75,12 @@ describe("README set-up", () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr.split("\n")[0]).toBe(`usage: ${USAGE}`);
+  });
+
+  it("the Operating section has a row for every verb of the homelab command, and every flag its usage names", () => {
+    const operating = section("Operating");
+    const rows = [...operating.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
+    expect(rows).toEqual(Object.keys(VERBS));
+    for (const flag of HOMELAB_USAGE.match(/--[a-z-]+/g) ?? []) expect(operating).toContain(flag);
   });
 });

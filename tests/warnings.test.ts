@@ -44,7 +44,7 @@ describe("warnings", () => {
         "nodes[0].insecureIgnoreHostKey: true; the host key is not checked, so anyone on the network path can impersonate foxtrot " +
           "(pin it: npm run host-keys -- <stack>)",
         "nodes[1].hostKey: the placeholder from the reference stack files, not this node's key; get the real one with npm run host-keys -- <stack>",
-        "apiAccess.insecureTls: true; the API certificate is not checked, so anyone on the network path can take the API token; instead run npm run trust-ca -- <stack> (the deploy script then sets SSL_CERT_FILE)",
+        "apiAccess.insecureTls: true; the API certificate is not checked, so anyone on the network path can take the API token; instead run npm run trust-ca -- <stack> (npm run homelab then sets SSL_CERT_FILE)",
         "vms[0].cloudInit.sshKeys[0]: a placeholder public key from the reference stack files; put your own public key here",
       ]),
     );
