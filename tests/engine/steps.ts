@@ -18,6 +18,7 @@
  * from their inputs and reported as "mocked"; components need no step.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { EngineState, StepEvent, StepOp } from "./protocol";
 import { Redactor, unwrapSecrets } from "./secrets";
@@ -25,6 +26,18 @@ import { runAsStep } from "./step-tag";
 import { overTheWire } from "./wire";
 
 type DynamicProvider = pulumi.dynamic.ResourceProvider;
+
+/**
+ * A native resource's outputs: its inputs, plus what the program reads back
+ * and the real provider would compute. A random password is made here once
+ * and kept from then on, as @pulumi/random keeps it in the state.
+ */
+function nativeOutputs(type: string, inputs: Record<string, unknown>, prior: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (type !== "random:index/randomPassword:RandomPassword") return inputs;
+  const length = typeof inputs.length === "number" ? inputs.length : 16;
+  const result = typeof prior?.result === "string" ? prior.result : crypto.randomBytes(length).toString("base64url").slice(0, length);
+  return { ...inputs, result };
+}
 
 interface RequestInfo {
   additionalSecretOutputs: string[];
@@ -166,9 +179,10 @@ export class Engine {
     if (!isDynamicType(args.type)) {
       // Native resources (and provider resources) are not driven: they answer with their inputs.
       const id = this.prior[urn]?.id ?? `${args.name}-id`;
-      this.next[urn] = { type: args.type, id, inputs, outputs: inputs };
+      const outputs = nativeOutputs(args.type, inputs, this.prior[urn]?.outputs);
+      this.next[urn] = { type: args.type, id, inputs, outputs };
       event("mocked", Date.now(), new Calls());
-      return { id, state: this.wrapSecrets(inputs, secretOutputs) };
+      return { id, state: this.wrapSecrets(outputs, secretOutputs) };
     }
 
     const startedAt = Date.now();
