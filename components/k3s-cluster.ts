@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isLabelKey, isLabelValue, isNodeName, isTaint } from "../infra/kubernetes-names";
 import type { HostAccess } from "../infra/providers/connection";
 import { K3sClusterResource } from "../infra/providers/k3s/k3s-cluster";
 import type { K3sNodeSpecInput } from "../infra/providers/k3s/k3s-node";
@@ -75,9 +76,6 @@ function builtInPins(version: string): K3sArtifactPins | undefined {
 const SHA256 = /^[0-9a-f]{64}$/;
 /** IPv4, IPv6 or a DNS name: what goes into --tls-san, --node-ip and the server URL. */
 const ADDRESS = /^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
-const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
-const TAINT = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const VERSION = /^v\d+\.\d+\.\d+\+k3s\d+$/;
 
 /** What is wrong with a cluster's arguments, one sentence per problem naming the field and the fix. */
@@ -92,14 +90,15 @@ export function k3sClusterProblems(args: K3sClusterArgs): string[] {
   for (const h of hosts) {
     if (seen.has(h.name)) problems.push(`nodes: "${h.name}" is listed twice`);
     seen.add(h.name);
-    if (!NODE_NAME.test(h.name)) problems.push(`${h.name}: not a Kubernetes node name (lowercase letters, digits, "-" and ".")`);
+    if (!isNodeName(h.name)) problems.push(`${h.name}: not a Kubernetes node name (lowercase letters, digits, "-" and ".")`);
     // An address another resource produces (a new machine's) is that provider's to get right.
     if (typeof h.address === "string" && !ADDRESS.test(h.address)) problems.push(`${h.name}.address: "${h.address}" is not an IP address or DNS name`);
     for (const t of h.taints ?? []) {
-      if (!TAINT.test(t)) problems.push(`${h.name}.taints: "${t}" is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`);
+      if (!isTaint(t)) problems.push(`${h.name}.taints: "${t}" is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`);
     }
-    for (const k of Object.keys(h.labels ?? {})) {
-      if (!LABEL_KEY.test(k)) problems.push(`${h.name}.labels: "${k}" is not a Kubernetes label key`);
+    for (const [k, v] of Object.entries(h.labels ?? {})) {
+      if (!isLabelKey(k)) problems.push(`${h.name}.labels: "${k}" is not a Kubernetes label key`);
+      else if (!isLabelValue(v)) problems.push(`${h.name}.labels.${k}: "${v}" is not a Kubernetes label value`);
     }
   }
   if (typeof args.apiAddress === "string" && !ADDRESS.test(args.apiAddress)) problems.push(`apiAddress: "${args.apiAddress}" is not an IP address or DNS name`);

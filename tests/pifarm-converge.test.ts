@@ -79,6 +79,10 @@ describe("the Pi farm: hosts → baseline → K3s, under the engine", () => {
     }
     const nodes = JSON.parse(await sh("pi-1", "kubectl get nodes -o json")) as { items: { metadata: { name: string; labels: Record<string, string> } }[] };
     expect(nodes.items.map((n) => n.metadata.name).sort()).toEqual(PIS);
+    // The stack file's labels and taints reached the nodes.
+    expect(nodes.items.find((n) => n.metadata.name === "pi-4")!.metadata.labels["homelab.example/storage"]).toBe("ssd");
+    const pi1 = nodes.items.find((n) => n.metadata.name === "pi-1") as unknown as { spec: { taints?: { key: string; effect: string }[] } };
+    expect(pi1.spec.taints).toContainEqual(expect.objectContaining({ key: "node-role.kubernetes.io/control-plane", effect: "PreferNoSchedule" }));
     // The kubeconfig is a secret stack output: the engine shows only the marker.
     const kubernetes = first.outputs.kubernetes as Record<string, Record<string, unknown>>;
     expect(Object.keys(kubernetes)).toEqual(["farm"]);

@@ -148,7 +148,9 @@ describe("stack pifarm", () => {
     const packages = r.byName("pifarm-pi-3-baseline-packages");
     expect(packages.rawInputs.connection).toMatchObject({ node: "pi-3", host: "192.168.20.13", hostKey: "SHA256:tPKv3Quq1Bi+/eEQOV8Ub/A+GAS3VhQQ7Zpqq2VFX1k" });
     const [cluster] = r.byType("pulumi-nodejs:dynamic/k3s:Cluster");
-    const nodes = cluster.rawInputs.nodes as { name: string; role: string; arch: string; address: string }[];
+    const nodes = cluster.rawInputs.nodes as { name: string; role: string; arch: string; address: string; labels: unknown; taints: unknown }[];
+    expect(nodes.find((n) => n.name === "pi-4")).toMatchObject({ labels: { "homelab.example/storage": "ssd" }, taints: [] });
+    expect(nodes.find((n) => n.name === "pi-1")).toMatchObject({ taints: ["node-role.kubernetes.io/control-plane=true:PreferNoSchedule"] });
     expect(nodes.map((n) => [n.name, n.role, n.arch, n.address])).toEqual([
       ["pi-1", "server", "arm64", "192.168.20.11"],
       ["pi-2", "agent", "arm64", "192.168.20.12"],
@@ -304,6 +306,27 @@ describe("bad Linode, host and K3s input: a clear error by path, before anything
       'k3s.clusters[1].servers[0]: "b" is already in K3s cluster "k"; a host serves one cluster',
     ]);
     expect(issues(base({ k3s: { clusters: [cluster({ agents: ["zz"] })] } }))).toEqual(['k3s.clusters[0].agents[0]: no host, Linode instance or VM named "zz"']);
+  });
+
+  it("refuses labels and taints Kubernetes would not take, and on a host that is not a member", () => {
+    const out = issues(
+      base({
+        k3s: {
+          clusters: [
+            cluster({
+              agents: ["b"],
+              nodes: { b: { labels: { "bad key!": "x", zone: "rack a" }, taints: ["dedicated=storage:Sometimes"] }, d: { labels: { zone: "a" } } },
+            }),
+          ],
+        },
+      }),
+    );
+    expect(out).toEqual([
+      'k3s.clusters[0].nodes.b.labels.zone: "rack a" is not a Kubernetes label value (at most 63 letters, digits, -, _ or .)',
+      'k3s.clusters[0].nodes.b.taints[0]: "dedicated=storage:Sometimes" is not a taint (key[=value]:NoSchedule|PreferNoSchedule|NoExecute)',
+      'k3s.clusters[0].nodes.b.labels["bad key!"]: "bad key!" is not a Kubernetes label key ([prefix/]name, at most 63 characters)',
+      'k3s.clusters[0].nodes.d: "d" is neither a server nor an agent of this cluster',
+    ]);
   });
 
   it("refuses an architecture the pinned checksums do not cover", () => {

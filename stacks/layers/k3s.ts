@@ -25,7 +25,8 @@ export function buildK3s(ctx: EnvironmentContext, machines: ReadonlyMap<string, 
     const member = (name: string): ProvisionedHost => machines.get(name)!;
     const host = (name: string): K3sHost => {
       const m = member(name);
-      return { name, access: m.access, address: m.clusterAddress, arch: m.arch as K3sArch };
+      const spec = c.nodes[name];
+      return { name, access: m.access, address: m.clusterAddress, arch: m.arch as K3sArch, labels: spec?.labels, taints: spec?.taints };
     };
     const names = [...c.servers, ...c.agents];
     const after = names.flatMap((n) => member(n).ready);

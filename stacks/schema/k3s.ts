@@ -4,8 +4,10 @@
  * servers, each host in one role of one cluster, architectures the pinned
  * checksums cover).
  */
+import { z } from "zod";
+import { isLabelKey, isLabelValue, isTaint } from "../../infra/kubernetes-names";
 import { bool, list, mapping, text } from "./fields";
-import { show } from "./messages";
+import { notA, show } from "./messages";
 import { isIPv4, isLabel, isRecord } from "./predicates";
 import type { PathIssue } from "./views";
 
@@ -46,6 +48,25 @@ export const K3sClusterSchema = mapping(
     apiAddress: text("an IPv4 address or DNS name", (v) => isIPv4(v) || DNS_NAME(v)).optional(),
     /** Checksums of the release's install.sh and binaries, per architecture of its hosts. */
     artifacts: K3sArtifactsSchema,
+    /**
+     * Labels and taints per member, by host name: `{ pi-2: { labels: { zone: rack-a },
+     * taints: ["dedicated=storage:NoSchedule"] } }`. Defaults to none.
+     */
+    nodes: z
+      .record(
+        z.string(),
+        mapping(
+          {
+            /** Node labels (`--node-label key=value`). */
+            labels: z.record(z.string(), text("a Kubernetes label value (at most 63 letters, digits, -, _ or .)", isLabelValue)).default({}),
+            /** Node taints (`--node-taint key[=value]:Effect`). */
+            taints: list(text("a taint (key[=value]:NoSchedule|PreferNoSchedule|NoExecute)", isTaint), "a list of taints").default([]),
+          },
+          "a mapping with labels and taints",
+        ),
+        { error: (iss) => notA(iss.input, "a mapping of host names to labels and taints") },
+      )
+      .default({}),
     /** Run the K3s uninstall scripts on destroy. Defaults to false. */
     uninstallOnDestroy: bool().default(false),
   },
@@ -151,6 +172,16 @@ export function checkK3s(value: Record<string, unknown>): PathIssue[] {
       });
     role(servers, "servers");
     role(agents, "agents");
+    const nodes = isRecord(c.nodes) ? c.nodes : {};
+    for (const [name, spec] of Object.entries(nodes)) {
+      if (!servers.includes(name) && !agents.includes(name)) {
+        issues.push({ path: at("nodes", name), message: `${show(name)} is neither a server nor an agent of this cluster` });
+      }
+      const labels = isRecord(spec) && isRecord(spec.labels) ? spec.labels : {};
+      for (const key of Object.keys(labels)) {
+        if (!isLabelKey(key)) issues.push({ path: at("nodes", name, "labels", key), message: `${show(key)} is not a Kubernetes label key ([prefix/]name, at most 63 characters)` });
+      }
+    }
   });
   return issues;
 }
