@@ -33,6 +33,7 @@ import { ApiAccess } from "../components/api-access";
 import { CephCluster } from "../components/ceph-cluster";
 import { CephPools } from "../components/ceph-pools";
 import { HaPlacementComponent } from "../components/ha";
+import { k3sClusterProblems, type K3sHost } from "../components/k3s-cluster";
 import { NodeBaseline } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
@@ -40,6 +41,7 @@ import { ThunderboltRing } from "../components/thunderbolt-ring";
 import { cephClusterProvider, type CephClusterInputs } from "../infra/providers/ceph/ceph-cluster";
 import { cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
 import { cephPoolProvider } from "../infra/providers/ceph/ceph-pool";
+import { k3sClusterProvider } from "../infra/providers/k3s/k3s-cluster";
 import { cloudTemplateProvider } from "../infra/providers/proxmox/cloud-template";
 import { clusterProvider, type ClusterInputs } from "../infra/providers/proxmox/cluster";
 import { environmentIssues, parseEnvironment } from "../stacks/errors";
@@ -306,13 +308,64 @@ const ROWS: Row[] = [
     path: "vms[1].vmid",
     refusal: /HA placement spread: VM 300 is listed twice/,
   },
+  // K3s (matrix runs a cluster "lab" on kube-1..3): the component's rule, and the provider's check.
+  { site: "k3s-cluster#k3sClusterProblems", key: "is not a K3s release name", what: "version is no release name", mutate: (e) => (e.k3s.clusters[0].version = "1.31.5"), path: "k3s.clusters[0].version", refusal: /version: "1\.31\.5" is not a K3s release name/ },
+  { site: "k3s-cluster#k3sClusterProblems", key: "give 1 server, or an odd number", what: "an even number of servers", mutate: (e) => Object.assign(e.k3s.clusters[0], { servers: ["kube-1", "kube-2"], agents: ["kube-3"] }), path: "k3s.clusters[0].servers", refusal: /servers: 2 given/ },
+  { site: "k3s-cluster-provider#check", key: "K3s needs 1 server, or an odd number", what: "an even number of servers", mutate: (e) => Object.assign(e.k3s.clusters[0], { servers: ["kube-1", "kube-2"], agents: ["kube-3"] }), path: "k3s.clusters[0].servers", refusal: /servers: 2 given; K3s needs 1 server/ },
+  { site: "k3s-cluster#k3sClusterProblems", key: "is listed twice", what: "a member listed twice", mutate: (e) => (e.k3s.clusters[0].agents = ["kube-2", "kube-2", "kube-3"]), path: "k3s.clusters[0].agents[1]", refusal: /nodes: "kube-2" is listed twice/ },
+  {
+    site: "k3s-cluster#k3sClusterProblems",
+    key: "is not key[=value]:NoSchedule",
+    what: "a taint with an unknown effect",
+    mutate: (e) => (e.k3s.clusters[0].nodes = { "kube-2": { labels: {}, taints: ["dedicated=gpu:Never"] } }),
+    path: "k3s.clusters[0].nodes[\"kube-2\"].taints[0]",
+    refusal: /kube-2\.taints: "dedicated=gpu:Never"/,
+  },
+  {
+    site: "k3s-cluster#k3sClusterProblems",
+    key: "is not a Kubernetes label key",
+    what: "a label key Kubernetes refuses",
+    mutate: (e) => (e.k3s.clusters[0].nodes = { "kube-2": { labels: { "-zone": "a" }, taints: [] } }),
+    path: 'k3s.clusters[0].nodes["kube-2"].labels["-zone"]',
+    refusal: /kube-2\.labels: "-zone" is not a Kubernetes label key/,
+  },
+  {
+    site: "k3s-cluster#k3sClusterProblems",
+    key: "is not a Kubernetes label value",
+    what: "a label value Kubernetes refuses",
+    mutate: (e) => (e.k3s.clusters[0].nodes = { "kube-2": { labels: { zone: "rack a" }, taints: [] } }),
+    path: "k3s.clusters[0].nodes[\"kube-2\"].labels.zone",
+    refusal: /kube-2\.labels\.zone: "rack a" is not a Kubernetes label value/,
+  },
+  { site: "k3s-cluster#k3sClusterProblems", key: "apiAddress: \"${args.apiAddress}\"", what: "an API address that is none", mutate: (e) => (e.k3s.clusters[0].apiAddress = "k3s_api!"), path: "k3s.clusters[0].apiAddress", refusal: /apiAddress: "k3s_api!" is not an IP address or DNS name/ },
+  {
+    site: "k3s-cluster#k3sClusterProblems",
+    key: "binarySha256: \"${sum}\" is not a sha256",
+    what: "a binary checksum that is no sha256",
+    mutate: (e) => (e.k3s.clusters[0].artifacts.amd64 = { binarySha256: "abc" }),
+    path: "k3s.clusters[0].artifacts.amd64.binarySha256",
+    refusal: /artifacts\.amd64\.binarySha256: "abc" is not a sha256/,
+  },
+  {
+    site: "k3s-cluster#k3sClusterProblems",
+    key: "installScriptSha256: \"${pins.installScriptSha256}\" is not a sha256",
+    what: "an install.sh checksum that is no sha256",
+    mutate: (e) => (e.k3s.clusters[0].artifacts.installScriptSha256 = "ABC"),
+    path: "k3s.clusters[0].artifacts.installScriptSha256",
+    refusal: /artifacts\.installScriptSha256: "ABC" is not a sha256/,
+  },
 ];
 
 /** Refusal statements no stack file can reach (or only the node can decide), by site, with why. */
 const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "host-baseline#constructor", key: "hostnameFile(args.hostname)", why: "the composition passes the host's name, a checked RFC 1123 label" },
-  { site: "host-baseline#constructor", key: "fqdnHostsBlock(args.fqdn", why: "the composition sets no FQDN yet (no stack key for it)" },
-  { site: "host-baseline#constructor", key: "checkTimezone(args.timezone)", why: "the composition sets no time zone yet (no stack key for it)" },
+  { site: "host-baseline#constructor", key: "fqdnHostsBlock(args.fqdn", why: "the FQDN is <name>.<baseline.domain>: a checked label and a domain the schema checks with the same isFqdn" },
+  { site: "host-baseline#constructor", key: "checkTimezone(args.timezone)", why: "baseline.timezone is checked by the schema with the same isTimezoneName" },
+  { site: "k3s-cluster#k3sClusterProblems", key: "not a Kubernetes node name", why: "members are hosts, instances or VMs, whose names the schema checks as RFC 1123 labels" },
+  { site: "k3s-cluster#k3sClusterProblems", key: "address: \"${h.address}\" is not an IP", why: "a member's address is a host's checked IPv4 or another resource's output" },
+  { site: "k3s-cluster#k3sClusterProblems", key: "readyTimeoutSeconds: ${args.readyTimeoutSeconds}", why: "the composition never sets it (the component's default)" },
+  { site: "k3s-cluster#k3sClusterProblems", key: "no checksum is pinned for K3s ${args.version} on ${arch}", why: "the schema requires a pin for each member's architecture (checkK3s)" },
+  { site: "k3s-cluster#k3sClusterProblems", key: "no checksum is pinned for install.sh", why: "artifacts.installScriptSha256 is required by the schema" },
   { site: "ceph-cluster#inputProblems", key: "nodes is empty; Ceph needs", why: "the schema requires at least one node and Ceph runs on all of them" },
   { site: "ceph-cluster#inputProblems", key: "is listed twice in nodes", why: "node names are unique (schema); Ceph gets each node once" },
   { site: "ceph-cluster#inputProblems", key: "publicNetwork is empty", why: "ceph.publicNetwork is required and names a network with a CIDR" },
@@ -395,6 +448,12 @@ const haPlacements = (env: Environment) =>
       });
     }
   });
+
+/** A K3s cluster's arguments as stacks/layers/k3s.ts builds them (addresses come from the machines). */
+function k3sArgs(c: Environment["k3s"]["clusters"][number]): Parameters<typeof k3sClusterProblems>[0] {
+  const host = (name: string): K3sHost => ({ name, access: access(name), address: "10.0.0.1", arch: "amd64", labels: c.nodes[name]?.labels, taints: c.nodes[name]?.taints });
+  return { clusterName: c.name, version: c.version, servers: c.servers.map(host), agents: c.agents.map(host), apiAddress: c.apiAddress, token: "token", artifacts: c.artifacts };
+}
 
 /** One node's baseline (the detected Proxmox major is live state: a supported one here). */
 const baseline = (env: Environment) =>
@@ -501,6 +560,17 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
     ),
   "cloud-template#check": async (env) =>
     (await Promise.all(env.templates.map((t) => checkFailures(cloudTemplateProvider, { vmid: t.vmid, diskSize: t.diskSize, imagePath: "/var/lib/vz/template/iso/image.img" })))).flat(),
+  "k3s-cluster#k3sClusterProblems": (env) => env.k3s.clusters.flatMap((c) => k3sClusterProblems(k3sArgs(c))),
+  "k3s-cluster-provider#check": async (env) =>
+    (
+      await Promise.all(
+        env.k3s.clusters.map((c) =>
+          checkFailures(k3sClusterProvider, {
+            nodes: [...c.servers.map((name) => ({ name, role: "server" })), ...c.agents.map((name) => ({ name, role: "agent" }))],
+          }),
+        ),
+      )
+    ).flat(),
   "thunderbolt-ring#ringProblem": (env) =>
     thrown(
       () =>
@@ -541,6 +611,8 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "proxmox-cluster#constructor": { file: "components/proxmox-cluster.ts", start: "  constructor(" },
   "thunderbolt-ring#ringProblem": { file: "components/thunderbolt-ring.ts", start: "export function ringProblem(" },
   "cloud-template#check": { file: "infra/providers/proxmox/cloud-template.ts", start: "  async check(" },
+  "k3s-cluster#k3sClusterProblems": { file: "components/k3s-cluster.ts", start: "export function k3sClusterProblems(" },
+  "k3s-cluster-provider#check": { file: "infra/providers/k3s/k3s-cluster.ts", start: "  async check(" },
 };
 
 /**
@@ -550,9 +622,6 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
 const UNLISTED = new Map<string, string>([
   ["components/child-options.ts", "refuse() itself; sharedSshKey's refusal needs nodes with different keys, and an environment derives one key"],
   ["components/ceph-health.ts", "refuses only an empty node list; the schema requires at least one node"],
-  // Not yet in the table: stacks/schema/k3s.ts refuses the same configs by path (tests/stacks-k3s-linode.test.ts).
-  ["components/k3s-cluster.ts", "K3s argument refusals; their config cases are schema tests in tests/stacks-k3s-linode.test.ts, rows here still to add"],
-  ["infra/providers/k3s/k3s-cluster.ts", "check() runs k3sClusterProblems, the component's rule; same as above"],
 ]);
 
 /** A refusal statement: a pushed problem or failure, a returned reason, a component's refuse(). */
