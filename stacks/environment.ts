@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { EnvironmentMarker } from "../components/environment-marker";
 import { nodeAccessByName } from "./connections";
 import { buildApi } from "./layers/api";
 import { buildCeph, type CephOutputs } from "./layers/ceph";
@@ -42,6 +43,8 @@ export function buildEnvironment(
   /** Users that have a hash in secrets.userPasswordHashes (names only; the values stay secret). */
   usersWithPasswordHash: ReadonlySet<string> = new Set(),
 ): EnvironmentOutputs {
+  // What the policy pack reads about the whole environment (production or not).
+  new EnvironmentMarker(env.name, { name: env.name, production: env.production });
   const ctx = environmentContext(env, secrets);
   const outputs: EnvironmentOutputs = env.nodes.length > 0 ? buildProxmox(ctx, usersWithPasswordHash) : { nodes: {} };
 
