@@ -59,7 +59,8 @@ function unwrap(v: unknown): unknown {
 
 /** A registration as a resource policy sees it (inputs), and as a stack policy sees it (outputs: the mocks' state). */
 function engineViews(r: Registration, stateFor: StateFor): { inputs: PolicyResource; outputs: PolicyResource } {
-  const { __provider: _code, ...inputs } = unwrap(r.rawInputs) as Record<string, unknown>;
+  const inputs = unwrap(r.rawInputs) as Record<string, unknown>;
+  delete inputs.__provider; // the dynamic provider's code, not an input
   const outputs = r.custom ? (stateFor(r.type, r.name, inputs) as Record<string, unknown>) : inputs;
   return {
     inputs: resource(r.type, inputs, r.additionalSecretOutputs, r.name),
@@ -260,7 +261,12 @@ describe("programs under mocks", () => {
     // A provider that returns a kubeconfig it never declared secret.
     const leaky: pulumi.dynamic.ResourceProvider = { create: async () => ({ id: "x", outs: {} }) };
     const state: StateFor = (type, name, inputs) => (type === "pulumi-nodejs:dynamic/test:Leaky" ? { ...inputs, kubeconfig: "apiVersion: v1" } : defaultState(type, name, inputs));
-    const program = (aso: string[]) => () => new pulumi.dynamic.Resource(leaky, "leaky", { kubeconfig: undefined }, { additionalSecretOutputs: aso }, "test", "Leaky");
+    class Leaky extends pulumi.dynamic.Resource {
+      constructor(aso: string[]) {
+        super(leaky, "leaky", { kubeconfig: undefined }, { additionalSecretOutputs: aso }, "test", "Leaky");
+      }
+    }
+    const program = (aso: string[]) => () => new Leaky(aso);
     expect(violations(await mocked(program([]), state), state)).toEqual([
       "leaky (pulumi-nodejs:dynamic/test:Leaky): kubeconfig holds a secret but kubeconfig is not in additionalSecretOutputs",
     ]);
