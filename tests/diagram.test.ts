@@ -38,25 +38,35 @@ describe("ms01: bonds, the Thunderbolt ring, Ceph and corosync on the ring", () 
       expect(mermaid).toContain(`${id("m", node, "enp2s0f0np0")} --> ${id("m", node, "bond0")}`);
       expect(mermaid).toContain(`${id("m", node, "enp2s0f1np1")} --> ${id("m", node, "bond0")}`);
       expect(mermaid).toContain(`${id("m", node, "bond0")} --> ${id("m", node, "vmbr0")}`);
-      expect(mermaid).toMatch(new RegExp(`${id("m", node, "vmbr0")} -- "10\\.203\\.3\\.1\\d" --- ${id("net", "management")}`));
-      expect(mermaid).toMatch(new RegExp(`${id("m", node, "lo")} -- "10\\.100\\.0\\.1\\d" --- ${id("net", "ring")}`));
+      expect(mermaid).toMatch(new RegExp(`${id("m", node, "vmbr0")} ---\\|"10\\.203\\.3\\.1\\d"\\| ${id("net", "management")}`));
+      expect(mermaid).toMatch(new RegExp(`${id("m", node, "lo")} ---\\|"10\\.100\\.0\\.1\\d"\\| ${id("net", "ring")}`));
     }
     expect(mermaid).toContain(`${id("m", "frege", "bond0")}["bond0<br/>bond active-backup primary enp2s0f0np0 · MTU 1500"]:::bond`);
   });
 
   it("draws the ring's three cables once each, port to port", () => {
-    const cables = mermaid.split("\n").filter((l) => l.includes(" <== "));
+    const cables = mermaid.split("\n").filter((l) => l.includes(" <==>|"));
     expect(cables).toEqual([
-      `  ${id("m", "frege", "en05")} <== "Thunderbolt frege en05 ↔ russell en06 · MTU 65520" ==> ${id("m", "russell", "en06")}`,
-      `  ${id("m", "frege", "en06")} <== "Thunderbolt frege en06 ↔ wittgenstein en05 · MTU 65520" ==> ${id("m", "wittgenstein", "en05")}`,
-      `  ${id("m", "russell", "en05")} <== "Thunderbolt russell en05 ↔ wittgenstein en06 · MTU 65520" ==> ${id("m", "wittgenstein", "en06")}`,
+      `  ${id("m", "frege", "en05")} <==>|"Thunderbolt frege en05 ↔ russell en06 · MTU 65520"| ${id("m", "russell", "en06")}`,
+      `  ${id("m", "frege", "en06")} <==>|"Thunderbolt frege en06 ↔ wittgenstein en05 · MTU 65520"| ${id("m", "wittgenstein", "en05")}`,
+      `  ${id("m", "russell", "en05")} <==>|"Thunderbolt russell en05 ↔ wittgenstein en06 · MTU 65520"| ${id("m", "wittgenstein", "en06")}`,
     ]);
     expect(svg).toContain("frege en05 ↔ russell en06");
     expect(svg).toContain("Thunderbolt ring: 3 cables, MTU 65520");
   });
 
+  it("draws the cluster's corosync links and Ceph networks", () => {
+    const pve = id("pve", "ms01");
+    expect(mermaid).toContain(`${pve}[["Proxmox cluster ms01<br/>corosync link0 management · link1 ring<br/>Ceph public ring · cluster ring"]]:::cluster`);
+    expect(mermaid).toContain(`${pve} -.-|"corosync link0"| ${id("net", "management")}`);
+    expect(mermaid).toContain(`${pve} -.-|"corosync link1"| ${id("net", "ring")}`);
+    expect(mermaid).toContain(`${pve} -.-|"Ceph public"| ${id("net", "ring")}`);
+    expect(mermaid).toContain(`${pve} -.-|"Ceph cluster"| ${id("net", "ring")}`);
+    expect(svg).toContain("Proxmox cluster ms01 · corosync link0 management · link1 ring · Ceph public ring · cluster ring");
+  });
+
   it("draws the VMs on the nodes that run them", () => {
-    expect(mermaid).toContain(`${id("m", "russell")} -. "runs" .-> ${id("m", "rocky9-01")}`);
+    expect(mermaid).toContain(`${id("m", "russell")} -.->|"runs"| ${id("m", "rocky9-01")}`);
   });
 
   it("writes a well-formed SVG naming every network, node and interface", () => {
@@ -82,19 +92,19 @@ describe("matrix: VLANs, separate Ceph networks, K3s on VMs", () => {
   it("draws the VLAN on its bridge and each bridge on its network", () => {
     expect(mermaid).toContain(`${id("m", "foxtrot", "vlan9")}["vlan9<br/>VLAN 9 on vmbr0 · MTU 1500"]:::vlan`);
     expect(mermaid).toContain(`${id("m", "foxtrot", "vmbr0")} --> ${id("m", "foxtrot", "vlan9")}`);
-    expect(mermaid).toContain(`${id("m", "foxtrot", "vlan9")} -- "192.168.8.5" --- ${id("net", "corosync")}`);
-    expect(mermaid).toContain(`${id("m", "golf", "vmbr1")} -- "192.168.5.6" --- ${id("net", "ceph-public")}`);
+    expect(mermaid).toContain(`${id("m", "foxtrot", "vlan9")} ---|"192.168.8.5"| ${id("net", "corosync")}`);
+    expect(mermaid).toContain(`${id("m", "golf", "vmbr1")} ---|"192.168.5.6"| ${id("net", "ceph-public")}`);
     expect(mermaid).toContain(`${id("m", "hotel", "vmbr2")}["vmbr2<br/>bridge · MTU 9000"]:::bridge`);
-    expect(mermaid).not.toContain("<==");
+    expect(mermaid).not.toContain("<==>");
   });
 
   it("draws the K3s cluster and the VMs that carry it, each on its node", () => {
     const k3s = env("matrix").k3s.clusters[0];
     expect(mermaid).toContain(`${id("k8s", k3s.name)}{{"K3s ${k3s.name}<br/>${k3s.version}"}}:::kubernetes`);
-    for (const server of k3s.servers) expect(mermaid).toContain(`${id("m", server)} -- "server" --> ${id("k8s", k3s.name)}`);
-    for (const agent of k3s.agents) expect(mermaid).toContain(`${id("m", agent)} -- "agent" --> ${id("k8s", k3s.name)}`);
+    for (const server of k3s.servers) expect(mermaid).toContain(`${id("m", server)} -->|"server"| ${id("k8s", k3s.name)}`);
+    for (const agent of k3s.agents) expect(mermaid).toContain(`${id("m", agent)} -->|"agent"| ${id("k8s", k3s.name)}`);
     const vm = env("matrix").vms.find((v) => v.name === k3s.servers[0])!;
-    expect(mermaid).toContain(`${id("m", vm.node)} -. "runs" .-> ${id("m", vm.name)}`);
+    expect(mermaid).toContain(`${id("m", vm.node)} -.->|"runs"| ${id("m", vm.name)}`);
     expect(svg).toContain(`K3s ${k3s.name} ${k3s.version}`);
     expect(xmlProblems(svg).problems).toEqual([]);
   });
@@ -104,7 +114,7 @@ describe("pifarm: plain hosts carrying K3s, no networks", () => {
   it("draws the hosts and the cluster", () => {
     const { mermaid, svg } = renderDiagram("pifarm");
     expect(mermaid).toContain(`${id("m", "pi-1")}["pi-1 (host)<br/>192.168.20.11<br/>debian arm64"]:::host`);
-    expect(mermaid).toContain(`${id("m", "pi-1")} -- "server" --> ${id("k8s", "farm")}`);
+    expect(mermaid).toContain(`${id("m", "pi-1")} -->|"server"| ${id("k8s", "farm")}`);
     expect(xmlProblems(svg).problems).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
  * the machines that carry them. Sizes come from character counts (monospace
  * text), so the same topology always gives the same bytes.
  */
-import { machineTitle, networkText } from "./diagram-mermaid";
+import { clusterText, machineTitle, networkText } from "./diagram-mermaid";
 import type { Topology, TopoInterface, TopoMachine } from "./topology";
 
 const CHAR_W = 7.3;
@@ -31,10 +31,12 @@ interface Box {
 }
 
 export function renderSvg(t: Topology): string {
-  const busY = new Map(t.networks.map((n, i) => [n.name, MARGIN + 30 + i * BUS_GAP]));
+  // The cluster's line (corosync links, Ceph networks) above the buses.
+  const top = MARGIN + (t.cluster ? LINE_H + 6 : 0);
+  const busY = new Map(t.networks.map((n, i) => [n.name, top + 30 + i * BUS_GAP]));
   const color = new Map(t.networks.map((n, i) => [n.name, COLORS[i % COLORS.length]]));
-  const lastBus = MARGIN + 30 + (t.networks.length - 1) * BUS_GAP;
-  const boxTop = t.networks.length > 0 ? lastBus + DROP_ROOM : MARGIN;
+  const lastBus = top + 30 + (t.networks.length - 1) * BUS_GAP;
+  const boxTop = t.networks.length > 0 ? lastBus + DROP_ROOM : top;
 
   const boxes: Box[] = [];
   let x = MARGIN;
@@ -63,6 +65,7 @@ export function renderSvg(t: Topology): string {
       });
   }
 
+  if (t.cluster) body.push(`<text x="${MARGIN}" y="${MARGIN + 12}" font-weight="bold" fill="#b3462f">${esc(clusterText(t.cluster).join(" · "))}</text>`);
   const width = Math.max(x - BOX_GAP + MARGIN, ...t.networks.map((n) => Math.ceil(networkText(n).join(" · ").length * CHAR_W) + 2 * MARGIN), 400);
   t.networks.forEach((n) => {
     const y = busY.get(n.name)!;

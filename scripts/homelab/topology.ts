@@ -56,8 +56,16 @@ export interface KubernetesCluster {
   members: { machine: string; role: string }[];
 }
 
+/** The Proxmox cluster: corosync links (network per link number) and the Ceph networks. */
+export interface TopoCluster {
+  name: string;
+  links: string[];
+  ceph?: { publicNetwork: string; clusterNetwork: string };
+}
+
 export interface Topology {
   name: string;
+  cluster?: TopoCluster;
   networks: TopoNetwork[];
   machines: TopoMachine[];
   ring: RingLink[];
@@ -69,6 +77,15 @@ export interface Topology {
 export function topology(env: Environment): Topology {
   return {
     name: env.name,
+    ...(env.cluster
+      ? {
+          cluster: {
+            name: env.cluster.name,
+            links: [...env.cluster.links],
+            ...(env.ceph ? { ceph: { publicNetwork: env.ceph.publicNetwork, clusterNetwork: env.ceph.clusterNetwork ?? env.ceph.publicNetwork } } : {}),
+          },
+        }
+      : {}),
     networks: env.networks.map((n) => ({
       name: n.name,
       cidr: n.cidr,
