@@ -143,10 +143,13 @@ describe("lab.yml", () => {
   });
 
   it("takes the backend and the passphrase from the repository's settings, and the CLI version the README names", () => {
-    expect(w.env).toMatchObject({
-      PULUMI_BACKEND_URL: "${{ vars.PULUMI_BACKEND_URL }}",
-      PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
-    });
+    expect(w.env).toMatchObject({ PULUMI_BACKEND_URL: "${{ vars.PULUMI_BACKEND_URL }}" });
+    // The passphrase only where Pulumi runs, the SSH key only where the agent gets it.
+    for (const job of [w.jobs.preview, w.jobs.up]) {
+      expect(pulumiStep(job).env).toEqual({ PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
+      const withSecrets = job.steps.filter((s) => JSON.stringify(s).includes("secrets."));
+      expect(withSecrets.map((s) => s.name ?? s.uses)).toEqual(["SSH key in an agent, the cluster CA trusted", "pulumi/actions@v6"]);
+    }
     expect(README).toContain(`--version ${w.env!.PULUMI_VERSION}`);
   });
 });
