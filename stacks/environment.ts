@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { publicKeyLine } from "../infra/ssh";
+
+import { EnvironmentMarker } from "../components/environment-marker";
 import { nodeAccessByName } from "./connections";
 import { buildApi } from "./layers/api";
 import { buildCeph, type CephOutputs } from "./layers/ceph";
@@ -43,6 +45,8 @@ export function buildEnvironment(
   /** Users that have a hash in secrets.userPasswordHashes (names only; the values stay secret). */
   usersWithPasswordHash: ReadonlySet<string> = new Set(),
 ): EnvironmentOutputs {
+  // What the policy pack reads about the whole environment (production or not).
+  new EnvironmentMarker(env.name, { name: env.name, production: env.production });
   const ctx = environmentContext(env, secrets);
   const outputs: EnvironmentOutputs = env.nodes.length > 0 ? buildProxmox(ctx, usersWithPasswordHash) : { nodes: {} };
 

@@ -209,7 +209,7 @@ describe("stack matrix: VM clones get the baseline, K3s on three of them", () =>
     const vm = r.byName("matrix-vm-rocky9-01-vm");
     const keys = (vm.rawInputs.initialization as { userAccount: { keys: string[] } }).userAccount.keys;
     expect(keys).toHaveLength(2);
-    expect(keys[1]).toMatch(/^ssh-rsa AAAA[A-Za-z0-9+/=]+$/);
+    expect(keys[1]).toMatch(/^ecdsa-sha2-nistp256 AAAA[A-Za-z0-9+/=]+$/);
     expect(isSecretValue(vm.rawInputs.initialization)).toBe(false);
   });
 });

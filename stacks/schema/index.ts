@@ -22,7 +22,7 @@ import { ApiAccessSchema, checkApiAccess } from "./api-access";
 import { BaselineSchema, checkCephRelease, checkUsers } from "./baseline";
 import { CephSchema, checkCeph } from "./ceph";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
-import { envName, integer, list, mapping, storageId, text } from "./fields";
+import { bool, envName, integer, list, mapping, storageId, text } from "./fields";
 import { HaSchema, ImageSchema, TemplateSchema, VmSchema, checkGuests } from "./guests";
 import { HostSchema, checkHostNames } from "./hosts";
 import { K3sSchema, checkK3s } from "./k3s";
@@ -31,6 +31,7 @@ import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
 import { NodeSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkRingNetwork } from "./nodes";
 import { isRecord } from "./predicates";
+import { checkProduction } from "./production";
 import type { PathIssue } from "./views";
 
 export { ApiAccessSchema } from "./api-access";
@@ -81,6 +82,11 @@ export type { PathIssue } from "./views";
 const EnvironmentObject = mapping(
   {
     name: envName(),
+    /**
+     * A production environment: no destroy switch (cluster.dissolveOnDelete, ceph.destroyOnDelete,
+     * k3s uninstallOnDestroy) may be on, here and under the policy pack. Defaults to false.
+     */
+    production: bool().default(false),
     ssh: SshSchema.prefault({}),
     networks: list(NetworkSchema, "a list of networks"),
     /** Proxmox VE nodes. Defaults to none (an environment of plain hosts or Linode instances only). */
@@ -201,6 +207,7 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkMachines(value),
     ...checkHostNames(value),
     ...checkK3s(value),
+    ...checkProduction(value),
   ];
 }
 
