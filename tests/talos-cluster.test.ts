@@ -18,6 +18,7 @@ import {
   type TalosNodeSpec,
 } from "../infra/providers/talos/talos-cluster";
 import { failure } from "./helpers/failure";
+import { serializeProvider } from "./helpers/serialize";
 import { SimTalos, startSimTalos } from "./sim/talos";
 
 const SCHEMATIC = "ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515";
@@ -282,6 +283,22 @@ describe("half-finished runs finish without repeating", () => {
     sim.clearLog();
     await talosClusterProvider.update!("talos:lab6", partial(err), inputs);
     expect(appliedTo()).toEqual(["10.6.0.21 insecure"]);
+  });
+});
+
+describe("the provider as the engine runs it (serialized, loaded from its text)", () => {
+  it("converges a one-node cluster, and a second run changes nothing", async () => {
+    const provider = serializeProvider("infra/providers/talos/talos-cluster.ts", "talosClusterProvider").load();
+    const inputs = cluster(11, 1, 0, { vip: undefined, endpoint: "10.11.0.11" });
+    delete inputs.vip;
+    const { id, outs } = await provider.create!(inputs);
+    expect(outs.kubeconfig).toContain("server: https://10.11.0.11:6443");
+    expect(YAML.parse(outs.talosconfig).contexts.lab11.endpoints).toEqual(["10.11.0.11"]);
+    sim.clearLog();
+    const read = await provider.read!(id, outs);
+    expect(read.props).toEqual(outs);
+    expect(await provider.diff!(id, read.props, inputs)).toMatchObject({ changes: false });
+    expect(mutating()).toEqual([]);
   });
 });
 
