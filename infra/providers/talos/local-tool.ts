@@ -68,10 +68,15 @@ export function commandSummary(toolName: string, args: readonly string[]): strin
   return [toolName, ...words].join(" ");
 }
 
-/** Values worth redacting in a YAML text: every scalar of 12 characters or more (keys, certs, tokens). */
+/**
+ * Values to redact from a secrets bundle, talosconfig or kubeconfig: the
+ * scalars of the keys that hold keys, certificates, tokens and IDs (names and
+ * addresses stay readable).
+ */
 export function yamlSecretValues(text: string): string[] {
+  const keys = "crt|key|ca|id|secret|token|bootstraptoken|secretboxencryptionsecret|aescbcencryptionsecret|client-certificate-data|client-key-data|certificate-authority-data|token-data";
   const out = new Set<string>();
-  for (const m of text.matchAll(/:\s+["']?([A-Za-z0-9+/=._:-]{12,})["']?\s*$/gm)) out.add(m[1]);
+  for (const m of text.matchAll(new RegExp(`^\\s*(?:${keys}):\\s+["']?([^\\s"']{8,})["']?\\s*$`, "gm"))) out.add(m[1]);
   return [...out];
 }
 

@@ -125,7 +125,7 @@ export function talosClusterProblems(inputs: Partial<TalosClusterInputs>): strin
   if (inputs.talosVersion !== undefined && !/^v\d+\.\d+\.\d+$/.test(inputs.talosVersion)) problems.push(`talosVersion: "${inputs.talosVersion}" is not a pinned version like v1.11.5`);
   if (inputs.kubernetesVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(inputs.kubernetesVersion)) problems.push(`kubernetesVersion: "${inputs.kubernetesVersion}" is not a pinned version like 1.34.1`);
   if (inputs.talosctl !== undefined && !/^v\d+\.\d+\.\d+$/.test(inputs.talosctl.version)) problems.push(`talosctl.version: "${inputs.talosctl.version}" is not a pinned version like v1.11.5`);
-  if (inputs.installImage !== undefined && inputs.talosVersion !== undefined && !new RegExp(`^factory\\.talos\\.dev/installer/[0-9a-f]{64}:${inputs.talosVersion.replace(/\./g, "\\.")}$`).test(inputs.installImage)) {
+  if (inputs.installImage !== undefined && inputs.talosVersion !== undefined && /^v\d+\.\d+\.\d+$/.test(inputs.talosVersion) && !new RegExp(`^factory\\.talos\\.dev/installer/[0-9a-f]{64}:${inputs.talosVersion.replace(/\./g, "\\.")}$`).test(inputs.installImage)) {
     problems.push(`installImage: "${inputs.installImage}" is not factory.talos.dev/installer/<64 hex schematic>:${inputs.talosVersion}`);
   }
   if (inputs.endpoint !== undefined && !ipv4.test(inputs.endpoint) && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(inputs.endpoint)) problems.push(`endpoint: "${inputs.endpoint}" is not an IPv4 address or host name`);
@@ -260,16 +260,20 @@ async function applyWhereNeeded(
   talosconfigPath: string,
   timeoutMs: number,
 ): Promise<void> {
+  const installing: TalosNodeSpec[] = [];
   for (const node of inputs.nodes) {
     const config = configs[node.name];
     const maintenance = reach[node.name].kind === "maintenance";
     if (!maintenance && outs.configHashes[node.name] === config.hash) continue;
     const said = await applyConfig(tool, node.name, node.address, config.path, talosconfigPath, maintenance);
     outs.configHashes[node.name] = config.hash;
-    // After --insecure the node installs and reboots into its config (so does a change Talos cannot apply live):
-    // it is done when it answers through the talosconfig again.
-    if (maintenance || /with a reboot/.test(said)) await waitForNode(tool, node.name, node.address, talosconfigPath, timeoutMs, "configured");
+    // A node is done when it answers through the talosconfig again. New nodes (--insecure: they install and
+    // reboot) may do so together; a running node that reboots for its change is waited for before the next,
+    // so a cluster never has two control planes down at once.
+    if (maintenance) installing.push(node);
+    else if (/with a reboot/.test(said)) await waitForNode(tool, node.name, node.address, talosconfigPath, timeoutMs, "configured");
   }
+  await Promise.all(installing.map((node) => waitForNode(tool, node.name, node.address, talosconfigPath, timeoutMs, "configured")));
 }
 
 /** Bootstraps etcd unless a control plane already runs it (a run that failed after bootstrapping, or lost state). */
