@@ -58,7 +58,8 @@ function cluster(net: number, cps = 3, workers = 2, over: Partial<TalosClusterIn
     controlPlanePatches: [],
     workerPatches: ["machine:\n  kubelet:\n    extraArgs:\n      max-pods: \"150\"\n"],
     cniNone: true,
-    readyTimeoutMs: 3000,
+    // Generous: a wait ends as soon as the node answers; only a node that never does waits it out.
+    readyTimeoutMs: 30_000,
     ...over,
   };
 }
@@ -138,6 +139,12 @@ describe("a fresh cluster of 3 control planes and 2 workers", () => {
     const again = (await talosClusterProvider.update!("talos:lab1", outs, inputs)).outs as TalosClusterOutputs;
     expect(mutating()).toEqual([]);
     expect(again).toEqual(outs);
+  });
+
+  it("a create with lost state does not touch the running nodes: they trust other secrets, and it says so", async () => {
+    const err = await failure(talosClusterProvider.create!(inputs));
+    expect(err.message).toMatch(/^c1-cp-1: talosctl get machinestatus: 10\.1\.0\.11 runs Talos configured by another cluster's secrets \(.*x509: certificate signed by unknown authority.*\); reset it to maintenance mode or remove it from nodes$/);
+    expect(mutating().map((c) => c.args.slice(0, 2).join(" "))).toEqual(["gen secrets"]);
   });
 
   it("a per-node patch re-applies on that node only (through the talosconfig), and the diff names it", async () => {
@@ -266,7 +273,7 @@ describe("half-finished runs finish without repeating", () => {
     expect(mutating().filter((c) => c.args[0] !== "gen")).toEqual([]);
     sim.setNodeUp("10.5.0.22", true);
     sim.clearLog();
-    const outs = await create({ ...inputs, readyTimeoutMs: 3000 });
+    const outs = await create({ ...inputs, readyTimeoutMs: 30_000 });
     expect(appliedTo()).toHaveLength(3);
     expect(calls("bootstrap")).toHaveLength(1);
     expect(outs.bootstrapNode).toBe("c5-cp-1");

@@ -81,12 +81,12 @@ export async function probeNode(tool: LocalTool, name: string, address: string, 
   const secondArgs = expect === "configured" ? insecureArgs : authArgs;
   const second = await tool.run(name, secondArgs);
   const secondText = `${second.stderr}\n${second.stdout}`;
-  const [auth, authText, insecure, insecureText] = expect === "configured" ? [first, firstText, second, secondText] : [second, secondText, first, firstText];
+  const [auth, authText, insecure] = expect === "configured" ? [first, firstText, second] : [second, secondText, first];
   if (auth.code === 0) return { kind: "configured", stage: machineStage(auth.stdout) };
   if (insecure.code === 0 && machineStage(insecure.stdout) === "maintenance") return { kind: "maintenance" };
   if (isNotUp(secondText)) return { kind: "down", detail: tool.scrub(lastLine(secondText)) };
   if (!isUnknownAuthority(authText)) throw tool.failure(name, authArgs, auth);
-  return { kind: "foreign", detail: tool.scrub(lastLine(insecure.code === 0 ? authText : insecureText)) };
+  return { kind: "foreign", detail: tool.scrub(lastLine(authText)) };
 }
 
 /** Probes a node until it answers (maintenance or configured), at most `timeoutMs`. */
