@@ -306,6 +306,9 @@ afterAll(async () => {
 /** Providers whose read-after-create check lives with their own simulated hosts (plain Linux, not ms01). */
 const COVERED_ELSEWHERE: Record<string, string> = {
   "k3s/k3s-cluster.ts: k3sClusterProvider": "tests/k3s-cluster.test.ts",
+  // Local talosctl/kubectl against the simulated Talos nodes (tests/sim/talos.ts), no SSH host.
+  "talos/talos-cluster.ts: talosClusterProvider": "tests/talos-cluster.test.ts",
+  "talos/nodes-ready.ts: kubernetesNodesReadyProvider": "tests/talos-cluster.test.ts",
 };
 
 describe("a refresh right after create reports no change", () => {

@@ -107,6 +107,27 @@ const CASES: Case[] = [
       },
       message: refused(),
     }) },
+  { file: "infra/providers/talos/talos-cluster.ts", exportName: "talosClusterProvider", failing: () => ({
+      inputs: {
+        providerVersion: "1",
+        clusterName: "lab",
+        talosVersion: "v1.11.5",
+        kubernetesVersion: "1.34.1",
+        talosctl: { path: "/nonexistent/talosctl", version: "v1.11.5" },
+        installImage: `factory.talos.dev/installer/${"0".repeat(64)}:v1.11.5`,
+        endpoint: "10.0.0.11",
+        nodes: [{ name: "cp-1", address: "10.0.0.11", role: "controlplane", patches: [] }],
+        clusterPatches: [],
+        controlPlanePatches: [],
+        workerPatches: [],
+        cniNone: true,
+      },
+      message: "lab: talosctl version failed (exit 127): cannot run /nonexistent/talosctl (ENOENT)\n  command: talosctl version --client",
+    }) },
+  { file: "infra/providers/talos/nodes-ready.ts", exportName: "kubernetesNodesReadyProvider", failing: () => ({
+      inputs: { providerVersion: "1", kubeconfig: "apiVersion: v1\n", nodeNames: ["cp-1"], timeoutMs: 1000, kubectlPath: "/nonexistent/kubectl" },
+      message: "kubernetes: kubectl get nodes failed (exit 127): cannot run /nonexistent/kubectl (ENOENT)\n  command: kubectl get nodes --output json --kubeconfig <tmp>/kubeconfig",
+    }) },
 ];
 
 describe.each(CASES)("$file $exportName", ({ file, exportName, failing }) => {
