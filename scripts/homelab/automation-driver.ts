@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { LocalWorkspace, type OpMap } from "@pulumi/pulumi/automation";
 import { caBundleEnv } from "../../infra/pve-ca";
+import { policyPackPath } from "../../stacks/policy/path";
 import { REPO_ROOT } from "../../stacks/stack-file";
 import type { StackDriver } from "./driver";
 import { backendUrl, FILE_BACKEND_PREFIX } from "./environment";
@@ -25,9 +26,10 @@ export async function automationDriver(stackName: string, env: NodeJS.ProcessEnv
     { envVars: { ...caBundleEnv(stackName, root), PULUMI_BACKEND_URL: backend } },
   );
   return {
-    preview: async ({ onEvent, refresh }) => counts((await stack.preview({ onEvent, refresh, diff: true })).changeSummary),
+    // The policy pack (the hard rules) applies to every preview and up.
+    preview: async ({ onEvent, refresh }) => counts((await stack.preview({ onEvent, refresh, diff: true, policyPacks: [policyPackPath()] })).changeSummary),
     up: async ({ onEvent, refresh }) => {
-      const result = await stack.up({ onEvent, refresh });
+      const result = await stack.up({ onEvent, refresh, policyPacks: [policyPackPath()] });
       return { changes: counts(result.summary.resourceChanges), outputs: result.outputs };
     },
     refresh: async ({ onEvent }) => counts((await stack.refresh({ onEvent })).summary.resourceChanges),

@@ -8,11 +8,14 @@ import { drift } from "./verbs/drift";
 import { kubeconfig } from "./verbs/kubeconfig";
 import { destroy, preview, refresh, up } from "./verbs/operations";
 import { outputs } from "./verbs/outputs";
+import { diagram, plan } from "./verbs/plan";
 import { test } from "./verbs/test";
 import { validate } from "./verbs/validate";
 
 export const VERBS: Readonly<Record<string, VerbSpec>> = {
   validate,
+  plan,
+  diagram,
   preview,
   up,
   refresh,
