@@ -5,7 +5,7 @@ import type { SimCluster } from "../sim/cluster";
  * A valid environment whose nodes are simulated ones (same names, their
  * addresses and pinned host keys, one management network on the sim's /24),
  * fast SSH settings for tests, and `extra` on top (cluster, ceph, templates…;
- * `nodeExtra` per node, e.g. osds).
+ * its `networks` come after the management one; `nodeExtra` per node, e.g. osds).
  */
 export function simEnvironment(
   sim: SimCluster,
@@ -14,10 +14,11 @@ export function simEnvironment(
   nodeExtra: (name: string) => Record<string, unknown> = () => ({}),
 ): Environment {
   const base = sim.node(names[0]).host.replace(/\.\d+$/, "");
+  const { networks = [], ...rest } = extra as { networks?: unknown[] };
   return EnvironmentSchema.parse({
     name: "sim",
     ssh: { connectTimeoutSeconds: 3, retries: 0 },
-    networks: [{ name: "management", cidr: `${base}.0/24` }],
+    networks: [{ name: "management", cidr: `${base}.0/24` }, ...networks],
     nodes: names.map((name) => {
       const n = sim.node(name);
       return {
@@ -31,7 +32,7 @@ export function simEnvironment(
         ...nodeExtra(name),
       };
     }),
-    ...extra,
+    ...rest,
   });
 }
 
