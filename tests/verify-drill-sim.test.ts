@@ -224,3 +224,62 @@ describe("verify --drill", () => {
     }
   });
 });
+
+describe("the fakes the drill relies on (texts from pve-ha-manager and rados)", () => {
+  async function sh(node: string, cmd: string, input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
+    return sim.exec(node, input === undefined ? cmd : `printf '%s' '${input}' | ${cmd}`);
+  }
+
+  it("HA: a dead node's service shows 'fence' and its lrm 'old timestamp - dead?' until the CRM recovers it inside its group", async () => {
+    // vm:100's restricted group web is frege:2, wittgenstein:1: whichever of the two it is on, it goes to the other
+    const home = whereIs(100)[0];
+    const other = home === "frege" ? "wittgenstein" : "frege";
+    sim.mutateState((st) => {
+      st.sim.haMigrationHold = true;
+    });
+    await sim.stopNode(home);
+    try {
+      const held = (await sh("russell", "ha-manager status")).stdout;
+      expect(held).toMatch(new RegExp(`^lrm ${home} \\(old timestamp - dead\\?, .+\\)$`, "m"));
+      expect(held).toContain(`service vm:100 (${home}, fence)`);
+      sim.mutateState((st) => {
+        st.sim.haMigrationHold = false;
+      });
+      expect((await sh("russell", "ha-manager status")).stdout).toContain(`service vm:100 (${other}, started)`);
+      expect(whereIs(100)).toEqual([other]);
+    } finally {
+      sim.mutateState((st) => {
+        st.sim.haMigrationHold = false;
+      });
+      await sim.startNode(home);
+    }
+  });
+
+  it("rados: put (stdin), stat and rm; objects count in ceph df; rados.cc's errors with exit 1", async () => {
+    expect(await sh("frege", "rados -p vm-ceph put probe -", "hello")).toEqual({ stdout: "", stderr: "", code: 0 });
+    expect((await sh("frege", "rados -p vm-ceph stat probe")).stdout).toMatch(/^vm-ceph\/probe mtime \d{4}-\d\d-\d\dT[\d:.]+\+0000, size 5\n$/);
+    const df = JSON.parse((await sh("russell", "ceph df -f json")).stdout) as { pools: { name: string; stats: { objects: number; stored: number } }[] };
+    expect(df.pools.find((p) => p.name === "vm-ceph")!.stats).toMatchObject({ objects: 1, stored: 5 });
+    expect(await sh("frege", "rados -p vm-ceph rm probe")).toEqual({ stdout: "", stderr: "", code: 0 });
+    expect(await sh("frege", "rados -p vm-ceph rm probe")).toEqual({ stdout: "", stderr: "error removing vm-ceph>probe: (2) No such file or directory\n", code: 1 });
+    expect(await sh("frege", "rados -p nope put x -", "x")).toEqual({ stdout: "", stderr: "error opening pool nope: (2) No such file or directory\n", code: 1 });
+    expect(await sh("frege", "rados put x -", "x")).toEqual({ stdout: "", stderr: "pool name was not specified\n", code: 1 });
+    expect((await sh("frege", "rados lspools")).stdout).toBe(".mgr\nvm-ceph\n");
+  });
+
+  it("date: a node's clock offset shifts what it shows; a time given with -d is left alone", async () => {
+    sim.mutateState((st) => {
+      st.sim.clockOffsetSeconds = { russell: 3600 };
+    });
+    try {
+      const shown = Number((await sh("russell", "date +%s")).stdout);
+      expect(shown - Date.now() / 1000).toBeGreaterThan(3500);
+      expect((await sh("russell", "date -u -d @0 +%Y")).stdout).toBe("1970\n");
+      expect(Math.abs(Number((await sh("frege", "date +%s")).stdout) - Date.now() / 1000)).toBeLessThan(100);
+    } finally {
+      sim.mutateState((st) => {
+        st.sim.clockOffsetSeconds = {};
+      });
+    }
+  });
+});

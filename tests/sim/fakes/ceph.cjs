@@ -11,7 +11,6 @@
 // Implemented: -s/status, health [detail], mon dump, mgr dump, osd tree, osd df, osd stat, df [detail],
 // osd pool ls [detail], osd pool get, osd pool set, osd pool application enable, osd out|in,
 // osd crush rule create-replicated|ls|dump|rm, config set|get|rm|dump, versions, --version.
-const fs = require("node:fs");
 const lib = require("./lib.cjs");
 const ceph = require("./ceph-lib.cjs");
 
