@@ -9,7 +9,7 @@
  */
 import * as https from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { preflight, type CheckReport, type CheckResult, type PreflightOptions } from "../scripts/homelab/preflight";
+import { PREFLIGHT_CHECKS, preflight, type CheckReport, type CheckResult, type PreflightOptions } from "../scripts/homelab/preflight";
 import { operatedEnvironment } from "../scripts/homelab/target";
 import type { Environment } from "../stacks/schema";
 import { simEnvironment, writeHostsFiles } from "./helpers/sim-environment";
@@ -63,6 +63,7 @@ describe("a healthy environment", () => {
     const kinds = (node: string) => r.checks.filter((c) => c.node === node).map((c) => c.check);
     for (const n of NODES) expect(kinds(n)).toEqual(["ssh", "pve-version", "hostname-resolution", "clock", "osd-devices", "snippet-storage"]);
     expect(r.checks[0]).toMatchObject({ check: "stack-file", ok: true });
+    expect(r.checks.every((c) => (PREFLIGHT_CHECKS as readonly string[]).includes(c.check))).toBe(true);
     expect(r.checks.every((c) => c.durationSeconds >= 0)).toBe(true);
     expect(r.checks.find((c) => c.node === "p2" && c.check === "pve-version")!.detail).toBe("p2: Proxmox VE 8.4.14");
     const commands = sim.commandLog().map((e) => e.command);

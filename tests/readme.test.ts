@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PULUMI_CLI_VERSION } from "../scripts/deployment";
 import { OPTIONS, USAGE } from "../scripts/ha-verify";
+import { PREFLIGHT_CHECKS } from "../scripts/homelab/preflight";
+import { VERIFY_STEPS } from "../scripts/homelab/verify";
 
 const ROOT = path.resolve(__dirname, "..");
 const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -57,6 +59,12 @@ describe("README set-up", () => {
 
   it("documents the API token recovery command the refusal prints", () => {
     expect(README).toContain("pulumi config set --path environment.apiAccess.rotation recover-<date>");
+  });
+
+  it("names every preflight check and every verify step in Operating / Preflight and verify", () => {
+    const text = section("Operating");
+    const sub = text.slice(text.indexOf("### Preflight and verify"));
+    for (const name of [...PREFLIGHT_CHECKS, ...VERIFY_STEPS]) expect(sub, name).toContain(`\`${name}\``);
   });
 
   it("shows ha-verify's real usage, with every flag it takes", () => {

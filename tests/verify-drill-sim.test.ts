@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CEPH_CLUSTER_PROVIDER_VERSION, cephClusterProvider } from "../infra/providers/ceph/ceph-cluster";
 import { operatedEnvironment } from "../scripts/homelab/target";
-import { verify, type VerifyOptions, type VerifyReport } from "../scripts/homelab/verify";
+import { VERIFY_STEPS, verify, type VerifyOptions, type VerifyReport } from "../scripts/homelab/verify";
 import type { Environment } from "../stacks/schema";
 import { bringUpMs01Ring, MS01_NODES, MS01_RING } from "./helpers/ring-sim";
 import { simEnvironment } from "./helpers/sim-environment";
@@ -170,6 +170,7 @@ describe("verify --drill", () => {
       "drill:ceph-health-ok frege",
     ]);
     expect(drill.every((s) => typeof s.durationSeconds === "number" && s.durationSeconds >= 0)).toBe(true);
+    expect(r.steps.every((s) => (VERIFY_STEPS as readonly string[]).includes(s.name))).toBe(true);
     expect(drill[0].detail).toBe("taking frege down; HA guests there: vm:100, vm:101");
     // vm:100's restricted group allows only wittgenstein besides frege; vm:101 may go anywhere: to the
     // node with the fewest HA guests, russell and wittgenstein one each by then, so by name

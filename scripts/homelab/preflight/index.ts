@@ -34,6 +34,9 @@ export interface PreflightOptions {
   parallelNodes?: number;
 }
 
+/** Every check preflight can report, in report order (the README's table lists them). */
+export const PREFLIGHT_CHECKS = ["stack-file", "ssh", "pve-version", "hostname-resolution", "clock", "osd-devices", "snippet-storage", "api-token", "pulumi-cli"] as const;
+
 /** Corosync tolerates little drift and Ceph warns above 0.05 s between monitors; 2 s against this machine is a coarse first bound. */
 export const DEFAULT_CLOCK_SKEW_SECONDS = 2;
 

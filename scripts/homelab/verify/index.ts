@@ -14,6 +14,23 @@ import { verifyReport, type VerifyReport } from "./steps";
 export type { VerifyReport, VerifyStep } from "./steps";
 export type { DrillBounds, DrillOptions } from "./drill";
 
+/** Every step verify can report (the README lists them). */
+export const VERIFY_STEPS = [
+  "cluster",
+  "ceph-health",
+  "ceph-capacity",
+  "ring-link",
+  "ha-placement",
+  "drill:preconditions",
+  "drill:power-off",
+  "drill:quorum",
+  "drill:ha-recovery",
+  "drill:ceph-writable",
+  "drill:power-on",
+  "drill:rejoin",
+  "drill:ceph-health-ok",
+] as const;
+
 export interface VerifyOptions extends DrillOptions {
   /** Run the failover drill after the health steps (only when they pass). */
   drill?: boolean;
