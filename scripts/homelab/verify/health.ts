@@ -12,8 +12,8 @@ import { measureRing, type RingVerifyNode } from "../../../infra/providers/netwo
 import { command, inCLocale } from "../../../infra/shell";
 import type { SshSession } from "../../../infra/ssh";
 import type { Environment } from "../../../stacks/schema";
-import { collectHaSnapshot } from "../../ha-verify";
-import { checkHaPlacement } from "../../ha-verify-plan";
+import { collectHaSnapshot } from "./ha";
+import { checkHaPlacement } from "./ha-plan";
 import { StepOutcome, VerifyStep, step } from "./steps";
 
 /** What /cluster/status says, judged against the configured members (`down` may be offline). */
