@@ -256,7 +256,7 @@ describe("the fakes the drill relies on (texts from pve-ha-manager and rados)", 
     }
   });
 
-  it("rados: put (stdin), stat and rm; objects count in ceph df; rados.cc's errors with exit 1", async () => {
+  it("rados: put (stdin), stat and rm; objects count in ceph df; rados.cc's errors and usage with exit 1", async () => {
     expect(await sh("frege", "rados -p vm-ceph put probe -", "hello")).toEqual({ stdout: "", stderr: "", code: 0 });
     expect((await sh("frege", "rados -p vm-ceph stat probe")).stdout).toMatch(/^vm-ceph\/probe mtime \d{4}-\d\d-\d\dT[\d:.]+\+0000, size 5\n$/);
     const df = JSON.parse((await sh("russell", "ceph df -f json")).stdout) as { pools: { name: string; stats: { objects: number; stored: number } }[] };
@@ -264,7 +264,9 @@ describe("the fakes the drill relies on (texts from pve-ha-manager and rados)", 
     expect(await sh("frege", "rados -p vm-ceph rm probe")).toEqual({ stdout: "", stderr: "", code: 0 });
     expect(await sh("frege", "rados -p vm-ceph rm probe")).toEqual({ stdout: "", stderr: "error removing vm-ceph>probe: (2) No such file or directory\n", code: 1 });
     expect(await sh("frege", "rados -p nope put x -", "x")).toEqual({ stdout: "", stderr: "error opening pool nope: (2) No such file or directory\n", code: 1 });
-    expect(await sh("frege", "rados put x -", "x")).toEqual({ stdout: "", stderr: "pool name was not specified\n", code: 1 });
+    expect(await sh("frege", "rados -p vm-ceph stat probe")).toEqual({ stdout: "", stderr: " error stat-ing vm-ceph/probe: (2) No such file or directory\n", code: 1 });
+    const noPool = await sh("frege", "rados put x -", "x");
+    expect([noPool.code, noPool.stderr.split("\n")[0]]).toEqual([1, "usage: rados [options] [commands]"]);
     expect((await sh("frege", "rados lspools")).stdout).toBe(".mgr\nvm-ceph\n");
   });
 

@@ -454,9 +454,15 @@ function liveView(state, cluster, stateDir, now = Date.now()) {
 function connectClient(sim, opts) {
   const { state, node } = sim.self();
   const cluster = clusterOf(state, node.name);
-  if (!cluster || !fs.existsSync(opts.conf || "/etc/ceph/ceph.conf"))
+  // rados.cc prints its own line for any failed connect (rados.connect()), exit 1
+  const rados = opts.client === "rados";
+  const fail = (errno, text) => lib.die(`couldn't connect to cluster: (${errno}) ${text}\n`, 1);
+  if (!cluster || !fs.existsSync(opts.conf || "/etc/ceph/ceph.conf")) {
+    if (rados) fail(2, "No such file or directory");
     lib.die("Error initializing cluster client: ObjectNotFound('RADOS object not found (error calling conf_read_file)')\n", 1);
+  }
   if (cluster.mons.length === 0) {
+    if (rados) fail(2, "No such file or directory");
     const t = utime(Date.now()).replace(/(\.\d{3})\d{3}/, "$1");
     lib.die(
       `${t} 7f5c6a7fc6c0 -1 failed for service _ceph-mon._tcp\n` +
@@ -469,6 +475,7 @@ function connectClient(sim, opts) {
   if (!live.quorate) {
     const hang = opts.connectTimeout !== null && !Number.isNaN(opts.connectTimeout) ? opts.connectTimeout * 1000 : simKnobs(state).noQuorumHangMs;
     lib.sleepMs(hang);
+    if (rados) fail(110, "Connection timed out");
     lib.die("[errno 110] RADOS timed out (error connecting to the cluster)\n", 1);
   }
   return { state, node, cluster, live };

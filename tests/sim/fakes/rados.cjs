@@ -4,8 +4,10 @@
 //   rados -p|--pool POOL rm OBJ              (silent, exit 0)
 //   rados -p|--pool POOL stat OBJ            ("POOL/OBJ mtime <time>, size N")
 //   rados lspools                            (one pool name per line)
-// Connecting is the `ceph` client's (ceph-lib connectClient). Errors as rados.cc prints them:
-// "error opening pool P: (2) No such file or directory", "pool name was not specified", exit 1.
+// Connecting is the `ceph` client's (ceph-lib connectClient, with rados.cc's "couldn't connect to
+// cluster: (110) Connection timed out"). Errors as rados.cc prints them, exit 1: "error opening pool
+// P: (2) No such file or directory", "error removing P>OBJ: …", " error stat-ing P/OBJ: …" (sic,
+// leading space), and the usage on stderr for a command without a pool or an argument.
 // A write to a pool whose PGs are not active (fewer up hosts than min_size) blocks, as the real
 // client waits for the PGs; the caller bounds it (`timeout`). Objects count in `ceph df`.
 const fs = require("node:fs");
@@ -13,7 +15,7 @@ const lib = require("./lib.cjs");
 const ceph = require("./ceph-lib.cjs");
 
 function parse(argv) {
-  const o = { pool: null, words: [], conf: null, connectTimeout: null };
+  const o = { pool: null, words: [], conf: null, connectTimeout: null, client: "rados" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "-p" || a === "--pool") o.pool = argv[++i];
@@ -24,8 +26,9 @@ function parse(argv) {
   return o;
 }
 
+const USAGE = "usage: rados [options] [commands]\nPOOL COMMANDS\n   lspools                          list pools\n";
+
 function openPool(cluster, name) {
-  if (!name) lib.die("pool name was not specified\n", 1);
   const pool = cluster.pools[name];
   if (!pool) lib.die(`error opening pool ${name}: (2) No such file or directory\n`, 1);
   return pool;
@@ -42,13 +45,13 @@ lib.main(() => {
   const [verb, obj, infile] = o.words;
   if (!verb) lib.die("rados: you must give an action. Try --help\n", 1);
   const { state, node, cluster, live } = ceph.connectClient(sim, o);
+  const pool = o.pool ? openPool(cluster, o.pool) : null;
   if (verb === "lspools") {
     for (const p of Object.values(cluster.pools).sort((a, b) => a.id - b.id)) lib.line(p.name);
     return 0;
   }
-  const pool = openPool(cluster, o.pool);
   if (!["put", "rm", "stat"].includes(verb)) lib.die(`unrecognized command ${verb}; -h or --help for usage\n`, 1);
-  if (!obj || (verb === "put" && !infile)) lib.die(`usage: rados ${verb} <obj-name>${verb === "put" ? " <infile>" : ""}\n`, 1);
+  if (!pool || !obj || (verb === "put" && !infile)) lib.die(USAGE, 1);
   const knobs = ceph.simKnobs(state);
   if (verb !== "stat" && ceph.poolPgState(cluster, live, pool, knobs.settleMs, Date.now()).state.includes("peered")) waitForever();
   if (verb === "put") {
@@ -64,7 +67,7 @@ lib.main(() => {
     return 0;
   }
   const entry = (pool.radosObjects || {})[obj];
-  if (!entry) lib.die(`error ${verb === "rm" ? "removing" : "stat-ing"} ${pool.name}>${obj}: (2) No such file or directory\n`, 1);
+  if (!entry) lib.die(verb === "rm" ? `error removing ${pool.name}>${obj}: (2) No such file or directory\n` : ` error stat-ing ${pool.name}/${obj}: (2) No such file or directory\n`, 1);
   if (verb === "stat") {
     lib.line(`${pool.name}/${obj} mtime ${ceph.utime(entry.mtime)}, size ${entry.size}`);
     return 0;
