@@ -79,6 +79,11 @@ export function templateImage(env: Environment, template: Template): CloudImage 
   return resolveImage(template.image, user);
 }
 
+/** Whether a template installs the QEMU guest agent through the vendor snippet: asked for, else when its image lacks the agent. */
+export function installsGuestAgent(env: Environment, template: Template): boolean {
+  return template.installGuestAgent ?? !templateImage(env, template).guestAgent;
+}
+
 /** The VMID of the VM at `index`: its own, or vmidBase + index. */
 export function vmVmid(env: Environment, index: number): number {
   return env.vms[index].vmid ?? env.vmidBase + index;

@@ -33,7 +33,7 @@ import {
   taskFailed,
   verifyReport,
   HaSnapshot,
-} from "../scripts/ha-verify-plan";
+} from "../scripts/homelab/verify/ha-plan";
 import type { HaPlacementComponentArgs } from "../components/ha";
 import { allStrings, isSecretValue, runStack, settled, StackRun } from "./helpers/pulumi-mocks";
 

@@ -1,15 +1,16 @@
 /**
- * scripts/ha-verify.ts (`runVerify`) against the simulated cluster over real SSH: live migration
- * of plain VMs (`qm migrate --online` on the VM's node) and of HA-managed VMs (`ha-manager
- * migrate`, then polling /cluster/ha/status/current and reading the CRM's qmigrate task through
- * /nodes/<node>/tasks), on a PVE 8 cluster with an HA group (a1..a3) and a PVE 9 cluster with a
- * node-affinity rule (b1..b3). Clusters, Ceph pool storage and HA config are seeded in the fakes'
- * state, so the command log shows only what the verify ran. The last block checks the fakes
- * themselves against the texts of qemu-server, pve-ha-manager and pve-manager.
+ * The HA verification (`runVerify` of scripts/homelab/verify/ha.ts, which scripts/ha-verify.ts
+ * runs) against the simulated cluster over real SSH: live migration of plain VMs (`qm migrate
+ * --online` on the VM's node) and of HA-managed VMs (`ha-manager migrate`, then polling
+ * /cluster/ha/status/current and reading the CRM's qmigrate task through /nodes/<node>/tasks),
+ * on a PVE 8 cluster with an HA group (a1..a3) and a PVE 9 cluster with a node-affinity rule
+ * (b1..b3). Clusters, Ceph pool storage and HA config are seeded in the fakes' state, so the
+ * command log shows only what the verify ran. The last block checks the fakes themselves against
+ * the texts of qemu-server, pve-ha-manager and pve-manager.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshOptions, sshTarget } from "../infra/providers/connection";
-import { runVerify, VerifyOptions } from "../scripts/ha-verify";
+import { runVerify, VerifyOptions } from "../scripts/homelab/verify/ha";
 import { seedQuorateCluster } from "./helpers/sim-state";
 import { simConnection } from "./helpers/sim-connection";
 import { SimCluster, SimState, startSimCluster } from "./sim/cluster";

@@ -16,8 +16,8 @@ import {
 } from "../infra/providers/proxmox/ha";
 import { withSession } from "../infra/ssh";
 import { sshOptions, sshTarget } from "../infra/providers/connection";
-import { checkHaPlacement } from "../scripts/ha-verify-plan";
-import { collectHaSnapshot } from "../scripts/ha-verify";
+import { checkHaPlacement } from "../scripts/homelab/verify/ha-plan";
+import { collectHaSnapshot } from "../scripts/homelab/verify/ha";
 import { serializeProvider } from "./helpers/serialize";
 import { simConnection } from "./helpers/sim-connection";
 import { seedQuorateCluster } from "./helpers/sim-state";

@@ -11,6 +11,8 @@ import { PULUMI_CLI_VERSION } from "../scripts/homelab/steps";
 import { OPTIONS, USAGE } from "../scripts/ha-verify";
 import { USAGE as HOMELAB_USAGE } from "../scripts/homelab/args";
 import { VERBS } from "../scripts/homelab/verbs";
+import { PREFLIGHT_CHECKS } from "../scripts/homelab/preflight";
+import { VERIFY_STEPS } from "../scripts/homelab/verify";
 
 const ROOT = path.resolve(__dirname, "..");
 const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -59,6 +61,12 @@ describe("README set-up", () => {
 
   it("documents the API token recovery command the refusal prints", () => {
     expect(README).toContain("pulumi config set --path environment.apiAccess.rotation recover-<date>");
+  });
+
+  it("names every preflight check and every verify step in Operating / Preflight and verify", () => {
+    const text = section("Operating");
+    const sub = text.slice(text.indexOf("### Preflight and verify"));
+    for (const name of [...PREFLIGHT_CHECKS, ...VERIFY_STEPS]) expect(sub, name).toContain(`\`${name}\``);
   });
 
   it("shows ha-verify's real usage, with every flag it takes", () => {

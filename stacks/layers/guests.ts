@@ -5,7 +5,7 @@ import { CloudTemplate } from "../../components/cloud-template";
 import { GuestAgentSnippet } from "../../components/guest-agent-snippet";
 import { HaPlacementComponent } from "../../components/ha";
 import { Vm } from "../../components/vm";
-import { templateImage, vmVmid } from "../lookup";
+import { installsGuestAgent, templateImage, vmVmid } from "../lookup";
 import type { Environment } from "../schema";
 import type { EnvironmentContext } from "./context";
 
@@ -47,7 +47,7 @@ export function buildGuests(ctx: EnvironmentContext, api: ApiAccess, storage: pu
   const templates: NonNullable<GuestOutputs["templates"]> = {};
   const built = new Map<string, CloudTemplate>();
   const images = new Map(env.templates.map((t) => [t.name, templateImage(env, t)]));
-  const installsAgent = (t: Environment["templates"][number]) => t.installGuestAgent ?? !images.get(t.name)!.guestAgent;
+  const installsAgent = (t: Environment["templates"][number]) => installsGuestAgent(env, t);
   // One snippet for every template that needs the agent, on every node (HA may start a clone anywhere).
   const snippet = env.templates.some(installsAgent)
     ? new GuestAgentSnippet(

@@ -36,7 +36,7 @@ export interface SimNodeSpec {
 /** Fake tools that only a Proxmox node has. */
 const PVE_TOOLS = new Set([
   "pvecm", "pvesh", "pveum", "pveversion", "pveceph", "qm", "ha-manager", "pmxcfs", "killall",
-  "ceph", "ceph-mon", "ceph-mgr", "ceph-osd", "ceph-volume",
+  "ceph", "ceph-mon", "ceph-mgr", "ceph-osd", "ceph-volume", "rados",
 ]);
 
 /** Tools that only a Debian host has (the Rocky host gets rpm/dnf instead). */
@@ -143,6 +143,8 @@ export interface SimNodeState {
   repoid: string;
   sslFingerprint: string;
   bootTime: number;
+  /** When stopNode took it down (ms since the epoch); absent while it runs. */
+  offlineSince?: number;
   guests: Record<string, SimGuest>;
   cluster: string | null;
   nodeid: number | null;
@@ -731,6 +733,8 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         await halt(rt);
         ctx.mutate((s) => {
           s.nodes[name].online = false;
+          // when it went down: the HA fake fences and recovers its services after this (pvesh-ha.cjs)
+          s.nodes[name].offlineSince = Date.now();
           const c = s.nodes[name].cluster;
           if (c && s.clusters[c]) s.clusters[c].ringSeq += 4;
         });
@@ -742,6 +746,7 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         ctx.mutate((s) => {
           const n = s.nodes[name];
           n.online = true;
+          delete n.offlineSince;
           n.bootTime = Math.floor(Date.now() / 1000);
           const c = n.cluster;
           if (c && s.clusters[c]) {

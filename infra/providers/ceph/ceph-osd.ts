@@ -44,7 +44,7 @@ import {
   pathsUnder,
 } from "../../parse/ceph-osd";
 import { command, inCLocale, sh } from "../../shell";
-import { SshSession, withSession } from "../../ssh";
+import { CommandFailedError, SshSession, withSession } from "../../ssh";
 import { ConnectionArgs, NodeConnection, sshOptions, sshTarget } from "../connection";
 import { isUnknown, sleep, stableJson } from "../diff";
 import { describeError } from "../../errors";
@@ -212,6 +212,24 @@ async function readFacts(session: SshSession, devices: readonly OsdDeviceSpec[])
   const tree = parseOsdTreeJson((await session.check(cephJson("osd", "tree"))).stdout, node);
   const fsid = cephConfFsid((await session.check(command("cat", "/etc/pve/ceph.conf"))).stdout);
   return { lsblk, volumes, tree, fsid, resolved };
+}
+
+/**
+ * The facts `planOsds` judges devices by, on a node that may not have Ceph yet (preflight):
+ * ceph-volume's OSDs only where ceph-volume is installed, the fsid only where ceph.conf exists,
+ * no OSD tree (device classes and up counts are not judged before a deploy).
+ */
+export async function readDeviceFacts(session: SshSession, devices: readonly OsdDeviceSpec[]): Promise<OsdFacts> {
+  const node = session.node;
+  const lsblk = await readLsblk(session);
+  const resolved = await resolvePaths(session, lsblk, configuredPaths(devices));
+  const list = inCLocale(command("ceph-volume", "lvm", "list", "--format", "json"));
+  const listed = await session.run(list);
+  // 127: ceph-volume is not installed (no pveceph install yet), so no OSD can be on any device.
+  if (listed.code !== 0 && listed.code !== 127) throw new CommandFailedError(node, list, listed);
+  const volumes = listed.code === 0 ? parseVolumeList(listed.stdout, node) : [];
+  const conf = await session.run(command("cat", "/etc/pve/ceph.conf"));
+  return { lsblk, volumes, tree: [], ...(conf.code === 0 ? { fsid: cephConfFsid(conf.stdout) } : {}), resolved };
 }
 
 /** The path lsblk lists for a configured device: itself, or where its link points; undefined when unknown or missing. */

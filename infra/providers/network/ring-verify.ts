@@ -442,6 +442,33 @@ export async function observeRing(props: RingVerifyOutputs): Promise<Omit<Verify
   });
 }
 
+/**
+ * Each cable's state and throughput, changing nothing (no service repaired): what an operator's
+ * verify reports. A cable whose ports or adjacency are wrong is not measured; a slow one is "slow".
+ */
+export async function measureRing(inputs: RingVerifyInputs): Promise<{ cables: CableResult[]; links: LinkResult[] }> {
+  const seconds = inputs.iperfSeconds ?? DEFAULT_SETTINGS.iperfSeconds;
+  const port = inputs.iperfPort ?? DEFAULT_SETTINGS.iperfPort;
+  return withSessions(inputs.nodes, inputs.sshPrivateKey, async (sessions) => {
+    const checked = await checkCables(sessions, inputs.nodes, inputs.mtu ?? DEFAULT_SETTINGS.mtu);
+    const links: LinkResult[] = [];
+    const failed = new Map<string, string>();
+    for (const link of ringLinks(inputs.nodes)) {
+      const cable = checked.find((c) => c.a === link.a.connection.node && c.aPort === link.aPort);
+      if (cable?.status !== "ok") continue;
+      const measured = await measureLink(sessions, link, seconds, port);
+      if ("error" in measured) failed.set(cable.cable, measured.error);
+      else links.push(measured);
+    }
+    const cables = withThroughput(
+      checked.map((c) => (failed.has(c.cable) ? { ...c, status: "down" as const, problems: [failed.get(c.cable)!] } : c)),
+      links,
+      inputs.minGbps ?? DEFAULT_SETTINGS.minGbps,
+    );
+    return { cables, links };
+  });
+}
+
 function warnIfDegraded(results: VerifyResults): void {
   if (results.status === "degraded") {
     void pulumi.log.warn(`Thunderbolt ring degraded (every node still reaches every other): ${results.problems.join("; ")}`);

@@ -15,6 +15,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parseToolJson } from "../../parse/json";
+import { supportsContent } from "../../storage-types";
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, SshSession, withSession } from "../../ssh";
 import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
@@ -39,11 +40,6 @@ export interface StorageContentOutputs extends StorageContentInputs {
   effectiveContent: string[];
 }
 
-/** File content types live only on file-based storages (pve-storage plugins' `plugindata`). */
-function supportsContent(storageType: string, content: string): boolean {
-  if (!["snippets", "vztmpl", "iso", "backup"].includes(content)) return true; // the API judges the rest
-  return ["dir", "nfs", "cifs", "cephfs", "glusterfs", "btrfs"].includes(storageType);
-}
 
 interface StorageEntry {
   type: string;

@@ -450,6 +450,37 @@ function liveView(state, cluster, stateDir, now = Date.now()) {
   return { mons, quorum: quorate ? upMons : [], quorate, mgrs, active, standbys: mgrs.filter((m) => m.up && m !== active && quorate), osds };
 }
 
+/** Connect: needs ceph.conf, monitors and their quorum. The `ceph` and `rados` clients share it. Returns { state, node, cluster, live }. */
+function connectClient(sim, opts) {
+  const { state, node } = sim.self();
+  const cluster = clusterOf(state, node.name);
+  // rados.cc prints its own line for any failed connect (rados.connect()), exit 1
+  const rados = opts.client === "rados";
+  const fail = (errno, text) => lib.die(`couldn't connect to cluster: (${errno}) ${text}\n`, 1);
+  if (!cluster || !fs.existsSync(opts.conf || "/etc/ceph/ceph.conf")) {
+    if (rados) fail(2, "No such file or directory");
+    lib.die("Error initializing cluster client: ObjectNotFound('RADOS object not found (error calling conf_read_file)')\n", 1);
+  }
+  if (cluster.mons.length === 0) {
+    if (rados) fail(2, "No such file or directory");
+    const t = utime(Date.now()).replace(/(\.\d{3})\d{3}/, "$1");
+    lib.die(
+      `${t} 7f5c6a7fc6c0 -1 failed for service _ceph-mon._tcp\n` +
+        `${t} 7f5c6a7fc6c0 -1 monclient: get_monmap_and_config cannot identify monitors to contact\n` +
+        "[errno 2] RADOS object not found (error connecting to the cluster)\n",
+      1,
+    );
+  }
+  const live = liveView(state, cluster, sim.stateDir);
+  if (!live.quorate) {
+    const hang = opts.connectTimeout !== null && !Number.isNaN(opts.connectTimeout) ? opts.connectTimeout * 1000 : simKnobs(state).noQuorumHangMs;
+    lib.sleepMs(hang);
+    if (rados) fail(110, "Connection timed out");
+    lib.die("[errno 110] RADOS timed out (error connecting to the cluster)\n", 1);
+  }
+  return { state, node, cluster, live };
+}
+
 // ---------------------------------------------------------------------------------------------
 // config
 
@@ -1142,6 +1173,8 @@ function cephVolumeReport(state, nodeName, filterDev) {
 }
 
 module.exports = {
+  connectClient,
+  poolPgState,
   byIdLinks,
   fmtBytes,
   monmapJson,

@@ -11,7 +11,6 @@
 // Implemented: -s/status, health [detail], mon dump, mgr dump, osd tree, osd df, osd stat, df [detail],
 // osd pool ls [detail], osd pool get, osd pool set, osd pool application enable, osd out|in,
 // osd crush rule create-replicated|ls|dump|rm, config set|get|rm|dump, versions, --version.
-const fs = require("node:fs");
 const lib = require("./lib.cjs");
 const ceph = require("./ceph-lib.cjs");
 
@@ -72,28 +71,9 @@ function invalidCommand() {
   cephError("EINVAL", "invalid command");
 }
 
-/** Connect: needs ceph.conf, monitors and their quorum. Returns { state, cluster, live }. */
+/** Connect as a client (ceph-lib connectClient): ceph.conf, monitors and their quorum. */
 function connect(sim, opts) {
-  const { state, node } = sim.self();
-  const cluster = ceph.clusterOf(state, node.name);
-  if (!cluster || !fs.existsSync(opts.conf || "/etc/ceph/ceph.conf"))
-    lib.die("Error initializing cluster client: ObjectNotFound('RADOS object not found (error calling conf_read_file)')\n", 1);
-  if (cluster.mons.length === 0) {
-    const t = ceph.utime(Date.now()).replace(/(\.\d{3})\d{3}/, "$1");
-    lib.die(
-      `${t} 7f5c6a7fc6c0 -1 failed for service _ceph-mon._tcp\n` +
-        `${t} 7f5c6a7fc6c0 -1 monclient: get_monmap_and_config cannot identify monitors to contact\n` +
-        "[errno 2] RADOS object not found (error connecting to the cluster)\n",
-      1,
-    );
-  }
-  const live = ceph.liveView(state, cluster, sim.stateDir);
-  if (!live.quorate) {
-    const hang = opts.connectTimeout !== null && !Number.isNaN(opts.connectTimeout) ? opts.connectTimeout * 1000 : ceph.simKnobs(state).noQuorumHangMs;
-    lib.sleepMs(hang);
-    lib.die("[errno 110] RADOS timed out (error connecting to the cluster)\n", 1);
-  }
-  return { state, node, cluster, live };
+  return ceph.connectClient(sim, opts);
 }
 
 function mutateCluster(sim, node, fn) {

@@ -20,6 +20,13 @@
 // holds the CRM back, then releases it, whatever the machine's speed). Then the CRM/LRM run the qmigrate task that was
 // started on the source node (see pvesh-tasks.cjs). The CRM runs "in the background": whoever
 // looks at HA status or at the task list after dueAt sees its finished work (crmTick).
+//
+// Recovery of a dead node's services (pve-ha-manager src/PVE/HA/Manager.pm, fence then recover):
+// while the cluster keeps quorum, a started service whose node is offline shows "fence" until
+// state.sim.haFenceDelayMs (default 0) after the node went down (nodes[n].offlineSince), then the
+// CRM starts it on an online node its placement allows (group or node-affinity rule: highest
+// priority first, then the node with the fewest services, then by name); the guest moves there
+// running. The dead node's lrm row reads "old timestamp - dead?". haMigrationHold holds this too.
 const crypto = require("node:crypto");
 const lib = require("./lib.cjs");
 const tasks = require("./pvesh-tasks.cjs");
@@ -103,7 +110,9 @@ function statusRows(state, nodeName) {
       const g = lib.findGuest(state, nodeName, sid.split(":")[1]);
       return g && g.node === n.name;
     });
-    rows.push({ id: `lrm:${n.name}`, node: n.name, status: `${n.name} (${active ? "active" : "idle"}, ${new Date(now * 1000).toString()})`, timestamp: now, type: "lrm" });
+    const lrm = n.online ? (active ? "active" : "idle") : "old timestamp - dead?";
+    const seen = n.online ? now : Math.floor((n.offlineSince || Date.now()) / 1000);
+    rows.push({ id: `lrm:${n.name}`, node: n.name, status: `${n.name} (${lrm}, ${new Date(seen * 1000).toString()})`, timestamp: seen, type: "lrm" });
   }
   const v9 = pveMajor(state, nodeName) >= 9;
   for (const sid of sids.sort()) {
@@ -111,7 +120,8 @@ function statusRows(state, nodeName) {
     const g = lib.findGuest(state, nodeName, sid.split(":")[1]);
     const node = g ? g.node : nodeName;
     const moving = ha.migrations && ha.migrations[sid];
-    const st = moving ? "migrate" : r.state === "started" ? (g && g.guest.status === "running" ? "started" : "starting") : r.state === "disabled" ? "stopped" : r.state;
+    const dead = g && state.nodes[g.node] && !state.nodes[g.node].online && r.state === "started";
+    const st = moving ? "migrate" : dead ? "fence" : r.state === "started" ? (g && g.guest.status === "running" ? "started" : "starting") : r.state === "disabled" ? "stopped" : r.state;
     const row = { crm_state: st, id: `service:${sid}`, max_relocate: r.max_relocate ?? 1, max_restart: r.max_restart ?? 1, node, request_state: r.state, sid, state: st, status: `${sid} (${node}, ${st})`, type: "service" };
     if (v9) row.failback = r.failback ?? 1;
     if (!v9 && r.group) row.group = r.group;
@@ -205,14 +215,75 @@ function completeDue(state, now) {
   }
 }
 
+/** "n1:2,n2" -> [{ node, priority }] */
+function placementNodes(spec) {
+  return String(spec || "")
+    .split(",")
+    .filter(Boolean)
+    .map((e) => {
+      const [node, prio] = e.split(":");
+      return { node, priority: Number(prio || 0) };
+    });
+}
+
+/** Nodes a service may run on, by priority: its group (PVE 8) or node-affinity rule (PVE 9), else every member. */
+function allowedFor(h, sid, members) {
+  const r = h.resources[sid];
+  const group = r && r.group ? h.groups[r.group] : null;
+  const rule = Object.values(h.rules || {}).find((x) => x.type === "node-affinity" && String(x.resources).split(",").includes(sid) && !x.disable);
+  const spec = group ? { nodes: placementNodes(group.nodes), strict: !!group.restricted } : rule ? { nodes: placementNodes(rule.nodes), strict: !!rule.strict } : null;
+  if (!spec) return members.map((m) => ({ node: m, priority: 0 }));
+  const listed = spec.nodes.filter((n) => members.includes(n.node));
+  return spec.strict ? listed : [...listed, ...members.filter((m) => !listed.some((n) => n.node === m)).map((m) => ({ node: m, priority: -1 }))];
+}
+
+/** Services on dead nodes, due for recovery: [{ scope, sid, vmid, from }]. */
+function recoveriesDue(state, now) {
+  const out = [];
+  const delay = Number((state.sim && state.sim.haFenceDelayMs) || 0);
+  for (const [scope, h] of Object.entries(state.ha || {})) {
+    const cluster = state.clusters[scope];
+    if (!cluster || !lib.quorumInfo(state, cluster).quorate) continue;
+    for (const sid of Object.keys(h.resources || {})) {
+      const r = h.resources[sid];
+      if (r.state !== "started" || (h.migrations && h.migrations[sid])) continue;
+      const vmid = sid.split(":")[1];
+      const from = cluster.nodes.map((m) => state.nodes[m.name]).find((n) => n && n.guests[vmid]);
+      if (!from || from.online || now < (from.offlineSince || 0) + delay) continue;
+      out.push({ scope, sid, vmid, from: from.name });
+    }
+  }
+  return out;
+}
+
+/** Fence done: start each due service on the best allowed online node (inside sim.mutate). */
+function recoverDue(state, now) {
+  if (held(state)) return;
+  for (const { scope, sid, vmid, from } of recoveriesDue(state, now)) {
+    const h = state.ha[scope];
+    const members = state.clusters[scope].nodes.map((m) => m.name).filter((n) => state.nodes[n] && state.nodes[n].online);
+    const load = (n) => Object.keys(h.resources).filter((x) => state.nodes[n].guests[x.split(":")[1]]).length;
+    const target = allowedFor(h, sid, members)
+      .filter((c) => members.includes(c.node))
+      .sort((a, b) => b.priority - a.priority || load(a.node) - load(b.node) || a.node.localeCompare(b.node))[0];
+    if (!target) continue; // nowhere allowed: it stays fenced
+    const guest = state.nodes[from].guests[vmid];
+    delete state.nodes[from].guests[vmid];
+    if (guest.config) delete guest.config.lock;
+    state.nodes[target.node].guests[vmid] = { ...guest, status: "running", startedAt: Math.floor(now / 1000) };
+  }
+}
+
 /** Let the background CRM catch up; returns the new state when it did something, else null. */
 function crmTick(sim) {
   const now = Date.now();
-  if (held(sim.read())) return null;
-  const due = Object.values(sim.read().ha || {}).some((h) => Object.values(h.migrations || {}).some((m) => m.dueAt <= now));
+  const current = sim.read();
+  if (held(current)) return null;
+  const due = Object.values(current.ha || {}).some((h) => Object.values(h.migrations || {}).some((m) => m.dueAt <= now)) || recoveriesDue(current, now).length > 0;
   if (!due) return null;
   return sim.mutate((state) => {
     completeDue(state, Date.now());
+    recoverDue(state, Date.now());
     return state;
   });
 }

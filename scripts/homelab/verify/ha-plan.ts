@@ -1,5 +1,5 @@
 /**
- * Decisions of `scripts/ha-verify.ts`, pure and unit-tested:
+ * Decisions of the HA verification (./ha.ts, run by `scripts/ha-verify.ts` and by verify), pure and unit-tested:
  * - where each HA resource may run (PVE 8 group or PVE 9 node-affinity rule) and whether it does;
  * - which node a test VM is live-migrated to (online members, inside its HA placement), and what
  *   the migration log (`qm migrate --online` output, or the HA-run qmigrate task's log) reported;
@@ -14,9 +14,9 @@
  * Sources: proxmox/pve-guest-common AbstractMigrate.pm (timestamps, ERROR prefix, abort line),
  * proxmox/qemu-server QemuMigrate.pm (phase texts), proxmox/pve-manager PVE/API2/Tasks.pm (task list).
  */
-import { parseClusterStatus } from "../infra/parse/cluster";
-import { asNumber, parseToolJson } from "../infra/parse/json";
-import type { HaGroupConfig, HaResourceConfig, HaRuleConfig, HaStatus } from "../infra/parse/ha";
+import { parseClusterStatus } from "../../../infra/parse/cluster";
+import { asNumber, parseToolJson } from "../../../infra/parse/json";
+import type { HaGroupConfig, HaResourceConfig, HaRuleConfig, HaStatus } from "../../../infra/parse/ha";
 
 /** Everything the HA check reads from one node. */
 export interface HaSnapshot {
