@@ -5,6 +5,7 @@
  * against its schema, and the reports of passed and failed runs.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main } from "../scripts/homelab/cli";
@@ -45,7 +46,7 @@ const OUTPUTS = {
 
 describe("bad input: one line, exit 2, nothing opened, no report", () => {
   const cases: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; line: RegExp }[] = [
-    { name: "unknown verb", argv: ["deploy", "matrix"], line: /^homelab: unknown verb "deploy"; use one of: validate, preview, up, refresh, drift, destroy, test, outputs, kubeconfig$/ },
+    { name: "unknown verb", argv: ["deploy", "matrix"], line: /^homelab: unknown verb "deploy"; use one of: validate, plan, diagram, preflight, verify, preview, up, refresh, drift, destroy, test, outputs, kubeconfig$/ },
     { name: "a verb named like an Object property", argv: ["constructor", "matrix"], line: /^homelab: unknown verb "constructor"/ },
     { name: "unknown stack", argv: ["up", "lab"], line: /^homelab: unknown stack "lab" \(no Pulumi\.lab\.yaml here\); known stacks: linode, matrix, ms01$/ },
     { name: "no stack", argv: ["up"], line: /^homelab: expected a verb and a stack; usage: npm run homelab -- <verb> <stack> / },
@@ -84,7 +85,7 @@ describe("bad input: one line, exit 2, nothing opened, no report", () => {
     const s = setup();
     expect(await main(["--help"], s.deps)).toBe(0);
     const out = linesOf(s.stdout);
-    expect(out[0]).toBe("usage: npm run homelab -- <verb> <stack> [--json] [--yes] [--show-secrets] [--skip-preflight] [--no-refresh]");
+    expect(out[0]).toBe("usage: npm run homelab -- <verb> <stack> [--json] [--yes] [--show-secrets] [--skip-preflight] [--no-refresh] [--drill]");
     expect(out.slice(1).map((l) => l.trim().split(/\s+/)[0])).toEqual(Object.keys(VERBS));
     expect(s.opened()).toBe(false);
   });
@@ -365,5 +366,19 @@ describe("the homelab bin", () => {
     expect(r.stderr).toMatch(/^matrix: the Pulumi CLI is not on PATH; install it with: curl -fsSL https:\/\/get\.pulumi\.com[^\n]*\n$/);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
+  });
+});
+
+describe("the SSH checks behind preflight and verify", () => {
+  it("open the nodes with HOMELAB_SSH_KEY_FILE, else the operator's agent, and say what to do without either", async () => {
+    const { sshTarget } = await import("../scripts/homelab/ssh-checks");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-key-"));
+    const keyFile = path.join(dir, "id");
+    fs.writeFileSync(keyFile, "key material", { mode: 0o600 });
+    expect(sshTarget("matrix", { HOMELAB_SSH_KEY_FILE: keyFile }).sshPrivateKey).toBe("key material");
+    const viaAgent = sshTarget("matrix", { SSH_AUTH_SOCK: "/run/agent.sock" });
+    expect(viaAgent.sshPrivateKey).toBeUndefined();
+    expect(viaAgent.stackFile.environment?.ssh.useAgent).toBe(true);
+    expect(() => sshTarget("matrix", {})).toThrow("no SSH key: set HOMELAB_SSH_KEY_FILE to the private key root on the nodes accepts, or load it into ssh-agent");
   });
 });

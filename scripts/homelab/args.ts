@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import type { Flags } from "./context";
 
 export const USAGE =
-  "npm run homelab -- <verb> <stack> [--json] [--yes] [--show-secrets] [--skip-preflight] [--no-refresh]";
+  "npm run homelab -- <verb> <stack> [--json] [--yes] [--show-secrets] [--skip-preflight] [--no-refresh] [--drill]";
 
 export type ParsedArgs = { verb: string; stack: string; flags: Flags } | { error: string } | { help: true };
 
@@ -20,6 +20,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
         "show-secrets": { type: "boolean" },
         "skip-preflight": { type: "boolean" },
         "no-refresh": { type: "boolean" },
+        drill: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -39,6 +40,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       showSecrets: v["show-secrets"] ?? false,
       skipPreflight: v["skip-preflight"] ?? false,
       noRefresh: v["no-refresh"] ?? false,
+      drill: v.drill ?? false,
     },
   };
 }

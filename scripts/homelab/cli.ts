@@ -13,7 +13,7 @@ import { automationDriver } from "./automation-driver";
 import type { VerbContext, VerbDeps, VerbOutcome } from "./context";
 import type { StackDriver } from "./driver";
 import { engineProblem } from "./environment";
-import { noPreflight, noVerify } from "./hooks";
+import { sshPreflight, sshVerify } from "./ssh-checks";
 import { outputValues, type RunResult } from "./result";
 import { writeReports } from "./reports";
 import { RunRecorder } from "./run";
@@ -49,9 +49,8 @@ export function defaultDeps(): CliDeps {
   return {
     openDriver: (stack) => automationDriver(stack),
     validateStack: (stack) => validateStackFile(stack),
-    // Wired to the real checks where they live; until then these stand in (see hooks.ts).
-    preflight: noPreflight,
-    verify: noVerify,
+    preflight: sshPreflight(),
+    verify: sshVerify(),
     root: REPO_ROOT,
     env: process.env,
     knownStacks: () => knownStacks(REPO_ROOT),

@@ -11,6 +11,8 @@ export interface Flags {
   showSecrets: boolean;
   skipPreflight: boolean;
   noRefresh: boolean;
+  /** verify: take a node down and prove the cluster survives it. */
+  drill: boolean;
 }
 
 export interface VerbDeps {

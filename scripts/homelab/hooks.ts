@@ -1,8 +1,8 @@
 /**
  * The checks other parts of the command provide: `preflight` before the deploy
  * verbs and `verify` inside `test`. They come in as dependencies so the verbs
- * are tested with stand-ins; the defaults below stand until the real checks are
- * wired in.
+ * are tested with stand-ins (below); the command uses the real ones
+ * (ssh-checks.ts).
  */
 import type { OutputMap } from "./driver";
 
@@ -14,7 +14,7 @@ export interface CheckOutcome {
 
 export type PreflightCheck = (stack: string, options: { verb: string; log: (line: string) => void }) => Promise<CheckOutcome>;
 
-export type VerifyCheck = (stack: string, options: { outputs: OutputMap; log: (line: string) => void }) => Promise<CheckOutcome>;
+export type VerifyCheck = (stack: string, options: { outputs: OutputMap; log: (line: string) => void; drill?: boolean }) => Promise<CheckOutcome>;
 
 /** No preflight checks are built in yet: the deploy goes ahead, and says so. */
 export const noPreflight: PreflightCheck = async (_stack, { log }) => {

@@ -9,6 +9,7 @@ import { kubeconfig } from "./verbs/kubeconfig";
 import { destroy, preview, refresh, up } from "./verbs/operations";
 import { outputs } from "./verbs/outputs";
 import { diagram, plan } from "./verbs/plan";
+import { preflightVerb, verifyVerb } from "./verbs/checks";
 import { test } from "./verbs/test";
 import { validate } from "./verbs/validate";
 
@@ -16,6 +17,8 @@ export const VERBS: Readonly<Record<string, VerbSpec>> = {
   validate,
   plan,
   diagram,
+  preflight: preflightVerb,
+  verify: verifyVerb,
   preview,
   up,
   refresh,

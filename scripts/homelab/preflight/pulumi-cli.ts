@@ -1,13 +1,13 @@
 /**
  * Finding the Pulumi CLI for the deploy verbs: on PATH (stacks/esc.ts
- * pulumiCliOnPath, as scripts/deployment.ts checks) and its version from
+ * pulumiCliOnPath, as the command checks) and its version from
  * `pulumi version`; supported is any v3 at or after the SDK's release.
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pulumiCliOnPath } from "../../../stacks/esc";
-import { PULUMI_CLI_MISSING, PULUMI_CLI_VERSION } from "../../deployment";
+import { PULUMI_CLI_MISSING, PULUMI_CLI_VERSION } from "../steps";
 import type { Outcome } from "../checks";
 
 export interface PulumiCli {

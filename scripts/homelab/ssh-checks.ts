@@ -1,0 +1,57 @@
+/**
+ * The real preflight and verify behind the command's hooks: over SSH to the
+ * stack file's nodes, with the key in HOMELAB_SSH_KEY_FILE, else the
+ * operator's ssh-agent (SSH_AUTH_SOCK). They need no Pulumi CLI, so they
+ * cannot read the encrypted secrets.sshPrivateKey; the API token check runs
+ * only where a caller passes the token (it is in the state).
+ */
+import * as fs from "node:fs";
+import type { Environment } from "../../stacks/schema";
+import { validateStackFile } from "../../stacks/stack-file";
+import type { CheckOutcome, PreflightCheck, VerifyCheck } from "./hooks";
+import { preflight } from "./preflight";
+import type { OperatedEnvironment } from "./target";
+import { verify } from "./verify";
+
+interface Named {
+  name: string;
+  node?: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+/** The stack file's environment and the key that opens its nodes. */
+export function sshTarget(stack: string, env: NodeJS.ProcessEnv = process.env, root?: string): OperatedEnvironment {
+  const stackFile = validateStackFile(stack, root);
+  const keyFile = env.HOMELAB_SSH_KEY_FILE;
+  if (keyFile) return { stackFile, sshPrivateKey: fs.readFileSync(keyFile, "utf8") };
+  if (!env.SSH_AUTH_SOCK) {
+    throw new Error("no SSH key: set HOMELAB_SSH_KEY_FILE to the private key root on the nodes accepts, or load it into ssh-agent");
+  }
+  // Without a key file the operator's agent opens the nodes, whatever ssh.useAgent says.
+  const environment = stackFile.environment ? ({ ...stackFile.environment, ssh: { ...stackFile.environment.ssh, useAgent: true } } as Environment) : undefined;
+  return { stackFile: { ...stackFile, environment } };
+}
+
+/** One line per result; the failures again as the outcome's problems. */
+function outcome(results: Named[], log: (line: string) => void): CheckOutcome {
+  const line = (r: Named) => `${r.name}${r.node ? ` ${r.node}` : ""}: ${r.detail}${!r.ok && r.fix ? ` (${r.fix})` : ""}`;
+  for (const r of results) log(`${r.ok ? "ok  " : "FAIL"} ${line(r)}`);
+  const problems = results.filter((r) => !r.ok).map(line);
+  return { ok: problems.length === 0, problems };
+}
+
+export function sshPreflight(env: NodeJS.ProcessEnv = process.env, root?: string): PreflightCheck {
+  return async (stack, { verb, log }) => {
+    const report = await preflight(sshTarget(stack, env, root), { deploy: verb !== "preflight" });
+    return outcome(report.checks.map((c) => ({ ...c, name: c.check })), log);
+  };
+}
+
+export function sshVerify(env: NodeJS.ProcessEnv = process.env, root?: string): VerifyCheck {
+  return async (stack, { log, drill }) => {
+    const report = await verify(sshTarget(stack, env, root), { drill });
+    return outcome(report.steps, log);
+  };
+}
