@@ -115,10 +115,17 @@ export function installRefusals(t: InstallTarget, f: InstallFacts): string[] {
       ? []
       : [`${t.node}: runs Proxmox VE ${f.pveVersion}, not ${t.pveMajor}; a major upgrade is not an install (follow the Proxmox upgrade guide, or set the requested major to ${major})`];
   }
-  const os = `${f.osId || "unknown"} ${f.versionId || "?"}${f.codename ? ` (${f.codename})` : ""}`;
-  if (f.osId !== "debian") return [`${t.node}: runs ${os}, not Debian; Proxmox VE ${t.pveMajor} installs on Debian ${want.versionId} (${want.codename})`];
-  if (f.versionId !== want.versionId) {
-    return [`${t.node}: runs Debian ${f.versionId} (${f.codename}), but Proxmox VE ${t.pveMajor} installs on Debian ${want.versionId} (${want.codename}); refusing to change anything`];
+  return debianReleaseProblems(t.node, t.pveMajor, f.osId, f.versionId, f.codename);
+}
+
+/** The host's release (os-release ID, VERSION_ID, VERSION_CODENAME) cannot take that major; empty when it can. */
+export function debianReleaseProblems(node: string, pveMajor: number, osId: string, versionId: string, codename: string): string[] {
+  const want = debianReleaseFor(pveMajor);
+  if (!want) return [`${node}: Proxmox VE ${pveMajor} cannot be installed from Debian here; supported: Proxmox VE 8 (Debian 12) and 9 (Debian 13)`];
+  const os = `${osId || "unknown"} ${versionId || "?"}${codename ? ` (${codename})` : ""}`;
+  if (osId !== "debian") return [`${node}: runs ${os}, not Debian; Proxmox VE ${pveMajor} installs on Debian ${want.versionId} (${want.codename})`];
+  if (versionId !== want.versionId) {
+    return [`${node}: runs Debian ${versionId} (${codename}), but Proxmox VE ${pveMajor} installs on Debian ${want.versionId} (${want.codename}); refusing to change anything`];
   }
   return [];
 }

@@ -6,8 +6,10 @@
  * resumes at the reboot, a Debian release that does not carry the requested
  * major refused before any change, and refresh showing a removed Proxmox VE.
  */
+import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installRefusals, pendingSteps, pveInstallSource, type InstallFacts } from "../infra/pve-install";
+import { ENVIRONMENT_GATE_PROVIDER_VERSION, environmentGateProvider, type EnvironmentGateOutputs } from "../infra/providers/proxmox/environment-gate";
 import { PVE_INSTALL_PROVIDER_VERSION, pveInstallProvider, type PveInstallInputs, type PveInstallOutputs } from "../infra/providers/proxmox/pve-install";
 import { failure } from "./helpers/failure";
 import { serializeProvider } from "./helpers/serialize";
@@ -109,6 +111,40 @@ describe("plan (pure)", () => {
   });
 });
 
+describe("the environment gate with plain Debian hosts", () => {
+  const gate = (names: string[], pveInstalls?: Record<string, number>) =>
+    environmentGateProvider.create!({
+      providerVersion: ENVIRONMENT_GATE_PROVIDER_VERSION,
+      nodes: names.map((n) => simConnection(sim, n).connection),
+      sshPrivateKey: sim.clientPrivateKey,
+      pveInstalls,
+    });
+
+  it("refuses an unmarked Debian host, saying how to mark it; only reads", async () => {
+    sim.clearLog();
+    const err = await failure(gate(["deb13", "pve8"]));
+    expect(err.message).toBe(
+      "Refusing to change anything:\n" +
+        "  - deb13: runs Debian 13 (trixie) without Proxmox VE (no pveversion); to install Proxmox VE 9 on it, mark it in the stack file " +
+        "(nodes[].install: { from: debian } and proxmox.major: 9)",
+    );
+    expect(sim.commandLog().filter((e) => isMutating(e.command))).toEqual([]);
+  });
+
+  it("accepts a marked host of the release that carries the major, and refuses one that does not, before any change", async () => {
+    const outs = ((await gate(["deb13"], { deb13: 9 })) as { outs: EnvironmentGateOutputs }).outs;
+    expect(outs.observed[0]).toMatchObject({ node: "deb13", pveVersion: "", osId: "debian", osVersionId: "13", osCodename: "trixie" });
+    sim.clearLog();
+    const err = await failure(gate(["deb12", "pve8"], { deb12: 9, pve8: 9 }));
+    expect(err.message).toBe(
+      "Refusing to change anything:\n" +
+        "  - deb12: runs Debian 12 (bookworm), but Proxmox VE 9 installs on Debian 13 (trixie); refusing to change anything\n" +
+        "  - pve8: runs Proxmox VE 8.4.14, not 9; a major upgrade is not an install (set proxmox.major: 8, or upgrade it first)",
+    );
+    expect(sim.commandLog().filter((e) => isMutating(e.command))).toEqual([]);
+  });
+});
+
 describe("a plain Debian 13 host becomes Proxmox VE 9", () => {
   let outs: PveInstallOutputs;
 
@@ -142,6 +178,10 @@ describe("a plain Debian 13 host becomes Proxmox VE 9", () => {
     expect((await sh("deb13", "pveversion")).trim()).toBe("pve-manager/9.1.1/42db4a6cf33dac83 (running kernel: 6.17.2-2-pve)");
     expect((await sh("deb13", "hostname --ip-address")).trim()).toBe(sim.node("deb13").host);
     expect((await sim.exec("deb13", "test -d /etc/pve")).code).toBe(0);
+    // The key went to the node's own /usr/share/keyrings, not the machine running the simulation.
+    expect(await sh("deb13", "cat /usr/share/keyrings/proxmox-archive-keyring.gpg")).toContain("pve-sim keyring");
+    const hostKeyring = "/usr/share/keyrings/proxmox-archive-keyring.gpg";
+    expect(fs.existsSync(hostKeyring) ? fs.readFileSync(hostKeyring, "utf8") : "").not.toContain("pve-sim");
     expect((await sim.exec("deb13", "dpkg-query -W linux-image-amd64 os-prober -f '${Package} ${db:Status-Abbrev}\\n'")).stdout).toBe(
       "linux-image-amd64 rc \nos-prober rc \n",
     );

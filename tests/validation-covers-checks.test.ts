@@ -41,6 +41,8 @@ import { cephClusterProvider, type CephClusterInputs } from "../infra/providers/
 import { cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
 import { cephPoolProvider } from "../infra/providers/ceph/ceph-pool";
 import { cloudTemplateProvider } from "../infra/providers/proxmox/cloud-template";
+import { pveInstallProvider } from "../infra/providers/proxmox/pve-install";
+import { pveInstallSource } from "../infra/pve-install";
 import { clusterProvider, type ClusterInputs } from "../infra/providers/proxmox/cluster";
 import { environmentIssues, parseEnvironment } from "../stacks/errors";
 import { hostEntries } from "../stacks/layers/nodes";
@@ -246,6 +248,19 @@ const ROWS: Row[] = [
   { site: "api-access#apiAccessProblems", key: "validateRoleName(", what: "a role named PVE…", mutate: (e) => (e.apiAccess.roleName = "PVEAutomation"), path: "apiAccess.roleName", refusal: /names starting with "PVE" \(any case\) are reserved/ },
   { site: "api-access#apiAccessProblems", key: "[`rotation ${", what: "rotation with a space", mutate: (e) => (e.apiAccess.rotation = "a b"), path: "apiAccess.rotation", refusal: /rotation "a b" may only hold letters/ },
 
+  // The Proxmox VE install from Debian (nodes[].install): the stated Debian release carries the major.
+  {
+    site: "pve-install#check",
+    key: "does not carry Proxmox VE",
+    what: "a Debian release that does not carry the requested major",
+    mutate: (e) => {
+      e.proxmox = { major: 9 };
+      node(e, 0).install = { from: "debian", debianRelease: 12, rebootTimeoutSeconds: 900 };
+    },
+    path: "nodes[0].install.debianRelease",
+    refusal: /foxtrot: Debian 12 does not carry Proxmox VE 9; it installs on Debian 13 \(trixie\)/,
+  },
+
   // The node and host baselines.
   { site: "node-baseline#constructor", key: "is not a Ceph release Proxmox ships", what: "an unknown Ceph release", mutate: (e) => (e.baseline.cephRelease = "pacific"), path: "baseline.cephRelease", refusal: /cephRelease "pacific" is not a Ceph release Proxmox ships/ },
   {
@@ -341,6 +356,7 @@ const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "cluster#inputProblems", key: "every node needs the same links", why: "as link0: every node gets an address on every cluster link or composition stops" },
   { site: "proxmox-cluster#constructor", key: "nodes is empty; a Proxmox cluster", why: "the schema requires at least one node" },
   { site: "thunderbolt-ring#ringProblem", key: "node ${node} is listed twice", why: "node names are unique (schema)" },
+  { site: "pve-install#check", key: "the release key's digest must be", why: "the key and its pinned digest come from the catalogue (infra/pve-install.ts pveInstallSource), not the stack file" },
   { site: "cloud-template#check", key: "must be an absolute path on the node", why: "imagePath is built from the image catalogue's file name under the ISO directory" },
 ];
 
@@ -499,6 +515,24 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
           }),
       ),
     ),
+  // As stacks/layers/nodes.ts builds each install.
+  "pve-install#check": async (env) =>
+    (
+      await Promise.all(
+        env.nodes
+          .filter((n) => n.install && env.proxmox)
+          .map((n) =>
+            checkFailures(pveInstallProvider, {
+              connection: access(n.name).connection,
+              pveMajor: env.proxmox!.major,
+              address: n.address,
+              source: pveInstallSource(env.proxmox!.major),
+              debianRelease: n.install!.debianRelease,
+              rebootTimeoutSeconds: n.install!.rebootTimeoutSeconds,
+            }),
+          ),
+      )
+    ).flat(),
   "cloud-template#check": async (env) =>
     (await Promise.all(env.templates.map((t) => checkFailures(cloudTemplateProvider, { vmid: t.vmid, diskSize: t.diskSize, imagePath: "/var/lib/vz/template/iso/image.img" })))).flat(),
   "thunderbolt-ring#ringProblem": (env) =>
@@ -541,6 +575,7 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "proxmox-cluster#constructor": { file: "components/proxmox-cluster.ts", start: "  constructor(" },
   "thunderbolt-ring#ringProblem": { file: "components/thunderbolt-ring.ts", start: "export function ringProblem(" },
   "cloud-template#check": { file: "infra/providers/proxmox/cloud-template.ts", start: "  async check(" },
+  "pve-install#check": { file: "infra/providers/proxmox/pve-install.ts", start: "  async check(" },
 };
 
 /**

@@ -28,6 +28,8 @@ export function buildNodes(ctx: EnvironmentContext, usersWithPasswordHash: Reado
     nodes: env.nodes.map((node) => ctx.access(node).connection),
     sshPrivateKey: ctx.access(env.nodes[0]).sshPrivateKey,
     clusterName: env.cluster?.name,
+    // Nodes to be installed from Debian may lack Proxmox VE; the gate checks their Debian release instead.
+    pveInstalls: pveInstalls(env),
   });
   return env.nodes.map((node) => buildNode(ctx, node, hosts, users, gate));
 }
@@ -44,7 +46,11 @@ function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], user
   const { env } = ctx;
   const access = ctx.access(node);
   const prefix = `${env.name}-${node.name}`;
-  const facts = new ProxmoxNode(prefix, { access }, { dependsOn: [gate] });
+  const install =
+    node.install && env.proxmox
+      ? { pveMajor: env.proxmox.major, address: node.address, rebootTimeoutSeconds: node.install.rebootTimeoutSeconds, debianRelease: node.install.debianRelease }
+      : undefined;
+  const facts = new ProxmoxNode(prefix, { access, install }, { dependsOn: [gate] });
   const baseline = new NodeBaseline(
     `${prefix}-baseline`,
     {
@@ -74,6 +80,12 @@ function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], user
     { dependsOn: [baseline] },
   );
   return { node, facts, baseline, network };
+}
+
+/** The nodes marked for a Proxmox VE install from Debian, with the requested major; undefined when none is. */
+function pveInstalls(env: Environment): Record<string, number> | undefined {
+  const marked = env.nodes.filter((n) => n.install && env.proxmox);
+  return marked.length > 0 ? Object.fromEntries(marked.map((n) => [n.name, env.proxmox!.major])) : undefined;
 }
 
 /** /etc/hosts: every node by its name on the management address, and `<name>-<network>` on each cluster link. */

@@ -29,7 +29,7 @@ import { K3sSchema, checkK3s } from "./k3s";
 import { LinodeSchema } from "./linode";
 import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
-import { NodeSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkRingNetwork } from "./nodes";
+import { NodeSchema, ProxmoxSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkPveInstalls, checkRingNetwork } from "./nodes";
 import { isRecord } from "./predicates";
 import type { PathIssue } from "./views";
 
@@ -48,6 +48,8 @@ export {
   NodeSchema,
   NodeThunderboltSchema,
   OsdDeviceSchema,
+  ProxmoxSchema,
+  PveInstallSchema,
   SshSchema,
   ThunderboltPortSchema,
   ThunderboltSchema,
@@ -85,6 +87,8 @@ const EnvironmentObject = mapping(
     networks: list(NetworkSchema, "a list of networks"),
     /** Proxmox VE nodes. Defaults to none (an environment of plain hosts or Linode instances only). */
     nodes: list(NodeSchema, "a list of nodes").default([]),
+    /** What nodes marked `install: { from: debian }` get: the Proxmox VE major. */
+    proxmox: ProxmoxSchema.optional(),
     /** Existing Linux hosts (not Proxmox) reached over SSH: they get the baseline and can serve K3s. */
     hosts: list(HostSchema, "a list of hosts").default([]),
     /** Linode instances, created and then provisioned like hosts. */
@@ -160,6 +164,7 @@ export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
 export type CephConfig = NonNullable<Environment["ceph"]>;
 export type CephPool = CephConfig["pools"][number];
 export type OsdDevice = Node["osds"][number];
+export type PveInstallConfig = NonNullable<Node["install"]>;
 export type Template = Environment["templates"][number];
 export type VmConfig = Environment["vms"][number];
 export type HaPlacementConfig = Environment["ha"]["placements"][number];
@@ -194,6 +199,7 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkMigration(value, nodes, layoutIsValid),
     ...checkApiAccess(value),
     ...checkOsdDevices(nodes),
+    ...checkPveInstalls(value, nodes),
     ...checkCeph(value, nodes, layoutIsValid),
     ...checkGuests(value, nodes),
     ...checkUsers(value),

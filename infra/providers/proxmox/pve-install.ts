@@ -20,7 +20,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { errorMessage } from "../../errors";
 import { parsePveversion } from "../../parse/pveversion";
-import { debianKernels, installRefusals, parseOsRelease, pendingSteps, runsProxmoxKernel, hostnameResolves, type InstallFacts, type InstallStep, type PveInstallSource } from "../../pve-install";
+import { debianKernels, debianReleaseFor, installRefusals, parseOsRelease, pendingSteps, runsProxmoxKernel, hostnameResolves, type InstallFacts, type InstallStep, type PveInstallSource } from "../../pve-install";
 import { andThen, command, inCLocale, sh } from "../../shell";
 import { SshSession, withSession } from "../../ssh";
 import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
@@ -39,6 +39,8 @@ export interface PveInstallInputs extends ConnectionArgs {
   address: string;
   /** Repository file and release key of that major (infra/pve-install.ts pveInstallSource). */
   source: PveInstallSource;
+  /** The Debian release the stack file says the node runs (nodes[].install.debianRelease), checked against the major before SSH. */
+  debianRelease?: number;
   /** How long the node may take to come back from the reboot. */
   rebootTimeoutSeconds: number;
   /** Seconds between reconnect attempts while it reboots. */
@@ -238,6 +240,13 @@ async function converge(inputs: PveInstallInputs): Promise<PveInstallOutputs> {
 export const pveInstallProvider: pulumi.dynamic.ResourceProvider<PveInstallInputs, PveInstallOutputs> = {
   async check(_olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
+    const want = debianReleaseFor(news.pveMajor);
+    if (news.debianRelease !== undefined && want && String(news.debianRelease) !== want.versionId) {
+      failures.push({
+        property: "debianRelease",
+        reason: `${news.connection?.node}: Debian ${news.debianRelease} does not carry Proxmox VE ${news.pveMajor}; it installs on Debian ${want.versionId} (${want.codename})`,
+      });
+    }
     if (!isUnknown(news.source) && news.source && !/^sha(256|512):[0-9a-f]+$/.test(news.source.key?.digest ?? "")) {
       failures.push({ property: "source", reason: `${news.connection?.node}: the release key's digest must be sha256:<hex> or sha512:<hex>` });
     }
@@ -263,6 +272,7 @@ export const pveInstallProvider: pulumi.dynamic.ResourceProvider<PveInstallInput
       olds.address !== news.address ||
       stableJson(olds.source) !== stableJson(news.source) ||
       olds.rebootTimeoutSeconds !== news.rebootTimeoutSeconds ||
+      olds.debianRelease !== news.debianRelease ||
       (olds.sshPrivateKey ?? "") !== (news.sshPrivateKey ?? "") ||
       olds.providerVersion !== news.providerVersion;
     // A refresh that found steps to do (Proxmox VE removed, back on a Debian kernel): run them again.
@@ -286,6 +296,7 @@ export interface PveInstallArgs {
   pveMajor: number;
   address: string;
   source: PveInstallSource;
+  debianRelease?: number;
   rebootTimeoutSeconds: number;
 }
 
