@@ -42,7 +42,7 @@ export interface SimNodeSpec {
 
 /** Fake tools that only a Proxmox node has. */
 const PVE_TOOLS = new Set([
-  "pvecm", "pvesh", "pveum", "pveversion", "pveceph", "qm", "ha-manager", "pmxcfs", "killall",
+  "proxmox-boot-tool", "pvecm", "pvesh", "pveum", "pveversion", "pveceph", "qm", "ha-manager", "pmxcfs", "killall",
   "ceph", "ceph-mon", "ceph-mgr", "ceph-osd", "ceph-volume",
 ]);
 
@@ -548,6 +548,8 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         const nd = path.join(dir, "nodes", name);
         for (const d of ["etc", "root", "home", "tmp", "usrlocal.upper", "usrlocal.work"]) fs.mkdirSync(path.join(nd, d), { recursive: true });
         fs.chmodSync(path.join(nd, "tmp"), 0o1777);
+        // what /proc/cmdline says inside the node (ns-setup.sh; fakes/boot-lib.cjs changes it at boot)
+        fs.writeFileSync(path.join(nd, "cmdline"), "BOOT_IMAGE=/boot/vmlinuz-6.8.12-15-pve root=/dev/mapper/pve-root ro quiet\n");
         fs.chmodSync(path.join(nd, "root"), 0o700);
         // private /etc: a copy of the host's, made the node's own
         await run("cp", ["-a", etcSkeleton + "/.", path.join(nd, "etc") + "/"]);

@@ -10,6 +10,7 @@
 #                           the apt keys a node installs (the Proxmox release key)
 #   /usr/local/sbin         bind mount of <cluster dir>/sbin (the fake tools' shims), or of
 #                           <cluster dir>/sbin.<node> for a plain Linux host
+#   /proc/cmdline           bind mount of <cluster dir>/nodes/<node>/cmdline
 #   /run                    fresh tmpfs (/run/sshd, /run/lock = /var/lock)
 #   /tmp                    <cluster dir>/nodes/<node>/tmp, with <cluster dir> itself still
 #                           reachable at its usual path (the fakes keep their state there)
@@ -28,6 +29,8 @@ mount -t overlay overlay -o "lowerdir=/usr/share/keyrings,upperdir=$R/keyrings.u
 mkdir -p /usr/local/sbin
 # a plain Linux host has its own set of fake tools (no PVE tools)
 if [ -d "$C/sbin.$N" ]; then mount --bind "$C/sbin.$N" /usr/local/sbin; else mount --bind "$C/sbin" /usr/local/sbin; fi
+# the kernel command line the node booted with (fakes/boot-lib.cjs)
+if [ -f "$R/cmdline" ]; then mount --bind "$R/cmdline" /proc/cmdline; fi
 mount -t tmpfs -o mode=755,size=64m tmpfs /run
 mkdir -p /run/sshd /run/lock
 chmod 1777 /run/lock

@@ -16,13 +16,15 @@
 //  - apt-get/apt on a plain Debian host follow debian-lib.cjs (the Proxmox repository and key,
 //    proxmox-ve and the Proxmox kernel); a refused call is not logged.
 //  - `systemctl reboot` and `reboot` ask the test process to power-cycle the node (debian-lib.cjs).
-//  - `update-grub` prints grub-mkconfig's lines for the node's kernels on stderr, as it does.
+//  - `update-grub` prints grub-mkconfig's lines for the node's kernels on stderr, as it does, and
+//    prepares the next boot's kernel command line (boot-lib.cjs).
 //  - `pve-sim-boot` is the simulated boot (SimCluster.rebootNode runs it inside the node): see
 //    ring-lib.cjs boot().
 const lib = require("./lib.cjs");
 const ring = require("./ring-lib.cjs");
 const k3sLib = require("./k3s-lib.cjs");
 const debian = require("./debian-lib.cjs");
+const bootLib = require("./boot-lib.cjs");
 
 const START = new Set(["start", "restart", "reload-or-restart", "try-reload-or-restart", "try-restart", "reload"]);
 
@@ -94,6 +96,7 @@ lib.main(() => {
     const { node } = sim.self();
     const images = [node.kernel].map((k) => `Found linux image: /boot/vmlinuz-${k}\nFound initrd image: /boot/initrd.img-${k}\n`).join("");
     lib.err(`Generating grub configuration file ...\n${images}done\n`);
+    bootLib.updateGrub(sim, node.kernel);
     return 0;
   }
   if (tool === "systemctl") {
@@ -111,6 +114,7 @@ lib.main(() => {
   if (tool === "pve-sim-boot") {
     sim.mutate((state) => ring.boot(state, sim.nodeName));
     debian.boot(sim);
+    bootLib.boot(sim);
     return 0;
   }
   return 0;
