@@ -12,7 +12,7 @@ export function isSysctlName(name: string): boolean {
 
 /** A value: printable text on one line (several numbers are separated by spaces or tabs). */
 export function isSysctlValue(value: string): boolean {
-  return value.trim() !== "" && value.length <= 200 && !/[\x00-\x08\n\r\x0b-\x1f\x7f]/.test(value);
+  return value.trim() !== "" && value.length <= 200 && ![...value].some((c) => c !== "\t" && (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f));
 }
 
 /** A kernel parameter: `name` or `name=value`, no spaces or quotes. */
