@@ -42,6 +42,8 @@ import { cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
 import { cephPoolProvider } from "../infra/providers/ceph/ceph-pool";
 import { cloudTemplateProvider } from "../infra/providers/proxmox/cloud-template";
 import { pveInstallProvider } from "../infra/providers/proxmox/pve-install";
+import { kernelSettingsProvider } from "../infra/providers/linux/kernel-settings";
+import { sysctlFilePath } from "../infra/kernel-settings";
 import { pveInstallSource } from "../infra/pve-install";
 import { clusterProvider, type ClusterInputs } from "../infra/providers/proxmox/cluster";
 import { environmentIssues, parseEnvironment } from "../stacks/errors";
@@ -260,6 +262,11 @@ const ROWS: Row[] = [
     path: "nodes[0].install.debianRelease",
     refusal: /foxtrot: Debian 12 does not carry Proxmox VE 9; it installs on Debian 13 \(trixie\)/,
   },
+
+  // The baseline's sysctls and kernel parameters (kernelSettingsProblems, run by the provider's check).
+  { site: "kernel-settings#kernelSettingsProblems", key: "is not a sysctl name", what: "a sysctl name with a space", mutate: (e) => (e.baseline.sysctls = { "net ipv4": "1" }), path: 'baseline.sysctls["net ipv4"]', refusal: /foxtrot: sysctl "net ipv4" is not a sysctl name/ },
+  { site: "kernel-settings#kernelSettingsProblems", key: "is not a value on one line", what: "a sysctl value with a newline", mutate: (e) => (e.baseline.sysctls = { "vm.swappiness": "1\n2" }), path: 'baseline.sysctls["vm.swappiness"]', refusal: /foxtrot: sysctl vm\.swappiness = "1\\n2" is not a value on one line/ },
+  { site: "kernel-settings#kernelSettingsProblems", key: "is not name or name=value", what: "a kernel parameter with a space", mutate: (e) => (e.baseline.kernelParameters = ["a b"]), path: "baseline.kernelParameters[0]", refusal: /foxtrot: kernel parameter "a b" is not name or name=value/ },
 
   // The node and host baselines.
   { site: "node-baseline#constructor", key: "is not a Ceph release Proxmox ships", what: "an unknown Ceph release", mutate: (e) => (e.baseline.cephRelease = "pacific"), path: "baseline.cephRelease", refusal: /cephRelease "pacific" is not a Ceph release Proxmox ships/ },
@@ -515,6 +522,21 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
           }),
       ),
     ),
+  // As components/node-baseline.ts builds each node's settings.
+  "kernel-settings#kernelSettingsProblems": async (env) =>
+    (
+      await Promise.all(
+        env.nodes.map((n) =>
+          checkFailures(kernelSettingsProvider, {
+            connection: access(n.name).connection,
+            sysctlFile: sysctlFilePath(),
+            sysctls: env.baseline.sysctls,
+            kernelParameters: env.baseline.kernelParameters,
+          }),
+        ),
+      )
+    ).flat(),
+  "kernel-settings-provider#check": (env) => REFUSALS["kernel-settings#kernelSettingsProblems"](env),
   // As stacks/layers/nodes.ts builds each install.
   "pve-install#check": async (env) =>
     (
@@ -576,6 +598,9 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "thunderbolt-ring#ringProblem": { file: "components/thunderbolt-ring.ts", start: "export function ringProblem(" },
   "cloud-template#check": { file: "infra/providers/proxmox/cloud-template.ts", start: "  async check(" },
   "pve-install#check": { file: "infra/providers/proxmox/pve-install.ts", start: "  async check(" },
+  "kernel-settings#kernelSettingsProblems": { file: "infra/kernel-settings.ts", start: "export function kernelSettingsProblems(" },
+  // Its check returns kernelSettingsProblems (above) as failures; no refusal of its own.
+  "kernel-settings-provider#check": { file: "infra/providers/linux/kernel-settings.ts", start: "  async check(" },
 };
 
 /**

@@ -61,6 +61,8 @@ function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], user
       removeSubscriptionNag: env.baseline.removeSubscriptionNag,
       hosts,
       users,
+      sysctls: env.baseline.sysctls,
+      kernelParameters: env.baseline.kernelParameters,
     },
     { dependsOn: [facts] },
   );

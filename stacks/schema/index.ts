@@ -19,7 +19,7 @@
  */
 import { z } from "zod";
 import { ApiAccessSchema, checkApiAccess } from "./api-access";
-import { BaselineSchema, checkCephRelease, checkUsers } from "./baseline";
+import { BaselineSchema, checkCephRelease, checkKernelSettings, checkUsers } from "./baseline";
 import { CephSchema, checkCeph } from "./ceph";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
 import { envName, integer, list, mapping, storageId, text } from "./fields";
@@ -204,6 +204,7 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkGuests(value, nodes),
     ...checkUsers(value),
     ...checkCephRelease(value),
+    ...checkKernelSettings(value),
     ...checkMachines(value),
     ...checkHostNames(value),
     ...checkK3s(value),
