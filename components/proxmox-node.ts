@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeAccess } from "../infra/providers/connection";
 import { pveInstallSource } from "../infra/pve-install";
+import { DiskInventory } from "../infra/providers/linux/disk-inventory";
+import type { DiskInfo } from "../infra/parse/disks";
 import { NodeFacts } from "../infra/providers/proxmox/node-facts";
 import { PveInstall } from "../infra/providers/proxmox/pve-install";
 import { childOptions } from "./child-options";
@@ -32,7 +34,7 @@ export interface ProxmoxNodeArgs {
  * One Proxmox VE node: installs Proxmox VE first when the node is plain Debian
  * (nodes[].install), checks that the configured address really is this node
  * and reports its Proxmox version, which later steps use to refuse mixed
- * versions.
+ * versions, and its disks (DiskInventory).
  */
 export class ProxmoxNode extends pulumi.ComponentResource {
   /** The node name. */
@@ -45,6 +47,8 @@ export class ProxmoxNode extends pulumi.ComponentResource {
   readonly facts: NodeFacts;
   /** The Proxmox VE install, when the node starts as plain Debian. */
   readonly install?: PveInstall;
+  /** The node's disks and what uses each (as of the last refresh). */
+  readonly disks: pulumi.Output<DiskInfo[]>;
 
   constructor(name: string, args: ProxmoxNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     // Only non-secret identity goes into the component's stored inputs.
@@ -65,6 +69,8 @@ export class ProxmoxNode extends pulumi.ComponentResource {
     );
     this.pveVersion = this.facts.pveVersion;
     this.pveRelease = this.facts.pveRelease;
-    this.registerOutputs({ pveVersion: this.pveVersion, pveRelease: this.pveRelease });
+    // Read-only, after the facts confirmed this is the node: the disks to choose OSD devices from.
+    this.disks = new DiskInventory(`${name}-disks`, { ...args.access }, { parent: this, dependsOn: [this.facts] }).disks;
+    this.registerOutputs({ pveVersion: this.pveVersion, pveRelease: this.pveRelease, disks: this.disks });
   }
 }

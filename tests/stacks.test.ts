@@ -82,6 +82,19 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s", (stack
     for (const n of Object.values(nodes)) expect(n.pveVersion).toBe("8.4.14");
   });
 
+  it("reads each node's disks (read-only) after its facts, for the nodes output", async () => {
+    const r = await run(stack);
+    const inventories = r.byType("pulumi-nodejs:dynamic/node:DiskInventory");
+    expect(inventories.map((x) => x.name).sort()).toEqual(STACKS[stack].map((n) => `${stack}-${n}-disks`).sort());
+    for (const inv of inventories) {
+      const node = (inv.rawInputs.connection as { node: string }).node;
+      expect(inv.parent).toBe(r.byName(`${stack}-${node}`).urn);
+      expect(orderedAfter(r.registrations, inv.urn, r.byName(`${stack}-${node}-facts`).urn)).toBe(true);
+      expect(inv.additionalSecretOutputs).toContain("sshPrivateKey");
+    }
+    expect(Object.keys(r.outputs.nodes as Record<string, { disks?: unknown }>).sort()).toEqual([...STACKS[stack]].sort());
+  });
+
   it("reads every node through one environment gate before any resource can change a node", async () => {
     const r = await run(stack);
     const [gate, ...more] = r.byType("pulumi-nodejs:dynamic/proxmox:EnvironmentGate");

@@ -4,6 +4,7 @@ import { NodeBaseline } from "../../components/node-baseline";
 import { NodeNetwork } from "../../components/node-network";
 import { ProxmoxNode } from "../../components/proxmox-node";
 import type { HostEntry } from "../../infra/baseline";
+import type { DiskInfo } from "../../infra/parse/disks";
 import { EnvironmentGate } from "../../infra/providers/proxmox/environment-gate";
 import { nodeAddressOn } from "../lookup";
 import type { Environment, Node } from "../schema";
@@ -103,7 +104,15 @@ export function hostEntries(env: Environment): HostEntry[] {
   return entries;
 }
 
-/** The nodes' stack output: address and Proxmox version per node. */
-export function nodeOutputs(nodes: NodeLayer[]): Record<string, { address: string; pveVersion: pulumi.Output<string> }> {
-  return Object.fromEntries(nodes.map((p) => [p.node.name, { address: p.node.address, pveVersion: p.facts.pveVersion }]));
+/** One node in the stack output `nodes`. */
+export interface NodeOutput {
+  address: string;
+  pveVersion: pulumi.Output<string>;
+  /** Each disk: device, by-id path, size, model, serial, rotational, what uses it (as of the last refresh). */
+  disks: pulumi.Output<DiskInfo[]>;
+}
+
+/** The nodes' stack output: address, Proxmox version and disks per node. */
+export function nodeOutputs(nodes: NodeLayer[]): Record<string, NodeOutput> {
+  return Object.fromEntries(nodes.map((p) => [p.node.name, { address: p.node.address, pveVersion: p.facts.pveVersion, disks: p.facts.disks }]));
 }
