@@ -110,9 +110,16 @@ export interface NodeOutput {
   pveVersion: pulumi.Output<string>;
   /** Each disk: device, by-id path, size, model, serial, rotational, what uses it (as of the last refresh). */
   disks: pulumi.Output<DiskInfo[]>;
+  /** Kernel parameters (baseline.kernelParameters) the running kernel was not booted with: reboot the node for them. */
+  pendingReboot: pulumi.Output<string[]>;
 }
 
-/** The nodes' stack output: address, Proxmox version and disks per node. */
+/** The nodes' stack output: address, Proxmox version, disks and kernel parameters waiting for a reboot, per node. */
 export function nodeOutputs(nodes: NodeLayer[]): Record<string, NodeOutput> {
-  return Object.fromEntries(nodes.map((p) => [p.node.name, { address: p.node.address, pveVersion: p.facts.pveVersion, disks: p.facts.disks }]));
+  return Object.fromEntries(
+    nodes.map((p) => [
+      p.node.name,
+      { address: p.node.address, pveVersion: p.facts.pveVersion, disks: p.facts.disks, pendingReboot: p.baseline.kernel?.pendingReboot ?? pulumi.output([]) },
+    ]),
+  );
 }
