@@ -4,7 +4,9 @@ import { AbsentFiles } from "../infra/providers/linux/absent-files";
 import type { NodeAccess } from "../infra/providers/connection";
 import type { LinuxUser } from "../infra/providers/linux/linux-user";
 import type { Packages } from "../infra/providers/linux/packages";
+import { KernelSettings } from "../infra/providers/linux/kernel-settings";
 import { RemoteFile } from "../infra/providers/linux/remote-file";
+import { sysctlFileContent, sysctlFilePath } from "../infra/kernel-settings";
 import { childOptions, refuse } from "./child-options";
 import { BaselineUser, HostBaseline } from "./host-baseline";
 
@@ -35,6 +37,10 @@ export interface NodeBaselineArgs {
   users?: BaselineUser[];
   /** Time zone, a tz database name ("Europe/Berlin"). Defaults to unmanaged. */
   timezone?: string;
+  /** Sysctls (name → value) written to /etc/sysctl.d, applied and read back. Defaults to none. */
+  sysctls?: Record<string, string>;
+  /** Kernel command-line parameters for the node's boot loader (in effect after a reboot). Defaults to none. */
+  kernelParameters?: string[];
 }
 
 /**
@@ -59,6 +65,8 @@ export class NodeBaseline extends pulumi.ComponentResource {
   readonly users: Record<string, LinuxUser>;
   /** Every resource a later step may need to wait for. */
   readonly ready: pulumi.Resource[] = [];
+  /** Sysctls and kernel parameters, when the baseline has any. */
+  readonly kernel?: KernelSettings;
 
   constructor(name: string, args: NodeBaselineArgs, opts?: pulumi.ComponentResourceOptions) {
     const users = args.users ?? [];
@@ -136,6 +144,23 @@ export class NodeBaseline extends pulumi.ComponentResource {
     );
     this.packages = this.host.packages;
     this.users = this.host.users;
+
+    // Sysctls: the file is a RemoteFile; KernelSettings loads it, reads every value back and puts the
+    // kernel parameters where the boot loader takes them.
+    const sysctls = args.sysctls ?? {};
+    const kernelParameters = args.kernelParameters ?? [];
+    if (Object.keys(sysctls).length > 0 || kernelParameters.length > 0) {
+      const sysctlFile =
+        Object.keys(sysctls).length > 0
+          ? [new RemoteFile(`${name}-sysctls`, { ...conn, path: sysctlFilePath(), content: sysctlFileContent(sysctls), fileMode: "0644", owner: "root", group: "root" }, childOptions(this, opts))]
+          : [];
+      this.kernel = new KernelSettings(
+        `${name}-kernel`,
+        { ...conn, sysctlFile: sysctlFilePath(), sysctls, kernelParameters },
+        childOptions(this, opts, sysctlFile),
+      );
+      this.ready.push(...sysctlFile, this.kernel);
+    }
 
     if (args.removeSubscriptionNag) {
       // The hook re-patches after every dpkg run; onChangeCommand applies it once right away.

@@ -11,13 +11,13 @@ import { buildGuests, type GuestOutputs } from "./layers/guests";
 import { buildHosts, buildVmHosts, type ProvisionedHost } from "./layers/hosts";
 import { buildK3s, type KubernetesOutput } from "./layers/k3s";
 import { buildLinode } from "./layers/linode";
-import { baselineUsers, buildNodes, nodeOutputs } from "./layers/nodes";
+import { baselineUsers, buildNodes, nodeOutputs, type NodeOutput } from "./layers/nodes";
 import { buildRing } from "./layers/ring";
 import type { Environment, Secrets } from "./schema";
 
 /** What a stack exports. */
 export interface EnvironmentOutputs extends GuestOutputs {
-  nodes: Record<string, { address: string; pveVersion: pulumi.Output<string> }>;
+  nodes: Record<string, NodeOutput>;
   cluster?: { name: pulumi.Output<string>; members: pulumi.Output<unknown>; quorate: pulumi.Output<boolean> };
   api?: { endpoint: string; tokenId: pulumi.Output<string>; tokenSecret: pulumi.Output<string> };
   ring?: {

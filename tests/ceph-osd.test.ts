@@ -113,6 +113,10 @@ beforeAll(async () => {
     { name: "nvme0n1" },
     { name: "nvme1n1" },
     { name: "sdc" },
+    // a data disk with a separate DB and WAL device (the DB/WAL tests)
+    { name: "sdg" },
+    { name: "nvme3n1", size: 256_060_514_304 },
+    { name: "nvme4n1", size: 128_035_676_160 },
     {
       name: "sde",
       lvm: {
@@ -421,6 +425,47 @@ describe("devices given as /dev/disk/by-id links", () => {
     const err = await failure(create(inputs("o2", [{ device: NVME_ID, osdsPerDevice: 2 }, { device: "/dev/nvme2n1" }])));
     expect(err.message).toContain(`o2: /dev/nvme2n1 and ${NVME_ID} are the same device (/dev/nvme2n1); list it once`);
     expect(err.message).toContain(`o2: ${NVME_ID} (nvme2n1) already carries 1 OSD(s)`);
+    expect(mutating()).toEqual([]);
+  });
+});
+
+describe("separate DB and WAL devices", () => {
+  const DB_WAL: OsdDeviceSpec[] = [{ device: "/dev/sdg", deviceClass: "hdd", dbDevice: "/dev/nvme3n1", walDevice: "/dev/nvme4n1" }];
+
+  it("creates the OSD with --db_dev and --wal_dev; ceph-volume reads back block, db and wal on the three disks", async () => {
+    sim.clearLog();
+    const outs = await create(inputs("o3", DB_WAL));
+    expect(mutating().map((m) => m.command.replace(/^LC_ALL=C /, ""))).toEqual([
+      "pveceph osd create /dev/sdg --crush-device-class hdd --db_dev /dev/nvme3n1 --wal_dev /dev/nvme4n1",
+    ]);
+    expect(outs.osds).toEqual([{ device: "/dev/sdg", ids: [expect.any(Number)], deviceClass: "hdd", up: 1 }]);
+    const id = outs.osds[0].ids[0];
+    const volumes = parseVolumeList(await sh("o3", "ceph-volume lvm list --format json"), "o3").filter((v) => v.osdId === id);
+    expect(volumes.map((v) => [v.type, v.devices])).toEqual([
+      ["block", ["/dev/sdg"]],
+      ["db", ["/dev/nvme3n1"]],
+      ["wal", ["/dev/nvme4n1"]],
+    ]);
+    // The DB and WAL disks carry no OSD of their own.
+    const raw = JSON.parse(await sh("o3", "ceph-volume lvm list --format json")) as Record<string, { type: string; tags: Record<string, string> }[]>;
+    const block = raw[String(id)].find((e) => e.type === "block");
+    expect(block?.tags["ceph.db_device"]).toMatch(/^\/dev\/ceph-/);
+    expect(block?.tags["ceph.wal_device"]).toMatch(/^\/dev\/ceph-/);
+  });
+
+  it("a re-run performs zero mutating commands; read and diff see no drift", async () => {
+    sim.clearLog();
+    const again = await create(inputs("o3", DB_WAL));
+    expect(mutating()).toEqual([]);
+    const read = (await cephOsdsProvider.read!("o3", again)).props as CephOsdsOutputs;
+    expect(read.osds).toEqual(again.osds);
+    expect((await cephOsdsProvider.diff!("o3", read, inputs("o3", DB_WAL))).changes).toBe(false);
+  });
+
+  it("refuses a DB device that is not on the node, before any change", async () => {
+    sim.clearLog();
+    const err = await failure(create(inputs("o3", [{ device: "/dev/sdc", dbDevice: "/dev/nvme9n1" }])));
+    expect(err.message).toContain("o3: /dev/sdc: dbDevice /dev/nvme9n1 is not a block device on o3");
     expect(mutating()).toEqual([]);
   });
 });

@@ -42,6 +42,15 @@ function run(): Promise<StackRun> {
       );
       urns.push(facts.urn, baseline.urn);
     }
+    // A plain Debian node marked for an install: Proxmox VE first, then its facts, both after the gate.
+    const debian = conn("debian1", 14);
+    const installGate = new EnvironmentGate("install-gate", { nodes: [debian], sshPrivateKey: KEY, pveInstalls: { debian1: 9 } });
+    const installed = new ProxmoxNode(
+      "inst-debian1",
+      { access: { connection: debian, sshPrivateKey: KEY }, install: { pveMajor: 9, address: "10.0.0.14", rebootTimeoutSeconds: 900 } },
+      { dependsOn: [installGate] },
+    );
+    urns.push(installGate.urn, installed.urn);
     return { urns };
   });
   return stackRun;
@@ -52,7 +61,7 @@ const GATE = "pulumi-nodejs:dynamic/proxmox:EnvironmentGate";
 describe("EnvironmentGate wiring", () => {
   it("orders every resource of a gated node after the gate, and the check sees an ungated one", async () => {
     const r = await run();
-    const gate = r.byType(GATE);
+    const gate = r.byType(GATE).filter((g) => g.name === "env-gate");
     expect(gate).toHaveLength(1);
     const onNode = (node: string) =>
       r.registrations.filter((x) => x.custom && x.type !== GATE && x.name.startsWith(`env-${node}-`));
@@ -64,8 +73,21 @@ describe("EnvironmentGate wiring", () => {
     expect(onNode("ungated").filter((x) => orderedAfter(r.registrations, x.urn, gate[0].urn))).toEqual([]);
   });
 
+  it("installs Proxmox VE on a marked Debian node after the gate and before its facts; the gate knows the node is to be installed", async () => {
+    const r = await run();
+    const gate = r.byType(GATE).find((g) => g.name === "install-gate")!;
+    expect(gate.rawInputs.pveInstalls).toEqual({ debian1: 9 });
+    const install = r.byType("pulumi-nodejs:dynamic/proxmox:PveInstall");
+    expect(install.map((x) => x.name)).toEqual(["inst-debian1-install"]);
+    expect(install[0].rawInputs).toMatchObject({ pveMajor: 9, address: "10.0.0.14", rebootTimeoutSeconds: 900 });
+    expect(isSecretValue(install[0].rawInputs.sshPrivateKey)).toBe(true);
+    const facts = r.registrations.find((x) => x.name === "inst-debian1-facts")!;
+    expect(orderedAfter(r.registrations, install[0].urn, gate.urn)).toBe(true);
+    expect(orderedAfter(r.registrations, facts.urn, install[0].urn)).toBe(true);
+  });
+
   it("keeps the SSH key secret in the gate's inputs and outputs", async () => {
-    const gate = (await run()).byType(GATE)[0];
+    const gate = (await run()).byType(GATE).find((g) => g.name === "env-gate")!;
     expect(isSecretValue(gate.rawInputs.sshPrivateKey)).toBe(true);
     expect(gate.additionalSecretOutputs).toContain("sshPrivateKey");
     expect(gate.rawInputs.clusterName).toBe("lab");

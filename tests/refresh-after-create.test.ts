@@ -30,6 +30,10 @@ import { GUEST_HOST_KEY_PROVIDER_VERSION, guestHostKeyProvider } from "../infra/
 import { HA_PROVIDER_VERSION, haPlacementProvider, haResourceProvider } from "../infra/providers/proxmox/ha";
 import { SSH_READY_PROVIDER_VERSION, sshReadyProvider } from "../infra/providers/linux/ssh-ready";
 import { TIMEZONE_PROVIDER_VERSION, timezoneProvider } from "../infra/providers/linux/timezone";
+import { KERNEL_SETTINGS_PROVIDER_VERSION, kernelSettingsProvider } from "../infra/providers/linux/kernel-settings";
+import { DISK_INVENTORY_PROVIDER_VERSION, diskInventoryProvider } from "../infra/providers/linux/disk-inventory";
+import { PVE_INSTALL_PROVIDER_VERSION, pveInstallProvider } from "../infra/providers/proxmox/pve-install";
+import { pveInstallSource } from "../infra/pve-install";
 import { ENVIRONMENT_GATE_PROVIDER_VERSION, environmentGateProvider } from "../infra/providers/proxmox/environment-gate";
 import { NODE_FACTS_PROVIDER_VERSION, nodeFactsProvider } from "../infra/providers/proxmox/node-facts";
 import { STORAGE_CONTENT_PROVIDER_VERSION, storageContentProvider } from "../infra/providers/proxmox/storage-content";
@@ -105,6 +109,21 @@ const CASES: Case[] = [
       passwordLogin: false,
       removeOnDelete: true,
     }),
+  },
+  {
+    name: "linux/kernel-settings (sysctls from the file beforeAll writes, a GRUB parameter)",
+    provider: kernelSettingsProvider,
+    inputs: () => ({ ...conn("frege"), providerVersion: KERNEL_SETTINGS_PROVIDER_VERSION, sysctlFile: "/etc/sysctl.d/90-homelab.conf", sysctls: { "vm.swappiness": "10" }, kernelParameters: ["iommu=pt"] }),
+  },
+  {
+    name: "linux/disk-inventory",
+    provider: diskInventoryProvider,
+    inputs: () => ({ ...conn("frege"), providerVersion: DISK_INVENTORY_PROVIDER_VERSION }),
+  },
+  {
+    name: "proxmox/pve-install (a node that already runs Proxmox VE 8)",
+    provider: pveInstallProvider,
+    inputs: () => ({ ...conn("frege"), providerVersion: PVE_INSTALL_PROVIDER_VERSION, pveMajor: 8, address: sim.node("frege").host, source: pveInstallSource(8), rebootTimeoutSeconds: 60 }),
   },
   {
     name: "network/node-network",
@@ -297,6 +316,7 @@ beforeAll(async () => {
   });
   for (const n of MS01_NODES) sim.setDisks(n, [{ name: "nvme1n1", size: 2 * 1024 ** 4 }]);
   await exec("frege", "mkdir -p /etc/apt/sources.list.d && echo 'deb https://enterprise.proxmox.com/debian/pve bookworm pve-enterprise' > /etc/apt/sources.list.d/pve-enterprise.list");
+  await exec("frege", "mkdir -p /etc/sysctl.d && echo 'vm.swappiness = 10' > /etc/sysctl.d/90-homelab.conf");
 }, 120_000);
 
 afterAll(async () => {

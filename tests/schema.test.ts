@@ -741,6 +741,43 @@ const bad: BadCase[] = [
     ],
   },
   {
+    name: "a node to install from Debian without proxmox.major",
+    env: () => {
+      const e = matrix();
+      e.nodes[1].install = { from: "debian" };
+      return e;
+    },
+    issues: ["proxmox: missing; nodes[1] (golf) installs Proxmox VE from Debian, so proxmox.major (8 or 9) is required"],
+  },
+  {
+    name: "a Debian release that does not carry the requested Proxmox major, and an unknown install source",
+    env: () => {
+      const e = matrix();
+      e.proxmox = { major: 9 };
+      e.nodes[0].install = { from: "debian", debianRelease: 12 };
+      e.nodes[2].install = { from: "ubuntu" };
+      return e;
+    },
+    issues: [
+      'nodes[2].install.from: "ubuntu" is not an install source (debian)',
+      "nodes[0].install.debianRelease: 12 does not carry Proxmox VE 9 (proxmox.major); Proxmox VE 9 installs on Debian 13 (trixie), Debian 12 takes Proxmox VE 8",
+    ],
+  },
+  {
+    name: "sysctls: a name that is not one, a value with a newline, a list instead of a mapping; a kernel parameter with a space",
+    env: () => {
+      const e = matrix();
+      e.baseline.sysctls = { "vm.swappiness": "1\n0", "net ipv4": 1, "kernel.panic": 10 };
+      e.baseline.kernelParameters = ["iommu=pt", "quiet splash"];
+      return e;
+    },
+    issues: [
+      'baseline.kernelParameters[1]: "quiet splash" is not a kernel parameter (name or name=value, no spaces or quotes)',
+      'baseline.sysctls["vm.swappiness"]: "1\\n0" is not a value on one line (a newline or control character, or empty)',
+      'baseline.sysctls["net ipv4"]: "net ipv4" is not a sysctl name (dotted, like net.ipv4.ip_forward)',
+    ],
+  },
+  {
     name: "no machines",
     env: () => ({ name: "x", networks: [], nodes: [] }),
     issues: ["environment: no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)"],

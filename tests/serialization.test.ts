@@ -10,6 +10,7 @@ import * as net from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import { failure } from "./helpers/failure";
 import { serializeProvider } from "./helpers/serialize";
+import { pveInstallSource } from "../infra/pve-install";
 
 /** A local port nothing listens on: connecting to it is refused at once. */
 let closedPort = 0;
@@ -98,6 +99,9 @@ const CASES: Case[] = [
       message: "golf: no pinned host key, and trustOnFirstUse is off; refusing to trust an unknown key",
     }) },
   { file: "infra/providers/linux/timezone.ts", exportName: "timezoneProvider", failing: single({ timezone: "Europe/Berlin" }) },
+  { file: "infra/providers/linux/kernel-settings.ts", exportName: "kernelSettingsProvider", failing: single({ sysctlFile: "/etc/sysctl.d/90-homelab.conf", sysctls: { "vm.swappiness": "10" }, kernelParameters: ["iommu=pt"] }) },
+  { file: "infra/providers/linux/disk-inventory.ts", exportName: "diskInventoryProvider", failing: single({}) },
+  { file: "infra/providers/proxmox/pve-install.ts", exportName: "pveInstallProvider", failing: single({ pveMajor: 9, address: "127.0.0.1", source: pveInstallSource(9), rebootTimeoutSeconds: 60 }) },
   { file: "infra/providers/k3s/k3s-cluster.ts", exportName: "k3sClusterProvider", failing: () => ({
       inputs: {
         providerVersion: "1",

@@ -83,6 +83,36 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])("stack %s", (stack
     for (const n of Object.values(nodes)) expect(n.pveVersion).toBe("8.4.14");
   });
 
+  it("gives every node the baseline's sysctls (ms01: the ring's socket buffers), loaded and read back after the file is written", async () => {
+    const r = await run(stack);
+    const settings = r.byType("pulumi-nodejs:dynamic/node:KernelSettings");
+    if (stack !== "ms01") {
+      expect(settings).toEqual([]);
+      return;
+    }
+    expect(settings.map((x) => x.name).sort()).toEqual(STACKS[stack].map((n) => `${stack}-${n}-baseline-kernel`).sort());
+    for (const s of settings) {
+      expect(s.rawInputs.sysctls).toMatchObject({ "net.core.rmem_max": "67108864", "net.ipv4.tcp_rmem": "4096 87380 67108864" });
+      const node = (s.rawInputs.connection as { node: string }).node;
+      const file = r.byName(`${stack}-${node}-baseline-sysctls`);
+      expect(file.rawInputs.path).toBe("/etc/sysctl.d/90-homelab.conf");
+      expect(orderedAfter(r.registrations, s.urn, file.urn)).toBe(true);
+    }
+  });
+
+  it("reads each node's disks (read-only) after its facts, for the nodes output", async () => {
+    const r = await run(stack);
+    const inventories = r.byType("pulumi-nodejs:dynamic/node:DiskInventory");
+    expect(inventories.map((x) => x.name).sort()).toEqual(STACKS[stack].map((n) => `${stack}-${n}-disks`).sort());
+    for (const inv of inventories) {
+      const node = (inv.rawInputs.connection as { node: string }).node;
+      expect(inv.parent).toBe(r.byName(`${stack}-${node}`).urn);
+      expect(orderedAfter(r.registrations, inv.urn, r.byName(`${stack}-${node}-facts`).urn)).toBe(true);
+      expect(inv.additionalSecretOutputs).toContain("sshPrivateKey");
+    }
+    expect(Object.keys(r.outputs.nodes as Record<string, { disks?: unknown }>).sort()).toEqual([...STACKS[stack]].sort());
+  });
+
   it("reads every node through one environment gate before any resource can change a node", async () => {
     const r = await run(stack);
     const [gate, ...more] = r.byType("pulumi-nodejs:dynamic/proxmox:EnvironmentGate");

@@ -43,6 +43,10 @@ import { cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
 import { cephPoolProvider } from "../infra/providers/ceph/ceph-pool";
 import { k3sClusterProvider } from "../infra/providers/k3s/k3s-cluster";
 import { cloudTemplateProvider } from "../infra/providers/proxmox/cloud-template";
+import { pveInstallProvider } from "../infra/providers/proxmox/pve-install";
+import { kernelSettingsProvider } from "../infra/providers/linux/kernel-settings";
+import { sysctlFilePath } from "../infra/kernel-settings";
+import { pveInstallSource } from "../infra/pve-install";
 import { clusterProvider, type ClusterInputs } from "../infra/providers/proxmox/cluster";
 import { environmentIssues, parseEnvironment } from "../stacks/errors";
 import { hostEntries } from "../stacks/layers/nodes";
@@ -248,6 +252,24 @@ const ROWS: Row[] = [
   { site: "api-access#apiAccessProblems", key: "validateRoleName(", what: "a role named PVE…", mutate: (e) => (e.apiAccess.roleName = "PVEAutomation"), path: "apiAccess.roleName", refusal: /names starting with "PVE" \(any case\) are reserved/ },
   { site: "api-access#apiAccessProblems", key: "[`rotation ${", what: "rotation with a space", mutate: (e) => (e.apiAccess.rotation = "a b"), path: "apiAccess.rotation", refusal: /rotation "a b" may only hold letters/ },
 
+  // The Proxmox VE install from Debian (nodes[].install): the stated Debian release carries the major.
+  {
+    site: "pve-install#check",
+    key: "does not carry Proxmox VE",
+    what: "a Debian release that does not carry the requested major",
+    mutate: (e) => {
+      e.proxmox = { major: 9 };
+      node(e, 0).install = { from: "debian", debianRelease: 12, rebootTimeoutSeconds: 900 };
+    },
+    path: "nodes[0].install.debianRelease",
+    refusal: /foxtrot: Debian 12 does not carry Proxmox VE 9; it installs on Debian 13 \(trixie\)/,
+  },
+
+  // The baseline's sysctls and kernel parameters (kernelSettingsProblems, run by the provider's check).
+  { site: "kernel-settings#kernelSettingsProblems", key: "is not a sysctl name", what: "a sysctl name with a space", mutate: (e) => (e.baseline.sysctls = { "net ipv4": "1" }), path: 'baseline.sysctls["net ipv4"]', refusal: /foxtrot: sysctl "net ipv4" is not a sysctl name/ },
+  { site: "kernel-settings#kernelSettingsProblems", key: "is not a value on one line", what: "a sysctl value with a newline", mutate: (e) => (e.baseline.sysctls = { "vm.swappiness": "1\n2" }), path: 'baseline.sysctls["vm.swappiness"]', refusal: /foxtrot: sysctl vm\.swappiness = "1\\n2" is not a value on one line/ },
+  { site: "kernel-settings#kernelSettingsProblems", key: "is not name or name=value", what: "a kernel parameter with a space", mutate: (e) => (e.baseline.kernelParameters = ["a b"]), path: "baseline.kernelParameters[0]", refusal: /foxtrot: kernel parameter "a b" is not name or name=value/ },
+
   // The node and host baselines.
   { site: "node-baseline#constructor", key: "is not a Ceph release Proxmox ships", what: "an unknown Ceph release", mutate: (e) => (e.baseline.cephRelease = "pacific"), path: "baseline.cephRelease", refusal: /cephRelease "pacific" is not a Ceph release Proxmox ships/ },
   {
@@ -394,6 +416,7 @@ const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "cluster#inputProblems", key: "every node needs the same links", why: "as link0: every node gets an address on every cluster link or composition stops" },
   { site: "proxmox-cluster#constructor", key: "nodes is empty; a Proxmox cluster", why: "the schema requires at least one node" },
   { site: "thunderbolt-ring#ringProblem", key: "node ${node} is listed twice", why: "node names are unique (schema)" },
+  { site: "pve-install#check", key: "the release key's digest must be", why: "the key and its pinned digest come from the catalogue (infra/pve-install.ts pveInstallSource), not the stack file" },
   { site: "cloud-template#check", key: "must be an absolute path on the node", why: "imagePath is built from the image catalogue's file name under the ISO directory" },
 ];
 
@@ -558,6 +581,39 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
           }),
       ),
     ),
+  // As components/node-baseline.ts builds each node's settings.
+  "kernel-settings#kernelSettingsProblems": async (env) =>
+    (
+      await Promise.all(
+        env.nodes.map((n) =>
+          checkFailures(kernelSettingsProvider, {
+            connection: access(n.name).connection,
+            sysctlFile: sysctlFilePath(),
+            sysctls: env.baseline.sysctls,
+            kernelParameters: env.baseline.kernelParameters,
+          }),
+        ),
+      )
+    ).flat(),
+  "kernel-settings-provider#check": (env) => REFUSALS["kernel-settings#kernelSettingsProblems"](env),
+  // As stacks/layers/nodes.ts builds each install.
+  "pve-install#check": async (env) =>
+    (
+      await Promise.all(
+        env.nodes
+          .filter((n) => n.install && env.proxmox)
+          .map((n) =>
+            checkFailures(pveInstallProvider, {
+              connection: access(n.name).connection,
+              pveMajor: env.proxmox!.major,
+              address: n.address,
+              source: pveInstallSource(env.proxmox!.major),
+              debianRelease: n.install!.debianRelease,
+              rebootTimeoutSeconds: n.install!.rebootTimeoutSeconds,
+            }),
+          ),
+      )
+    ).flat(),
   "cloud-template#check": async (env) =>
     (await Promise.all(env.templates.map((t) => checkFailures(cloudTemplateProvider, { vmid: t.vmid, diskSize: t.diskSize, imagePath: "/var/lib/vz/template/iso/image.img" })))).flat(),
   "k3s-cluster#k3sClusterProblems": (env) => env.k3s.clusters.flatMap((c) => k3sClusterProblems(k3sArgs(c))),
@@ -613,6 +669,10 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "cloud-template#check": { file: "infra/providers/proxmox/cloud-template.ts", start: "  async check(" },
   "k3s-cluster#k3sClusterProblems": { file: "components/k3s-cluster.ts", start: "export function k3sClusterProblems(" },
   "k3s-cluster-provider#check": { file: "infra/providers/k3s/k3s-cluster.ts", start: "  async check(" },
+  "pve-install#check": { file: "infra/providers/proxmox/pve-install.ts", start: "  async check(" },
+  "kernel-settings#kernelSettingsProblems": { file: "infra/kernel-settings.ts", start: "export function kernelSettingsProblems(" },
+  // Its check returns kernelSettingsProblems (above) as failures; no refusal of its own.
+  "kernel-settings-provider#check": { file: "infra/providers/linux/kernel-settings.ts", start: "  async check(" },
 };
 
 /**

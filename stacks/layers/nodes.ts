@@ -4,6 +4,7 @@ import { NodeBaseline } from "../../components/node-baseline";
 import { NodeNetwork } from "../../components/node-network";
 import { ProxmoxNode } from "../../components/proxmox-node";
 import type { HostEntry } from "../../infra/baseline";
+import type { DiskInfo } from "../../infra/parse/disks";
 import { EnvironmentGate } from "../../infra/providers/proxmox/environment-gate";
 import { nodeAddressOn } from "../lookup";
 import type { Environment, Node } from "../schema";
@@ -28,6 +29,8 @@ export function buildNodes(ctx: EnvironmentContext, usersWithPasswordHash: Reado
     nodes: env.nodes.map((node) => ctx.access(node).connection),
     sshPrivateKey: ctx.access(env.nodes[0]).sshPrivateKey,
     clusterName: env.cluster?.name,
+    // Nodes to be installed from Debian may lack Proxmox VE; the gate checks their Debian release instead.
+    pveInstalls: pveInstalls(env),
   });
   return env.nodes.map((node) => buildNode(ctx, node, hosts, users, gate));
 }
@@ -44,7 +47,11 @@ function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], user
   const { env } = ctx;
   const access = ctx.access(node);
   const prefix = `${env.name}-${node.name}`;
-  const facts = new ProxmoxNode(prefix, { access }, { dependsOn: [gate] });
+  const install =
+    node.install && env.proxmox
+      ? { pveMajor: env.proxmox.major, address: node.address, rebootTimeoutSeconds: node.install.rebootTimeoutSeconds, debianRelease: node.install.debianRelease }
+      : undefined;
+  const facts = new ProxmoxNode(prefix, { access, install }, { dependsOn: [gate] });
   const baseline = new NodeBaseline(
     `${prefix}-baseline`,
     {
@@ -56,6 +63,8 @@ function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], user
       hosts,
       users,
       timezone: env.baseline.timezone,
+      sysctls: env.baseline.sysctls,
+      kernelParameters: env.baseline.kernelParameters,
     },
     { dependsOn: [facts] },
   );
@@ -77,6 +86,12 @@ function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], user
   return { node, facts, baseline, network };
 }
 
+/** The nodes marked for a Proxmox VE install from Debian, with the requested major; undefined when none is. */
+function pveInstalls(env: Environment): Record<string, number> | undefined {
+  const marked = env.nodes.filter((n) => n.install && env.proxmox);
+  return marked.length > 0 ? Object.fromEntries(marked.map((n) => [n.name, env.proxmox!.major])) : undefined;
+}
+
 /** /etc/hosts: every node by its name on the management address, and `<name>-<network>` on each cluster link. */
 export function hostEntries(env: Environment): HostEntry[] {
   const entries: HostEntry[] = [];
@@ -90,7 +105,22 @@ export function hostEntries(env: Environment): HostEntry[] {
   return entries;
 }
 
-/** The nodes' stack output: address and Proxmox version per node. */
-export function nodeOutputs(nodes: NodeLayer[]): Record<string, { address: string; pveVersion: pulumi.Output<string> }> {
-  return Object.fromEntries(nodes.map((p) => [p.node.name, { address: p.node.address, pveVersion: p.facts.pveVersion }]));
+/** One node in the stack output `nodes`. */
+export interface NodeOutput {
+  address: string;
+  pveVersion: pulumi.Output<string>;
+  /** Each disk: device, by-id path, size, model, serial, rotational, what uses it (as of the last refresh). */
+  disks: pulumi.Output<DiskInfo[]>;
+  /** Kernel parameters (baseline.kernelParameters) the running kernel was not booted with: reboot the node for them. */
+  pendingReboot: pulumi.Output<string[]>;
+}
+
+/** The nodes' stack output: address, Proxmox version, disks and kernel parameters waiting for a reboot, per node. */
+export function nodeOutputs(nodes: NodeLayer[]): Record<string, NodeOutput> {
+  return Object.fromEntries(
+    nodes.map((p) => [
+      p.node.name,
+      { address: p.node.address, pveVersion: p.facts.pveVersion, disks: p.facts.disks, pendingReboot: p.baseline.kernel?.pendingReboot ?? pulumi.output([]) },
+    ]),
+  );
 }

@@ -2,9 +2,11 @@
  * Baseline of every node: the schema of `baseline` (packages, repositories,
  * login accounts) and its check (unique user names).
  */
+import { z } from "zod";
 import { isFqdn, isTimezoneName, knownCephReleases } from "../../infra/baseline";
+import { isKernelParameter, isSysctlName, isSysctlValue } from "../../infra/kernel-settings";
 import { bool, list, mapping, oneOf, text } from "./fields";
-import { show } from "./messages";
+import { notA, show } from "./messages";
 import { isLinuxUser, isRecord, isSshPublicKey, isString } from "./predicates";
 import type { PathIssue } from "./views";
 
@@ -51,6 +53,18 @@ export const BaselineSchema = mapping(
      * installer gave them. Defaults to none.
      */
     domain: text("a DNS domain (lower-case labels separated by dots)", isFqdn).optional(),
+    /**
+     * Sysctls every node gets (/etc/sysctl.d/90-homelab.conf), applied and read back, e.g.
+     * `net.core.rmem_max: 16777216`. Names and values are checked in checkKernelSettings. Defaults to none.
+     */
+    sysctls: z
+      .record(z.string(), z.union([z.string(), z.number()]), {
+        error: (iss) => (iss.code === "invalid_type" ? notA(iss.input, "a mapping of sysctl name to value") : undefined),
+      })
+      .transform((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)])))
+      .default({}),
+    /** Kernel command-line parameters every node boots with (GRUB drop-in or /etc/kernel/cmdline), e.g. intel_iommu=on. Defaults to none. */
+    kernelParameters: list(text("a kernel parameter (name or name=value, no spaces or quotes)", isKernelParameter), "a list of kernel parameters").default([]),
   },
   "a mapping of baseline settings",
 );
@@ -75,4 +89,18 @@ export function checkCephRelease(value: Record<string, unknown>): PathIssue[] {
   const release = isRecord(value.baseline) ? value.baseline.cephRelease : undefined;
   if (!isString(release) || !BaselineSchema.safeParse({ cephRelease: release }).success || knownCephReleases().includes(release)) return [];
   return [{ path: ["baseline", "cephRelease"], message: `${show(release)} is not a Ceph release Proxmox ships yet; use one of: ${knownCephReleases().join(", ")}` }];
+}
+
+/** Each sysctl is a sysctl name with a value on one line (the key in the path, as `sysctl` spells it). */
+export function checkKernelSettings(value: Record<string, unknown>): PathIssue[] {
+  const sysctls = isRecord(value.baseline) && isRecord(value.baseline.sysctls) ? value.baseline.sysctls : {};
+  const issues: PathIssue[] = [];
+  for (const [key, v] of Object.entries(sysctls)) {
+    const path = ["baseline", "sysctls", key];
+    if (!isSysctlName(key)) issues.push({ path, message: `${show(key)} is not a sysctl name (dotted, like net.ipv4.ip_forward)` });
+    else if ((typeof v === "string" || typeof v === "number") && !isSysctlValue(String(v))) {
+      issues.push({ path, message: `${show(String(v))} is not a value on one line (a newline or control character, or empty)` });
+    }
+  }
+  return issues;
 }

@@ -19,7 +19,7 @@
  */
 import { z } from "zod";
 import { ApiAccessSchema, checkApiAccess } from "./api-access";
-import { BaselineSchema, checkCephRelease, checkUsers } from "./baseline";
+import { BaselineSchema, checkCephRelease, checkKernelSettings, checkUsers } from "./baseline";
 import { CephSchema, checkCeph } from "./ceph";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
 import { bool, envName, integer, list, mapping, storageId, text } from "./fields";
@@ -29,7 +29,7 @@ import { K3sSchema, checkK3s } from "./k3s";
 import { LinodeSchema } from "./linode";
 import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
-import { NodeSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkRingNetwork } from "./nodes";
+import { NodeSchema, ProxmoxSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkPveInstalls, checkRingNetwork } from "./nodes";
 import { isRecord } from "./predicates";
 import { checkProduction } from "./production";
 import type { PathIssue } from "./views";
@@ -49,6 +49,8 @@ export {
   NodeSchema,
   NodeThunderboltSchema,
   OsdDeviceSchema,
+  ProxmoxSchema,
+  PveInstallSchema,
   SshSchema,
   ThunderboltPortSchema,
   ThunderboltSchema,
@@ -91,6 +93,8 @@ const EnvironmentObject = mapping(
     networks: list(NetworkSchema, "a list of networks"),
     /** Proxmox VE nodes. Defaults to none (an environment of plain hosts or Linode instances only). */
     nodes: list(NodeSchema, "a list of nodes").default([]),
+    /** What nodes marked `install: { from: debian }` get: the Proxmox VE major. */
+    proxmox: ProxmoxSchema.optional(),
     /** Existing Linux hosts (not Proxmox) reached over SSH: they get the baseline and can serve K3s. */
     hosts: list(HostSchema, "a list of hosts").default([]),
     /** Linode instances, created and then provisioned like hosts. */
@@ -166,6 +170,7 @@ export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
 export type CephConfig = NonNullable<Environment["ceph"]>;
 export type CephPool = CephConfig["pools"][number];
 export type OsdDevice = Node["osds"][number];
+export type PveInstallConfig = NonNullable<Node["install"]>;
 export type Template = Environment["templates"][number];
 export type VmConfig = Environment["vms"][number];
 export type HaPlacementConfig = Environment["ha"]["placements"][number];
@@ -200,10 +205,12 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkMigration(value, nodes, layoutIsValid),
     ...checkApiAccess(value),
     ...checkOsdDevices(nodes),
+    ...checkPveInstalls(value, nodes),
     ...checkCeph(value, nodes, layoutIsValid),
     ...checkGuests(value, nodes),
     ...checkUsers(value),
     ...checkCephRelease(value),
+    ...checkKernelSettings(value),
     ...checkMachines(value),
     ...checkHostNames(value),
     ...checkK3s(value),

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { osdInputProblems } from "../../infra/providers/ceph/ceph-osd";
 import { DEFAULTS as RING_VERIFY_DEFAULTS } from "../../infra/providers/network/ring-verify";
 import { SSH_DEFAULTS } from "../../infra/ssh";
-import { bool, hostName, ifName, integer, ipv4, list, mapping, mtu, networkName, safeText, text } from "./fields";
+import { bool, hostName, ifName, integer, ipv4, list, mapping, mtu, networkName, oneOf, safeText, text } from "./fields";
 import { checkInterfaces, InterfaceSchema } from "./interfaces";
 import { show } from "./messages";
 import { checkNetworkRef, hostAddressProblem, type KnownNetwork, type NetworkIndex } from "./networks";
@@ -97,6 +97,29 @@ export const OsdDeviceSchema = mapping(
   "an OSD device (a mapping with device)",
 );
 
+/** The Proxmox VE major each Debian release carries (infra/pve-install.ts debianReleaseFor). */
+const PVE_MAJOR_OF_DEBIAN: Record<number, number> = { 12: 8, 13: 9 };
+
+export const ProxmoxSchema = mapping(
+  {
+    /** The Proxmox VE major nodes marked `install: { from: debian }` get: 8 (Debian 12) or 9 (Debian 13). */
+    major: integer("a Proxmox VE major version", 8, 9),
+  },
+  "a mapping with major",
+);
+
+export const PveInstallSchema = mapping(
+  {
+    /** Where the node starts from: a plain Debian install. */
+    from: oneOf(["debian"] as const, "an install source"),
+    /** The node's Debian release (12 or 13), when you want it checked here; the node's /etc/os-release is checked anyway. */
+    debianRelease: integer("a Debian release", 12, 13).optional(),
+    /** Seconds the node may take to come back from the reboot into the Proxmox kernel. Defaults to 900. */
+    rebootTimeoutSeconds: integer("a reboot timeout in seconds", 30, 3600).default(900),
+  },
+  "an install (a mapping with from: debian)",
+);
+
 export const NodeSchema = mapping(
   {
     name: hostName(),
@@ -123,6 +146,8 @@ export const NodeSchema = mapping(
     allowManagementChange: bool().default(false),
     /** Ceph OSDs on this node's devices. Defaults to none. */
     osds: list(OsdDeviceSchema, "a list of OSD devices").default([]),
+    /** A plain Debian host that gets Proxmox VE (proxmox.major) installed first. Defaults to none: the node runs Proxmox VE. */
+    install: PveInstallSchema.optional(),
   },
   "a node (a mapping with name, address, hostKey and interfaces)",
 );
@@ -344,6 +369,29 @@ export function checkOsdDevices(nodes: Record<string, unknown>[]): PathIssue[] {
         }
       }
     });
+  });
+  return issues;
+}
+
+/** A node marked for an install needs proxmox.major, and the Debian release it states must carry that major. */
+export function checkPveInstalls(value: Record<string, unknown>, nodes: Record<string, unknown>[]): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const proxmox = value.proxmox;
+  const major = isRecord(proxmox) && isInt(proxmox.major, 8, 9) ? proxmox.major : undefined;
+  nodes.forEach((node, n) => {
+    if (!isRecord(node.install)) return;
+    const name = isLabel(node.name) ? ` (${node.name})` : "";
+    if (proxmox === undefined) {
+      issues.push({ path: ["proxmox"], message: `missing; nodes[${n}]${name} installs Proxmox VE from Debian, so proxmox.major (8 or 9) is required` });
+      return;
+    }
+    const release = node.install.debianRelease;
+    if (major !== undefined && isInt(release, 12, 13) && PVE_MAJOR_OF_DEBIAN[release] !== major) {
+      issues.push({
+        path: ["nodes", n, "install", "debianRelease"],
+        message: `${release} does not carry Proxmox VE ${major} (proxmox.major); Proxmox VE ${major} installs on Debian ${major === 9 ? "13 (trixie)" : "12 (bookworm)"}, Debian ${release} takes Proxmox VE ${PVE_MAJOR_OF_DEBIAN[release]}`,
+      });
+    }
   });
   return issues;
 }

@@ -11,6 +11,7 @@
  * and how to add a fake tool.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -29,13 +30,19 @@ export interface SimNodeSpec {
    * /etc/os-release of this distribution. Defaults to a Proxmox node (Debian).
    */
   distro?: "debian" | "rocky";
+  /**
+   * A Debian host's release: 12 (bookworm, the default) or 13 (trixie). Its /etc/os-release, its
+   * Debian kernel (`uname -r`) and the Proxmox VE release its Proxmox repository installs (8 or 9)
+   * follow from it (tests/sim/fakes/debian-lib.cjs).
+   */
+  debianVersion?: 12 | 13;
   /** What `uname -m` answers (amd64: x86_64, arm64: aarch64). Defaults to amd64. */
   arch?: "amd64" | "arm64";
 }
 
 /** Fake tools that only a Proxmox node has. */
 const PVE_TOOLS = new Set([
-  "pvecm", "pvesh", "pveum", "pveversion", "pveceph", "qm", "ha-manager", "pmxcfs", "killall",
+  "proxmox-boot-tool", "pvecm", "pvesh", "pveum", "pveversion", "pveceph", "qm", "ha-manager", "pmxcfs", "killall",
   "ceph", "ceph-mon", "ceph-mgr", "ceph-osd", "ceph-volume", "rados",
 ]);
 
@@ -43,12 +50,22 @@ const PVE_TOOLS = new Set([
 const DEBIAN_TOOLS = new Set(["apt-get", "apt", "dpkg-query"]);
 const RPM_TOOLS = new Set(["rpm", "dnf", "yum"]);
 
-function osRelease(distro: "debian" | "rocky"): string {
-  return distro === "rocky"
-    ? 'NAME="Rocky Linux"\nVERSION="9.5 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.5"\nPLATFORM_ID="platform:el9"\n' +
-        'PRETTY_NAME="Rocky Linux 9.5 (Blue Onyx)"\nANSI_COLOR="0;32"\nHOME_URL="https://rockylinux.org/"\n'
-    : 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\n' +
-        'VERSION_CODENAME=bookworm\nID=debian\nHOME_URL="https://www.debian.org/"\n';
+function osRelease(distro: "debian" | "rocky", debianVersion: 12 | 13 = 12): string {
+  if (distro === "rocky") {
+    return 'NAME="Rocky Linux"\nVERSION="9.5 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.5"\nPLATFORM_ID="platform:el9"\n' +
+      'PRETTY_NAME="Rocky Linux 9.5 (Blue Onyx)"\nANSI_COLOR="0;32"\nHOME_URL="https://rockylinux.org/"\n';
+  }
+  const codename = debianLib.RELEASES[debianVersion].codename;
+  return `PRETTY_NAME="Debian GNU/Linux ${debianVersion} (${codename})"\nNAME="Debian GNU/Linux"\nVERSION_ID="${debianVersion}"\nVERSION="${debianVersion} (${codename})"\n` +
+    `VERSION_CODENAME=${codename}\nID=debian\nHOME_URL="https://www.debian.org/"\n`;
+}
+
+/**
+ * The digest a test pins for the Proxmox release key the simulated download serves at `url`
+ * ("sha256:…" or "sha512:…"), as the real keys are pinned by theirs.
+ */
+export function simKeyringDigest(url: string, algorithm: "sha256" | "sha512" = "sha256"): string {
+  return `${algorithm}:${createHash(algorithm).update(debianLib.fakeKeyring(url)).digest("hex")}`;
 }
 
 export interface SimNode {
@@ -152,6 +169,8 @@ export interface SimNodeState {
   rootPassword?: string;
   /** Plain Linux host (SimNodeSpec.distro), absent on Proxmox nodes. */
   distro?: "debian" | "rocky";
+  /** A Debian host's release (12 or 13). */
+  debianVersion?: number;
   /** `uname -m` architecture. */
   arch: "amd64" | "arm64";
 }
@@ -285,6 +304,10 @@ const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 
 const lib = createRequire(__filename)("./fakes/lib.cjs") as SimLib;
 const cephLib = createRequire(__filename)("./fakes/ceph-lib.cjs") as SimCephLib;
+const debianLib = createRequire(__filename)("./fakes/debian-lib.cjs") as {
+  RELEASES: Record<12 | 13, { codename: string; kernel: string; pveVersion: string }>;
+  fakeKeyring(url: string): string;
+};
 
 function run(cmd: string, args: string[], opts: { input?: string } = {}): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -527,6 +550,8 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         const nd = path.join(dir, "nodes", name);
         for (const d of ["etc", "root", "home", "tmp", "usrlocal.upper", "usrlocal.work"]) fs.mkdirSync(path.join(nd, d), { recursive: true });
         fs.chmodSync(path.join(nd, "tmp"), 0o1777);
+        // what /proc/cmdline says inside the node (ns-setup.sh; fakes/boot-lib.cjs changes it at boot)
+        fs.writeFileSync(path.join(nd, "cmdline"), "BOOT_IMAGE=/boot/vmlinuz-6.8.12-15-pve root=/dev/mapper/pve-root ro quiet\n");
         fs.chmodSync(path.join(nd, "root"), 0o700);
         // private /etc: a copy of the host's, made the node's own
         await run("cp", ["-a", etcSkeleton + "/.", path.join(nd, "etc") + "/"]);
@@ -540,7 +565,7 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         if (spec.distro) {
           // the host's copy is a symlink into /usr/lib, shared with the host: replace the link
           fs.rmSync(path.join(etc, "os-release"), { force: true });
-          fs.writeFileSync(path.join(etc, "os-release"), osRelease(spec.distro));
+          fs.writeFileSync(path.join(etc, "os-release"), osRelease(spec.distro, spec.debianVersion));
         } else {
           fs.mkdirSync(path.join(etc, "pve"));
           // Node certificates in their own folder: a node may be called "ca" (the CA is ca.pem/ca.key).
@@ -627,6 +652,7 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         ...lib.newNodeState({ name: s.name, ip: rt.info.host, root: rt.dir, pveVersion: rt.spec.pveVersion }),
         arch: s.arch ?? "amd64",
         ...(s.distro ? { distro: s.distro } : {}),
+        ...(s.distro === "debian" ? { debianVersion: s.debianVersion ?? 12, kernel: debianLib.RELEASES[s.debianVersion ?? 12].kernel } : {}),
       };
     }
     ctx.write(initial);
@@ -901,6 +927,7 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
                 /* gone */
               }
             }
+            clearInterval(rebootPoll);
             await Promise.all([...runtimes.values()].map(halt));
             syncCleanup();
             process.off("exit", syncCleanup);
@@ -909,6 +936,32 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         return stopPromise;
       },
     };
+
+    // A node asked to reboot (`systemctl reboot`, `reboot`: fakes/debian-lib.cjs) is power-cycled
+    // as the machine would be: its SSH connections drop, and it comes back through its boot.
+    const rebootDir = path.join(stateDir, "reboot-requests");
+    const rebooting = new Set<string>();
+    const rebootPoll = setInterval(() => {
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(rebootDir);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        if (rebooting.has(name) || stopped) continue;
+        fs.rmSync(path.join(rebootDir, name), { force: true });
+        rebooting.add(name);
+        // The command that asked returns first, as `systemctl reboot` does.
+        setTimeout(() => {
+          sim
+            .rebootNode(name)
+            .catch((e: unknown) => console.error(`pve-sim: reboot of ${name} failed: ${String(e)}`))
+            .finally(() => rebooting.delete(name));
+        }, 300);
+      }
+    }, 200);
+    rebootPoll.unref();
     return sim;
   } catch (e) {
     syncCleanup();

@@ -28,6 +28,8 @@ export const MUTATING_PATTERNS: readonly { what: string; pattern: RegExp }[] = [
   { what: "packages", pattern: /\bapt(-get)? (install|update|upgrade|dist-upgrade|full-upgrade|remove|purge|autoremove)\b|\bdpkg (-i|--install|-r|--remove|-P|--purge|--configure)\b/ },
   { what: "services", pattern: /\bsystemctl (start|stop|restart|reload|enable|disable|mask|unmask|daemon-reload|reload-or-restart|try-restart|kill)\b|\bkillall\b|\bpmxcfs\b|\breboot\b/ },
   { what: "networking", pattern: /\bifreload\b|\bifup\b|\bifdown\b|\bmodprobe\b|\bupdate-initramfs\b|\bsysctl (-w|-p|--system|--load)\b/ },
+  { what: "boot loader", pattern: /\bupdate-grub\b|\bproxmox-boot-tool (refresh|init|format|kernel (add|remove|pin|unpin))\b/ },
+  { what: "downloads", pattern: /\bcurl\b[^;&|]*\s(-o|--output)\s/ },
   { what: "files", pattern: commands("mv|cp|install|ln|rm|rmdir|mkdir|mktemp|touch|truncate|chmod|chown|chgrp|tee|sed -i") },
   { what: "file writes", pattern: /(^|[^0-9&])>>?\s*(?!\/dev\/null\b)(?!&)[^\s|;&]/ },
 ];

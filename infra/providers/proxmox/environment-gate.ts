@@ -5,7 +5,9 @@
  * host key and the configured key, a host whose hostname is not its configured
  * name, Proxmox VE releases (major.minor) that differ between nodes, a node
  * that is in another cluster than the configured one (or in any cluster when
- * the config has none).
+ * the config has none), a node without Proxmox VE that is not marked for an
+ * install from Debian (nodes[].install), or marked but on a Debian release that
+ * does not carry the requested major.
  *
  * Without it, those refusals come from the cluster step, after apt
  * repositories, packages and /etc/network/interfaces were already changed on
@@ -22,14 +24,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { describeError } from "../../errors";
 import { parseClusterStatus } from "../../parse/cluster";
 import { parsePveversion } from "../../parse/pveversion";
+import { debianReleaseProblems, parseOsRelease } from "../../pve-install";
 import { command, inCLocale } from "../../shell";
-import { withSession } from "../../ssh";
+import { CommandFailedError, withSession } from "../../ssh";
 import { NodeConnection, sshOptions, sshTarget } from "../connection";
 import { isUnknown, stableJson } from "../diff";
 import { sshResourceInputs, sshResourceOptions } from "../resource";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
-export const ENVIRONMENT_GATE_PROVIDER_VERSION = "1";
+export const ENVIRONMENT_GATE_PROVIDER_VERSION = "2";
 
 export interface EnvironmentGateInputs {
   providerVersion: string;
@@ -39,6 +42,11 @@ export interface EnvironmentGateInputs {
   sshPrivateKey?: string;
   /** The configured Proxmox cluster; absent when the environment has no cluster (then no node may be in one). */
   clusterName?: string;
+  /**
+   * Nodes marked for a Proxmox VE install from Debian (nodes[].install), each with the requested
+   * major: such a node may be plain Debian of the matching release. Absent: every node must run Proxmox VE.
+   */
+  pveInstalls?: Record<string, number>;
 }
 
 /** What one node said about itself. */
@@ -56,6 +64,10 @@ export interface ObservedNode {
   pveversionText: string;
   /** The cluster the node is in; empty when standalone. */
   clusterName: string;
+  /** /etc/os-release ID, VERSION_ID and VERSION_CODENAME when the node has no Proxmox VE (no pveversion); empty otherwise. */
+  osId?: string;
+  osVersionId?: string;
+  osCodename?: string;
 }
 
 export interface EnvironmentGateOutputs extends EnvironmentGateInputs {
@@ -99,6 +111,7 @@ export function environmentProblems(
   nodes: readonly NodeConnection[],
   observed: readonly ObservedNode[],
   clusterName: string | undefined,
+  pveInstalls: Readonly<Record<string, number>> = {},
 ): string[] {
   const problems: string[] = [];
   const hostOf = new Map(nodes.map((n) => [n.node, n.host]));
@@ -116,7 +129,27 @@ export function environmentProblems(
     }
   }
   for (const o of read) {
-    if (!o.pveRelease) problems.push(`${o.node}: pveversion printed ${JSON.stringify(o.pveversionText)}; is this a Proxmox VE node?`);
+    const major = pveInstalls[o.node];
+    if (o.pveRelease) {
+      if (major !== undefined && Number(o.pveRelease.split(".")[0]) !== major) {
+        problems.push(`${o.node}: runs Proxmox VE ${o.pveVersion}, not ${major}; a major upgrade is not an install (set proxmox.major: ${o.pveRelease.split(".")[0]}, or upgrade it first)`);
+      }
+    } else if (o.osId) {
+      const os = `${o.osId === "debian" ? "Debian" : o.osId} ${o.osVersionId}${o.osCodename ? ` (${o.osCodename})` : ""}`;
+      if (major === undefined) {
+        const want = o.osId === "debian" ? { "12": 8, "13": 9 }[o.osVersionId ?? ""] : undefined;
+        problems.push(
+          want
+            ? `${o.node}: runs ${os} without Proxmox VE (no pveversion); to install Proxmox VE ${want} on it, mark it in the stack file ` +
+                `(nodes[].install: { from: debian } and proxmox.major: ${want})`
+            : `${o.node}: runs ${os} without Proxmox VE (no pveversion); Proxmox VE installs on Debian 12 (8) or 13 (9) only`,
+        );
+      } else {
+        problems.push(...debianReleaseProblems(o.node, major, o.osId, o.osVersionId ?? "", o.osCodename ?? ""));
+      }
+    } else {
+      problems.push(`${o.node}: pveversion printed ${JSON.stringify(o.pveversionText)}; is this a Proxmox VE node?`);
+    }
   }
   const versioned = read.filter((o) => o.pveRelease);
   if (new Set(versioned.map((o) => o.pveRelease)).size > 1) {
@@ -150,7 +183,14 @@ async function observeNode(connection: NodeConnection, sshPrivateKey: string | u
       sshTarget(args),
       async (session) => {
         const hostname = (await session.check(command("hostname"))).stdout.trim();
-        const versionText = (await session.check(inCLocale(command("pveversion")))).stdout.trim();
+        const pveversion = await session.run(inCLocale(command("pveversion")));
+        if (pveversion.code === 127) {
+          // No Proxmox VE: what the host is decides whether it may be installed (nodes[].install).
+          const os = parseOsRelease((await session.check(command("cat", "/etc/os-release"))).stdout);
+          return { ...blank, hostname, osId: os.ID ?? "", osVersionId: os.VERSION_ID ?? "", osCodename: os.VERSION_CODENAME ?? "" };
+        }
+        if (pveversion.code !== 0) throw new CommandFailedError(connection.node, "LC_ALL=C pveversion", pveversion);
+        const versionText = pveversion.stdout.trim();
         const version = parsePveversion(versionText);
         const status = await session.check(inCLocale(command("pvesh", "get", "/cluster/status", "--output-format", "json")));
         const cluster = parseClusterStatus(status.stdout, connection.node).clusterName ?? "";
@@ -182,7 +222,7 @@ async function check(inputs: EnvironmentGateInputs): Promise<EnvironmentGateOutp
   const early = inputProblems(inputs);
   if (early.length > 0) throw new EnvironmentRefusedError(early);
   const observed = await observeAll(inputs);
-  const problems = environmentProblems(inputs.nodes, observed, inputs.clusterName);
+  const problems = environmentProblems(inputs.nodes, observed, inputs.clusterName, inputs.pveInstalls);
   if (problems.length > 0) throw new EnvironmentRefusedError(problems);
   return { ...inputs, observed };
 }
@@ -208,11 +248,12 @@ export const environmentGateProvider: pulumi.dynamic.ResourceProvider<Environmen
       isUnknown(news) ||
       stableJson(olds.nodes) !== stableJson(news.nodes) ||
       (olds.clusterName ?? "") !== (news.clusterName ?? "") ||
+      stableJson(olds.pveInstalls ?? {}) !== stableJson(news.pveInstalls ?? {}) ||
       // A new key must reach the stored outputs, or refresh would keep using the old one.
       (olds.sshPrivateKey ?? "") !== (news.sshPrivateKey ?? "") ||
       olds.providerVersion !== news.providerVersion;
     // After a refresh, stored facts may show a problem (an upgrade on one node): check again, which refuses.
-    const driftRefuses = environmentProblems(olds.nodes ?? [], olds.observed ?? [], olds.clusterName).length > 0;
+    const driftRefuses = environmentProblems(olds.nodes ?? [], olds.observed ?? [], olds.clusterName, olds.pveInstalls).length > 0;
     return { changes: inputsChanged || driftRefuses, replaces: [], deleteBeforeReplace: false };
   },
 
@@ -233,6 +274,8 @@ export interface EnvironmentGateArgs {
   sshPrivateKey?: pulumi.Input<string>;
   /** The configured cluster's name. Omitted when the environment has no cluster (then no node may be in one). */
   clusterName?: pulumi.Input<string>;
+  /** Nodes marked for a Proxmox VE install from Debian, by name, with the requested major. */
+  pveInstalls?: Record<string, number>;
 }
 
 /** Registered as `pulumi-nodejs:dynamic/proxmox:EnvironmentGate`. */

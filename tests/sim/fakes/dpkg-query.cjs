@@ -1,7 +1,9 @@
 "use strict";
-// Fake `dpkg-query -W` (dpkg 1.21/1.22). The fake apt-get (system.cjs) installs nothing; it only
-// logs its argv to <state dir>/tools.jsonl. This fake derives the node's package database from:
-//   1. a base set every PVE node has (the Debian essentials plus pveversion -v's packages),
+// Fake `dpkg-query -W` (dpkg 1.21/1.22). The fake apt-get (system.cjs) installs nothing; it
+// logs its argv to <state dir>/tools.jsonl. This fake reads the node's package database
+// (debian-lib.cjs database()):
+//   1. a base set (the Debian essentials; on a PVE node pveversion -v's packages too, on a plain
+//      Debian host its Debian kernel, grub-pc and os-prober),
 //   2. state.dpkg[<node>] = { installed: [names], removed: [names] }  (test setup, optional),
 //   3. the node's logged apt-get/apt calls, replayed in order: install/reinstall add packages,
 //      remove leaves "deinstall ok config-files", purge forgets the package.
@@ -18,49 +20,7 @@
 //   - unknown options: "dpkg-query: error: unknown option --x" + hint, exit 2.
 const lib = require("./lib.cjs");
 
-const BASE = [
-  "adduser", "apt", "base-files", "base-passwd", "bash", "coreutils", "dash", "debianutils", "diffutils",
-  "dpkg", "e2fsprogs", "findutils", "grep", "gzip", "hostname", "init-system-helpers", "iproute2",
-  "libc-bin", "login", "mount", "ncurses-base", "openssh-client", "openssh-server", "passwd", "perl-base",
-  "sed", "systemd", "sysvinit-utils", "tar", "util-linux", "zstd",
-];
-
-/** The apt-get argv's verb and package arguments (options and their values skipped). */
-function aptCall(argv) {
-  return lib.verbAndWords(argv, new Set(["-o", "-c", "-t", "--option", "--config-file", "--target-release", "--default-release"]));
-}
-
-function database(sim) {
-  const { state, node } = sim.self();
-  const db = new Map(); // name -> "installed" | "config-files"
-  for (const p of BASE) db.set(p, "installed");
-  for (const [p] of lib.packageVersions(node)) db.set(p, "installed");
-  const seed = (state.dpkg && state.dpkg[node.name]) || {};
-  for (const p of seed.installed || []) db.set(p, "installed");
-  for (const p of seed.removed || []) db.delete(p);
-  for (const e of sim.toolCalls(node.name, ["apt-get", "apt"])) {
-    const { verb, words } = aptCall(e.argv || []);
-    for (const w of words) {
-      // apt-get's per-package action suffixes: "foo-" removes in install, "foo+" installs in remove
-      let name = w;
-      let action = verb;
-      if (/[+-]$/.test(w) && (verb === "install" || verb === "remove" || verb === "purge")) {
-        action = w.endsWith("-") ? "remove" : "install";
-        name = w.slice(0, -1);
-      }
-      name = name.replace(/[:=].*$/, "");
-      if (action === "install" || action === "reinstall") db.set(name, "installed");
-      else if (action === "remove") {
-        if (db.has(name)) db.set(name, "config-files");
-      } else if (action === "purge") db.delete(name);
-    }
-  }
-  return db;
-}
-
-function globToRegExp(p) {
-  return new RegExp("^" + p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
-}
+const debian = require("./debian-lib.cjs");
 
 function unescapeFormat(f) {
   return f.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c === "t" ? "\t" : c));
@@ -99,14 +59,14 @@ lib.main(() => {
     else patterns.push(a);
   }
   if (!show) lib.die("dpkg-query: error: need an action option\n\nUse --help for help about querying packages.", 2);
-  const db = database(sim);
+  const db = debian.database(sim);
   const names = [...db.keys()].sort();
   const fmt = unescapeFormat(format);
   const selected = new Set();
   const missing = [];
   if (patterns.length === 0) names.filter((n) => db.get(n) === "installed").forEach((n) => selected.add(n));
   for (const p of patterns) {
-    const re = globToRegExp(p);
+    const re = debian.globToRegExp(p);
     const hits = names.filter((n) => re.test(n));
     if (hits.length === 0) missing.push(p);
     hits.forEach((n) => selected.add(n));

@@ -2,7 +2,8 @@
 // Fake `sysctl`: the simulated nodes share the host's kernel, so nothing is ever written to
 // /proc/sys. Values set with `-p FILE`/`--load FILE`/`-w k=v`/`k=v` are kept per node in the state
 // (`state.sysctl[node][key]`) and printed like procps does ("key = value"); `-n KEY` / `KEY` read
-// them back (falling back to the host's /proc/sys value). Logged to tools.jsonl.
+// them back (falling back to the host's /proc/sys value). A value the kernel cannot take (text for a
+// numeric key) is refused with procps's "setting key" error, exit 255. Logged to tools.jsonl.
 const fs = require("node:fs");
 const lib = require("./lib.cjs");
 
@@ -54,13 +55,23 @@ lib.main(() => {
     if (eq >= 0) writes.push([it.slice(0, eq).trim(), it.slice(eq + 1).trim()]);
     else reads.push(it);
   }
+  let code = 0;
   if (writes.length > 0) {
+    // The kernel refuses a value it cannot parse: a number's key given something else (procps
+    // prints the errno and goes on with the other keys, exit 255).
+    const refused = writes.filter(([k, v]) => {
+      const now = hostValue(k);
+      return now !== undefined && /^-?\d+(\s+-?\d+)*$/.test(now) && !/^-?\d+(\s+-?\d+)*$/.test(v);
+    });
+    const accepted = writes.filter((w) => !refused.includes(w));
     sim.mutate((state) => {
       state.sysctl ??= {};
       state.sysctl[sim.nodeName] ??= {};
-      for (const [k, v] of writes) state.sysctl[sim.nodeName][k] = v;
+      for (const [k, v] of accepted) state.sysctl[sim.nodeName][k] = v;
     });
-    if (!quiet) for (const [k, v] of writes) lib.line(valueOnly ? v : `${k} = ${v}`);
+    for (const [k] of refused) lib.err(`sysctl: setting key "${k}": Invalid argument\n`);
+    if (refused.length > 0) code = 255;
+    if (!quiet) for (const [k, v] of accepted) lib.line(valueOnly ? v : `${k} = ${v}`);
   }
   if (reads.length > 0) {
     const state = sim.read();
@@ -71,5 +82,5 @@ lib.main(() => {
       lib.line(valueOnly ? v : `${k} = ${v}`);
     }
   }
-  return 0;
+  return code;
 });

@@ -1,5 +1,5 @@
 "use strict";
-// @tools apt-get apt systemctl modprobe reboot ifreload update-initramfs ifup ifdown pve-sim-boot
+// @tools apt-get apt systemctl modprobe reboot ifreload update-initramfs update-grub ifup ifdown pve-sim-boot
 // Fakes of host-level tools that a provisioner calls but that must not touch the machine running
 // the simulation. Each invocation is appended to <state dir>/tools.jsonl as
 // {node, tool, argv, time} and succeeds, except where noted:
@@ -13,11 +13,18 @@
 //  - The K3s units (k3s, k3s-agent) are simulated in k3s-lib.cjs: start/restart runs the installed
 //    binary's server or agent (joining a cluster or not), stop/disable stop it, is-active answers
 //    its real state.
+//  - apt-get/apt on a plain Debian host follow debian-lib.cjs (the Proxmox repository and key,
+//    proxmox-ve and the Proxmox kernel); a refused call is not logged.
+//  - `systemctl reboot` and `reboot` ask the test process to power-cycle the node (debian-lib.cjs).
+//  - `update-grub` prints grub-mkconfig's lines for the node's kernels on stderr, as it does, and
+//    prepares the next boot's kernel command line (boot-lib.cjs).
 //  - `pve-sim-boot` is the simulated boot (SimCluster.rebootNode runs it inside the node): see
 //    ring-lib.cjs boot().
 const lib = require("./lib.cjs");
 const ring = require("./ring-lib.cjs");
 const k3sLib = require("./k3s-lib.cjs");
+const debian = require("./debian-lib.cjs");
+const bootLib = require("./boot-lib.cjs");
 
 const START = new Set(["start", "restart", "reload-or-restart", "try-reload-or-restart", "try-restart", "reload"]);
 
@@ -79,7 +86,19 @@ lib.main(() => {
   const sim = lib.context();
   const tool = process.env.PVE_SIM_TOOL || "unknown";
   const argv = process.argv.slice(2);
+  if (tool === "apt-get" || tool === "apt") return debian.aptGet(sim, tool, argv);
   sim.logTool(tool, argv);
+  if (tool === "reboot" || (tool === "systemctl" && argv.find((a) => !a.startsWith("-")) === "reboot")) {
+    debian.requestReboot(sim);
+    return 0;
+  }
+  if (tool === "update-grub") {
+    const { node } = sim.self();
+    const images = [node.kernel].map((k) => `Found linux image: /boot/vmlinuz-${k}\nFound initrd image: /boot/initrd.img-${k}\n`).join("");
+    lib.err(`Generating grub configuration file ...\n${images}done\n`);
+    bootLib.updateGrub(sim, node.kernel);
+    return 0;
+  }
   if (tool === "systemctl") {
     const verb = argv.find((a) => !a.startsWith("-"));
     const units = argv.filter((a) => !a.startsWith("-")).slice(1);
@@ -94,6 +113,8 @@ lib.main(() => {
   if (tool === "modprobe") return modprobe(sim, argv);
   if (tool === "pve-sim-boot") {
     sim.mutate((state) => ring.boot(state, sim.nodeName));
+    debian.boot(sim);
+    bootLib.boot(sim);
     return 0;
   }
   return 0;
