@@ -19,12 +19,14 @@ export interface SshTarget {
   host: string;
   /** SSH port. Defaults to 22. */
   port?: number;
-  /**
-   * Login user. Defaults to "root". Another user (a cloud image's default
-   * user) runs every command through `sudo -n`: what we run needs root, and a
-   * user without passwordless sudo fails at once instead of waiting for a password.
-   */
+  /** Login user. Defaults to "root". */
   username?: string;
+  /**
+   * Run every command through `sudo -n` (a login user that is not root, such
+   * as a cloud image's default user): what we run needs root, and a user
+   * without passwordless sudo fails at once instead of waiting for a password.
+   */
+  sudo?: boolean;
   /** Private key (OpenSSH or PEM). Either this or `agent`. */
   privateKey?: string;
   /** SSH agent socket path (usually $SSH_AUTH_SOCK). */
@@ -225,10 +227,9 @@ export function summarize(commandLine: string): string {
   return `${tool}${sub}`;
 }
 
-/** The command line as root: itself for root, else through `sudo -n` (stdin passes through). */
+/** The command line as the target runs it: through `sudo -n` when asked (stdin passes through). */
 export function asRoot(target: SshTarget, commandLine: string): string {
-  const user = target.username ?? "root";
-  return user === "root" ? commandLine : command("sudo", "-n", "--", "sh", "-c", commandLine);
+  return target.sudo ? command("sudo", "-n", "--", "sh", "-c", commandLine) : commandLine;
 }
 
 function lastLines(text: string, n: number): string {

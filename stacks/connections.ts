@@ -40,6 +40,8 @@ export function hostConnection(env: Environment, host: EnvHost): NodeConnection 
     host: host.address,
     port: host.sshPort ?? env.ssh.port,
     user: host.sshUser ?? env.ssh.user,
+    // The baseline needs root: another login user works through passwordless sudo.
+    ...((host.sshUser ?? env.ssh.user) !== "root" ? { sudo: true } : {}),
     hostKey: host.hostKey,
   };
 }

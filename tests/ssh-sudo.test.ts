@@ -1,8 +1,9 @@
 /**
  * A login user that is not root (a cloud image's default user, a Pi's admin
- * account): every command runs through `sudo -n`, stdin included, and a user
- * without passwordless sudo fails at once with the node and our command in
- * the message (not sudo's wrapper, not a hang waiting for a password).
+ * account), with `sudo` on its connection: every command runs through
+ * `sudo -n`, stdin included, and a user without passwordless sudo fails at
+ * once with the node and our command in the message (not sudo's wrapper, not
+ * a hang waiting for a password). Without `sudo`, commands run as the user.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -28,9 +29,9 @@ async function addUser(name: string, sudo: boolean): Promise<void> {
   expect(r.code, r.stderr).toBe(0);
 }
 
-function as(user: string) {
+function as(user: string, sudo = user !== "root") {
   const conn = simConnection(sim, "vm1");
-  return sshTarget({ ...conn, connection: { ...conn.connection, user } });
+  return sshTarget({ ...conn, connection: { ...conn.connection, user, sudo } });
 }
 
 beforeAll(async () => {
@@ -64,9 +65,10 @@ describe("commands of a login user that is not root", () => {
     expect(String(err)).toMatch(/^.*vm1: id failed \(exit 1\).*a password is required/s);
   });
 
-  it("leave root's commands as they are", async () => {
+  it("leave root's commands, and a user's without sudo, as they are", async () => {
     sim.clearLog();
     await withSession(as("root"), (s) => s.check("id -un"));
-    expect(sim.commandLog().map((e) => e.command)).toEqual(["id -un"]);
+    expect(await withSession(as("debian", false), (s) => s.check("id -un"))).toMatchObject({ stdout: "debian\n" });
+    expect(sim.commandLog().map((e) => e.command)).toEqual(["id -un", "id -un"]);
   });
 });

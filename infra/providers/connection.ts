@@ -17,6 +17,8 @@ export interface NodeConnection {
   port: number;
   /** Login user (root on Proxmox). */
   user: string;
+  /** Run every command through `sudo -n` (a login user that is not root). Defaults to false. */
+  sudo?: boolean;
   /** Pinned `SHA256:` host key fingerprint. */
   hostKey?: string;
   /** Host key pinning disabled for this node. */
@@ -73,6 +75,7 @@ export function sshTarget(args: ConnectionArgs): SshTarget {
     host: c.host,
     port: c.port,
     username: c.user,
+    sudo: c.sudo,
     privateKey: args.sshPrivateKey,
     agent: c.agentSocket,
     hostKey: c.hostKey,

@@ -83,7 +83,7 @@ export function buildVmHosts(ctx: EnvironmentContext, users: BaselineUser[], vms
     const guest = vms[vm.name];
     if (!vm.baseline || !guest?.hostKey || !guest.sshUser) return [];
     const address = guest.address;
-    const connection = { ...sshDefaults(env), node: vm.name, host: address, user: guest.sshUser, hostKey: guest.hostKey };
+    const connection = { ...sshDefaults(env), node: vm.name, host: address, user: guest.sshUser, ...(guest.sshUser !== "root" ? { sudo: true } : {}), hostKey: guest.hostKey };
     const ready = new SshReady(`${env.name}-${vm.name}-ssh`, { connection, sshPrivateKey: ctx.sshPrivateKey, trustOnFirstUse: false });
     const access: HostAccess = { connection, sshPrivateKey: ctx.sshPrivateKey };
     // The package manager is asked on the VM (its image decides).
