@@ -47,6 +47,7 @@ function withoutCeph(env: Raw): Raw {
   delete env.vms;
   delete env.ha;
   delete env.k3s; // its members are VMs
+  delete env.talos; // its VMs are on the nodes, its control planes under HA placements
   return env;
 }
 
