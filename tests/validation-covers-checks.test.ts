@@ -36,6 +36,7 @@ import { HaPlacementComponent } from "../components/ha";
 import { NodeBaseline } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
+import { TalosCluster } from "../components/talos-cluster";
 import { ThunderboltRing } from "../components/thunderbolt-ring";
 import { cephClusterProvider, type CephClusterInputs } from "../infra/providers/ceph/ceph-cluster";
 import { cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
@@ -74,7 +75,16 @@ const node = (env: Env, i: number) => env.nodes[i];
 const iface = (env: Env, n: number, name: string) => node(env, n).interfaces.find((x: Env) => x.name === name);
 const port = (env: Env, n: number, name: string) => node(env, n).thunderbolt.ports.find((x: Env) => x.name === name);
 
+const talos = (env: Env) => env.talos.clusters[0];
+
 const ROWS: Row[] = [
+  // The Talos cluster component (talosClusterProblems), on ms01's cluster.
+  { site: "talos-cluster#talosClusterProblems", key: "`controlPlanes: ${cps} given", what: "an even number of control planes", base: "ms01", mutate: (e) => talos(e).controlPlanes.pop(), path: "talos.clusters[0].controlPlanes", refusal: /controlPlanes: 2 given; give 1, or an odd number/ },
+  { site: "talos-cluster#talosClusterProblems", key: "is not an exact release like", what: "an unpinned Talos version", base: "ms01", mutate: (e) => (talos(e).talosVersion = "v1.11"), path: "talos.clusters[0].talosVersion", refusal: /talosVersion: "v1\.11" is not an exact release/ },
+  { site: "talos-cluster#talosClusterProblems", key: "`schematic: \"${args.schematic}\"", what: "a schematic that is not 64 hex", base: "ms01", mutate: (e) => (talos(e).schematic = "default"), path: "talos.clusters[0].schematic", refusal: /schematic: "default" is not an Image Factory schematic id/ },
+  { site: "talos-cluster#talosClusterProblems", key: "`ciliumVersion: ${", what: "Cilium without a pinned version", base: "ms01", mutate: (e) => delete talos(e).ciliumVersion, path: "talos.clusters[0].ciliumVersion", refusal: /ciliumVersion: null is not a pinned chart version/ },
+  { site: "talos-cluster#talosClusterProblems", key: "is the address of another node", what: "two nodes with one address", base: "ms01", mutate: (e) => (talos(e).workers[1].address = talos(e).workers[0].address), path: "talos.clusters[0].workers[1].address", refusal: /talos-w-2\.address: "10\.203\.3\.61" is the address of another node/ },
+  { site: "talos-cluster#talosClusterProblems", key: "`vip: \"${args.vip}\" is a node's address", what: "the VIP on a node's address", base: "ms01", mutate: (e) => (talos(e).vip = "10.203.3.51"), path: "talos.clusters[0].vip", refusal: /vip: "10\.203\.3\.51" is a node's address/ },
   // The Ceph provider's check (inputProblems).
   { site: "ceph-cluster#inputProblems", key: "publicNetwork \"${net}\" is not a network", what: "publicNetwork is not a CIDR", mutate: (e) => (e.networks[2].cidr = "192.168.5.0/33"), path: "networks[2].cidr", refusal: /publicNetwork "192\.168\.5\.0\/33" is not a network in CIDR notation/ },
   { site: "ceph-cluster#inputProblems", key: "clusterNetwork \"${net}\" is not a network", what: "clusterNetwork is not a CIDR", mutate: (e) => (e.networks[3].cidr = "192.168.7.0/33"), path: "networks[3].cidr", refusal: /clusterNetwork "192\.168\.7\.0\/33" is not a network in CIDR notation/ },
@@ -479,6 +489,25 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
           apiAddress: env.nodes[0].address,
         }),
     ),
+  "talos-cluster#talosClusterProblems": (env) =>
+    thrown(() =>
+      env.talos.clusters.forEach(
+        (c) =>
+          new TalosCluster(c.name, {
+            clusterName: c.name,
+            talosVersion: c.talosVersion,
+            kubernetesVersion: c.kubernetesVersion,
+            talosctl: c.talosctl,
+            schematic: c.schematic,
+            controlPlanes: c.controlPlanes,
+            workers: c.workers,
+            vip: c.vip,
+            patches: c.patches,
+            cni: c.cni,
+            ciliumVersion: c.ciliumVersion,
+          }),
+      ),
+    ),
   "node-baseline#constructor": (env) => thrown(() => baseline(env)),
   "host-baseline#constructor": (env) => thrown(() => baseline(env)),
   "ha#haPlacementProblems": (env) => haPlacements(env),
@@ -541,6 +570,7 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "proxmox-cluster#constructor": { file: "components/proxmox-cluster.ts", start: "  constructor(" },
   "thunderbolt-ring#ringProblem": { file: "components/thunderbolt-ring.ts", start: "export function ringProblem(" },
   "cloud-template#check": { file: "infra/providers/proxmox/cloud-template.ts", start: "  async check(" },
+  "talos-cluster#talosClusterProblems": { file: "components/talos-cluster.ts", start: "export function talosClusterProblems(" },
 };
 
 /**
@@ -550,6 +580,7 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
 const UNLISTED = new Map<string, string>([
   ["components/child-options.ts", "refuse() itself; sharedSshKey's refusal needs nodes with different keys, and an environment derives one key"],
   ["components/ceph-health.ts", "refuses only an empty node list; the schema requires at least one node"],
+  ["components/vm.ts", "refuses a VM that is both a clone and an installer boot (or neither), or waitForAddress: false without a static address; the layers always give exactly one and a static address"],
   // Not yet in the table: stacks/schema/k3s.ts refuses the same configs by path (tests/stacks-k3s-linode.test.ts).
   ["components/k3s-cluster.ts", "K3s argument refusals; their config cases are schema tests in tests/stacks-k3s-linode.test.ts, rows here still to add"],
   ["infra/providers/k3s/k3s-cluster.ts", "check() runs k3sClusterProblems, the component's rule; same as above"],
