@@ -192,7 +192,7 @@ const cases: Case[] = [
   {
     what: "a Talos cluster named like a K3s cluster",
     stack: "vps",
-    mutate: (c, env) => {
+    mutate: (_c, env) => {
       env.hosts = [{ name: "pi", address: "192.0.2.30", hostKey: "SHA256:Vq7Rz2Lk9Mw4Tn8Xc3Bp6Hs1Jd5Fg0Ya2Ue7Io4Kl9N" }];
       env.k3s = { clusters: [{ name: "edge", version: "v1.31.5+k3s1", servers: ["pi"], artifacts: { installScriptSha256: "a".repeat(64), amd64: { binarySha256: "b".repeat(64) } } }] };
     },
