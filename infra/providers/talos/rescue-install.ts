@@ -16,7 +16,7 @@
  * Talos cluster resource reads through its API).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { errorMessage, hasErrorName } from "../../errors";
+import { hasErrorName } from "../../errors";
 import { command } from "../../shell";
 import { SshSession, withSession } from "../../ssh";
 import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
@@ -90,15 +90,17 @@ async function fetchImage(session: SshSession, inputs: RescueInstallInputs): Pro
     await session.run(command("rm", "-f", IMAGE_PATH));
     throw new Error(`${session.node}: sha256sum ${IMAGE_PATH}: the image from ${inputs.imageUrl} has sha256 ${got}, not the pinned ${inputs.imageSha256}; nothing was written`);
   }
-  const sha256 = digestOf((await session.check(`xz -dc ${IMAGE_PATH} | sha256sum`)).stdout);
-  const bytes = Number((await session.check(`xz -dc ${IMAGE_PATH} | wc -c`)).stdout.trim());
+  const sha256 = digestOf((await session.check(`set -o pipefail; xz -dc ${IMAGE_PATH} | sha256sum`)).stdout);
+  const bytes = Number((await session.check(`set -o pipefail; xz -dc ${IMAGE_PATH} | wc -c`)).stdout.trim());
   if (!SHA256.test(sha256) || !Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`${session.node}: xz -dc ${IMAGE_PATH}: could not read the image (sha256 ${sha256}, ${bytes} bytes)`);
   return { sha256, bytes };
 }
 
 /** sha256 of the disk's first `bytes` bytes. */
 async function diskDigest(session: SshSession, disk: string, bytes: number): Promise<string> {
-  return digestOf((await session.check(`head -c ${bytes} ${command(disk)} | sha256sum`)).stdout);
+  const read = command("dd", `if=${disk}`, "bs=4M", `count=${bytes}`, "iflag=count_bytes", "status=none");
+  // pipefail: a failed read must not pass as the digest of nothing.
+  return digestOf((await session.check(`set -o pipefail; ${read} | sha256sum`)).stdout);
 }
 
 /** Write the image unless the disk holds it already, read it back, reboot. */
@@ -112,7 +114,7 @@ async function install(inputs: RescueInstallInputs): Promise<RescueInstallOutput
       const image = await fetchImage(session, inputs);
       if (image.bytes > diskBytes) throw new Error(`${session.node}: the image is ${image.bytes} bytes, larger than ${inputs.disk} (${diskBytes} bytes)`);
       if ((await diskDigest(session, inputs.disk, image.bytes)) !== image.sha256) {
-        await session.check(`xz -dc ${IMAGE_PATH} | ${command("dd", `of=${inputs.disk}`, "bs=4M", "conv=fsync", "status=none")}`);
+        await session.check(`set -o pipefail; xz -dc ${IMAGE_PATH} | ${command("dd", `of=${inputs.disk}`, "bs=4M", "conv=fsync", "status=none")}`);
         const written = await diskDigest(session, inputs.disk, image.bytes);
         if (written !== image.sha256) {
           throw new Error(`${session.node}: read back of ${inputs.disk} after dd: sha256 ${written}, not the image's ${image.sha256}; the disk is not usable`);
@@ -126,13 +128,13 @@ async function install(inputs: RescueInstallInputs): Promise<RescueInstallOutput
   );
 }
 
-/** Reboot into the disk; the connection dropping under the command is the reboot happening. */
+/** Reboot into the disk; the connection dropping under the command (exit 255, or closed) is the reboot happening. */
 async function reboot(session: SshSession): Promise<void> {
   try {
-    // Detached, so the command returns before the system goes down.
-    await session.check("sync && (sleep 1; reboot) >/dev/null 2>&1 &");
+    const result = await session.run("sync && reboot");
+    if (result.code !== 0 && result.code !== 255) throw new Error(`${session.node}: reboot failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);
   } catch (err) {
-    if (!hasErrorName(err, "NodeUnreachableError")) throw new Error(`${session.node}: reboot failed: ${errorMessage(err)}`);
+    if (!hasErrorName(err, "NodeUnreachableError")) throw err;
   }
 }
 
