@@ -300,6 +300,7 @@ afterAll(async () => {
 /** Providers whose read-after-create check lives with their own simulated hosts (plain Linux, not ms01). */
 const COVERED_ELSEWHERE: Record<string, string> = {
   "k3s/k3s-cluster.ts: k3sClusterProvider": "tests/k3s-cluster.test.ts",
+  "talos/rescue-install.ts: rescueInstallProvider": "tests/rescue-install.test.ts",
 };
 
 describe("a refresh right after create reports no change", () => {

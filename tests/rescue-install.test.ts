@@ -74,13 +74,15 @@ describe("rescue install", () => {
   });
 
   it("read reports what the disk holds; a changed disk is drift", async () => {
-    const { outs } = await rescueInstallProvider.create!(inputs("vps1"));
-    const fresh = await rescueInstallProvider.read!("vps1:/dev/sda", outs);
+    const { id, outs } = await rescueInstallProvider.create!(inputs("vps1"));
+    // a refresh right after create reports no change
+    const fresh = await rescueInstallProvider.read!(id, outs);
+    expect(fresh).toEqual({ id, props: outs });
     expect(fresh.props).toMatchObject({ diskSha256: talosImage.image(URL)!.rawSha256 });
     const fd = fs.openSync(diskFile("vps1"), "r+");
     fs.writeSync(fd, Buffer.from("scribbled"), 0, 9, 0);
     fs.closeSync(fd);
-    const drifted = await rescueInstallProvider.read!("vps1:/dev/sda", outs);
+    const drifted = await rescueInstallProvider.read!(id, outs);
     expect(drifted.props!.diskSha256).not.toBe(outs.diskSha256);
   });
 

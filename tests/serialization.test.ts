@@ -97,6 +97,11 @@ const CASES: Case[] = [
       message: "golf: no pinned host key, and trustOnFirstUse is off; refusing to trust an unknown key",
     }) },
   { file: "infra/providers/linux/timezone.ts", exportName: "timezoneProvider", failing: single({ timezone: "Europe/Berlin" }) },
+  { file: "infra/providers/talos/rescue-install.ts", exportName: "rescueInstallProvider", failing: single({
+      imageUrl: "https://factory.talos.dev/image/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba/v1.11.5/metal-amd64.raw.xz",
+      imageSha256: "0".repeat(64),
+      disk: "/dev/sda",
+    }) },
   { file: "infra/providers/k3s/k3s-cluster.ts", exportName: "k3sClusterProvider", failing: () => ({
       inputs: {
         providerVersion: "1",
