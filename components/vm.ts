@@ -152,8 +152,9 @@ export class Vm extends pulumi.ComponentResource {
                 datastoreId: (args.fullClone ?? true) ? args.storage : undefined,
               },
         // Disk first: an installed VM never boots the installer again, with or without the ISO in the drive.
-        cdrom: installer ? { fileId: args.installerIso, interface: "ide2" } : undefined,
-        bootOrders: installer && disks.length > 0 ? [disks[0].interface, "ide2"] : undefined,
+        // ide3 for the ISO: ide2 is the cloud-init drive's (the native provider's default).
+        cdrom: installer ? { fileId: args.installerIso, interface: "ide3" } : undefined,
+        bootOrders: installer && disks.length > 0 ? [disks[0].interface, "ide3"] : undefined,
         operatingSystem: installer ? { type: "l26" } : undefined,
         agent: { enabled: guestAgent, timeout: `${agentTimeoutSeconds}s`, trim: true },
         cpu: { cores: args.cores ?? 2, type: "host" },
@@ -170,6 +171,7 @@ export class Vm extends pulumi.ComponentResource {
           datastoreId: args.storage,
           // nocloud: Talos reads the network-config of this drive (its static address) in maintenance mode.
           type: installer ? "nocloud" : undefined,
+          interface: installer ? "ide2" : undefined,
           userAccount: init.sshKeys ? { username: init.user, keys: init.sshKeys } : undefined,
           ipConfigs: [{ ipv4: staticIp ? { address: init.ipv4, gateway: init.gateway } : { address: "dhcp" } }],
           dns: init.dnsServers || init.dnsDomain ? { servers: init.dnsServers, domain: init.dnsDomain } : undefined,

@@ -83,7 +83,7 @@ describe("rescue install", () => {
     fs.writeSync(fd, Buffer.from("scribbled"), 0, 9, 0);
     fs.closeSync(fd);
     const drifted = await rescueInstallProvider.read!(id, outs);
-    expect(drifted.props!.diskSha256).not.toBe(outs.diskSha256);
+    expect(drifted.props!.diskSha256).not.toBe(outs!.diskSha256);
   });
 
   it("a wrong checksum fails naming the host and both digests, and writes nothing", async () => {

@@ -111,7 +111,7 @@ describe.each([
     for (const vm of vms) {
       const iso = isos.find((i) => i.rawInputs.nodeName === vm.rawInputs.nodeName)!;
       expect(orderedAfter(r.registrations, vm.urn, iso.urn), vm.name).toBe(true);
-      expect(vm.rawInputs.cdrom).toEqual({ fileId: `${iso.name}-id`, interface: "ide2" });
+      expect(vm.rawInputs.cdrom).toEqual({ fileId: `${iso.name}-id`, interface: "ide3" });
     }
   });
 
@@ -121,11 +121,12 @@ describe.each([
     const addresses = new Map((talos.rawInputs.nodes as { name: string; address: string }[]).map((n) => [n.name, n.address]));
     const vms = talosVms(r);
     for (const vm of vms) {
-      expect(vm.rawInputs.bootOrders, vm.name).toEqual(["virtio0", "ide2"]);
+      expect(vm.rawInputs.bootOrders, vm.name).toEqual(["virtio0", "ide3"]);
       expect(vm.rawInputs.stopOnDestroy, vm.name).toBe(true);
       expect(vm.rawInputs.clone, vm.name).toBeUndefined();
-      const init = vm.rawInputs.initialization as { type: string; ipConfigs: { ipv4: { address: string; gateway: string } }[]; userAccount?: unknown };
+      const init = vm.rawInputs.initialization as { type: string; interface: string; ipConfigs: { ipv4: { address: string; gateway: string } }[]; userAccount?: unknown };
       expect(init.type).toBe("nocloud");
+      expect(init.interface).toBe("ide2");
       expect(init.userAccount).toBeUndefined();
       expect(init.ipConfigs[0].ipv4.address).toBe(`${addresses.get(vm.rawInputs.name as string)}/24`);
       // No guest-agent wait: the Talos resource checks each node itself.
