@@ -91,7 +91,7 @@ function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySe
   // 6. Guests: templates → VMs → HA, on the Ceph storage once it is healthy.
   if (api) Object.assign(outputs, buildGuests(ctx, api, ceph?.storage ?? []));
 
-  // 7. Talos clusters on VMs: the Factory ISO per node → VMs → HA → cluster → Cilium → nodes Ready.
+  // Then Talos clusters on VMs: the Factory ISO per node → VMs → HA → cluster → Cilium → nodes Ready.
   const talos = api ? buildTalos(ctx, "proxmox", { api, storage: ceph?.storage ?? [] }) : {};
   if (Object.keys(talos).length > 0) outputs.kubernetes = talos;
   return outputs;

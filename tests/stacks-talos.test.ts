@@ -12,6 +12,7 @@ import { TALOS_VMS_TYPE, talosIsoUrl } from "../components/talos-vms";
 import { VM_TYPE } from "../components/vm";
 import { HA_PLACEMENT_TYPE } from "../components/ha";
 import { talosFirewallPatch } from "../infra/talos-firewall";
+import { hostnamePatch } from "../stacks/layers/talos";
 import { runProgram } from "../stacks/program";
 import { allStrings, isSecretValue, type Registration, runStack, settled, type StackRun } from "./helpers/pulumi-mocks";
 import { orderedAfter } from "./helpers/ordering";
@@ -184,6 +185,9 @@ describe("stack vps: rescue-mode install", () => {
     expect(patches[0]).toMatch(/name: kubernetes-api-ingress\nportSelector:\n {2}ports:\n {4}- 6443\n {2}protocol: tcp\ningress:\n {2}- subnet: 203\.0\.113\.0\/24\n/);
     expect(patches[0]).not.toContain("0.0.0.0/0");
     expect(talos.rawInputs).toMatchObject({ endpoint: "https://192.0.2.10:6443", nodes: [{ name: "edge-1", role: "controlplane", installDisk: "/dev/sda" }] });
+    // the metal platform names no node: the node's name is set, so the Ready wait finds it
+    expect((talos.rawInputs.nodes as { patches: string[] }[])[0].patches).toEqual([hostnamePatch("edge-1")]);
+    expect(only(r, READY).rawInputs.nodes).toEqual(["edge-1"]);
     expect(r.byType(VM)).toEqual([]);
   });
 });

@@ -55,7 +55,8 @@ function buildOne(ctx: EnvironmentContext, c: TalosClusterConfig, machines: pulu
   const node = (n: TalosNodeConfig): TalosNode => ({
     name: n.name,
     address: n.address,
-    patches: n.patches,
+    // On Proxmox the nocloud meta-data names the node; a VPS's platform does not, and Talos would pick a random name.
+    patches: c.vps ? [hostnamePatch(n.name), ...n.patches] : n.patches,
     installDisk: n.installDisk ?? (c.proxmox ? "/dev/vda" : n.disk),
   });
   const cluster = new TalosCluster(
@@ -161,6 +162,11 @@ function vpsMachines(ctx: EnvironmentContext, c: TalosClusterConfig): pulumi.Res
         disk: n.disk!,
       }),
   );
+}
+
+/** The node's host name (and so its Kubernetes node name), for platforms that do not supply one. */
+export function hostnamePatch(name: string): string {
+  return `machine:\n  network:\n    hostname: ${name}\n`;
 }
 
 /** Talos's ingress firewall, unless the stack explicitly leaves the APIs open. */
