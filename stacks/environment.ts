@@ -33,8 +33,9 @@ export interface EnvironmentOutputs extends GuestOutputs {
 
 /**
  * Compose one environment from its validated config, one layer at a time:
- * the Proxmox layers when it has nodes, then the machines outside Proxmox
- * (hosts, Linode instances, VMs a K3s cluster uses), then K3s on them.
+ * the Proxmox layers when it has nodes (Talos clusters on VMs last), then the
+ * machines outside Proxmox (hosts, Linode instances, VMs a K3s cluster uses),
+ * then K3s on them, then Talos clusters on VPS hosts.
  * Secrets arrive as a secret Output and stay one all the way down.
  */
 export function buildEnvironment(
@@ -56,7 +57,7 @@ export function buildEnvironment(
   }
 
   // 8. K3s clusters on them, once each member is provisioned.
-  if (env.k3s.clusters.length > 0) outputs.kubernetes = buildK3s(ctx, new Map(machines.map((m) => [m.name, m])));
+  if (env.k3s.clusters.length > 0) outputs.kubernetes = { ...outputs.kubernetes, ...buildK3s(ctx, new Map(machines.map((m) => [m.name, m]))) };
 
   // 9. Talos clusters on VPS hosts (disks written from their rescue systems).
   const vps = buildTalos(ctx, "vps");
