@@ -5,7 +5,10 @@
  * checksum, the VMs' boot order and fast stop, the VPS install and its
  * firewall, and no kubeconfig, talosconfig or Talos secret in plain text.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { CILIUM_TALOS_VALUES, TALOS_CLUSTER_TYPE } from "../components/talos-cluster";
 import { TALOS_VMS_TYPE, talosIsoUrl } from "../components/talos-vms";
@@ -189,5 +192,31 @@ describe("stack vps: rescue-mode install", () => {
     expect((talos.rawInputs.nodes as { patches: string[] }[])[0].patches).toEqual([hostnamePatch("edge-1")]);
     expect(only(r, READY).rawInputs.nodes).toEqual(["edge-1"]);
     expect(r.byType(VM)).toEqual([]);
+  });
+});
+
+describe("an environment with K3s and Talos clusters", () => {
+  it("exports both under kubernetes.<name>", async () => {
+    // matrix (K3s "lab" on its VMs) plus fluodata's Talos cluster, moved onto matrix's nodes and network
+    const matrix = parse(fs.readFileSync(path.join(ROOT, "Pulumi.matrix.yaml"), "utf8"));
+    const talos = parse(fs.readFileSync(path.join(ROOT, "Pulumi.fluodata.yaml"), "utf8")).config["homelab:environment"].talos;
+    const cluster = talos.clusters[0];
+    cluster.proxmox.network = "management";
+    [...cluster.controlPlanes, ...cluster.workers].forEach((n: { node: string; address: string; vmid: number }, i: number) => {
+      n.node = "foxtrot";
+      n.address = `192.168.3.${81 + i}`;
+      n.vmid = 3201 + i;
+    });
+    matrix.config["homelab:environment"].talos = talos;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-talos-"));
+    try {
+      const file = path.join(dir, "Pulumi.both.yaml");
+      fs.writeFileSync(file, stringify(matrix));
+      const r = await settled(await runStack(file, runProgram));
+      expect(Object.keys(r.outputs.kubernetes as object).sort()).toEqual(["fluo", "lab"]);
+      expect(r.secretOutputs.kubernetes).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
