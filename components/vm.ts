@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NodeAccess } from "../infra/providers/connection";
 import { GuestAddress } from "../infra/providers/proxmox/guest-address";
 import { GuestHostKey } from "../infra/providers/proxmox/guest-host-key";
-import { childOptions } from "./child-options";
+import { childOptions, refuse } from "./child-options";
 
 /** Type token of the Vm component. */
 export const VM_TYPE = "homelab:vm:Vm";
@@ -32,8 +32,8 @@ export interface VmDisk {
 export interface VmCloudInit {
   /** Login user. Defaults to the template's. */
   user?: string;
-  /** SSH public keys of that user. */
-  sshKeys: pulumi.Input<string[]>;
+  /** SSH public keys of that user. Defaults to none (no user account: a Talos VM has no login). */
+  sshKeys?: pulumi.Input<string[]>;
   /** "dhcp", or a static IPv4 with prefix, e.g. 192.168.3.50/24. Defaults to dhcp. */
   ipv4?: string;
   /** Gateway for a static address. */
@@ -44,7 +44,7 @@ export interface VmCloudInit {
   dnsDomain?: string;
 }
 
-/** Arguments of a VM cloned from a template. */
+/** Arguments of a VM cloned from a template, or booted from an installer ISO. */
 export interface VmArgs {
   /** API provider (ApiAccess.provider). */
   provider: proxmoxve.Provider;
@@ -56,8 +56,28 @@ export interface VmArgs {
   vmid: number;
   /** VM name (a DNS label). */
   name: string;
-  /** VMID of the template to clone. */
-  templateVmid: pulumi.Input<number>;
+  /** VMID of the template to clone. Without it the VM starts with empty disks and boots `installerIso`. */
+  templateVmid?: pulumi.Input<number>;
+  /**
+   * Installer ISO volid (`local:iso/…`) on the cdrom, for a VM that is not a
+   * clone. The first disk stays first in the boot order: while it is empty
+   * the firmware falls through to the ISO, and once the installer has written
+   * it the VM boots its disk, never the installer again.
+   */
+  installerIso?: pulumi.Input<string>;
+  /** The guest runs qemu-guest-agent. Defaults to true. */
+  guestAgent?: boolean;
+  /**
+   * Wait (bounded) for the guest agent to report the address. Defaults to
+   * true; false for a VM whose address is static and whose readiness another
+   * resource checks (a Talos node), so the address output is the static one.
+   */
+  waitForAddress?: boolean;
+  /**
+   * Hard-stop on destroy instead of the ACPI shutdown first (for a guest whose
+   * disk holds nothing to flush cleanly, like a Talos node being removed). Defaults to false.
+   */
+  stopOnDestroy?: boolean;
   /** Node holding the template (needed for templates on local storage). Defaults to `node`. */
   templateNode?: string;
   /** Full clone (independent disks). Defaults to true; false makes a linked clone (same storage as the template). */
@@ -118,22 +138,36 @@ export class Vm extends pulumi.ComponentResource {
     const staticIp = init.ipv4 && init.ipv4 !== "dhcp";
     const agentTimeoutSeconds = args.agentTimeoutSeconds ?? 300;
     this.vmid = args.vmid;
+    if ((args.templateVmid === undefined) === (args.installerIso === undefined)) {
+      refuse(this, name, "give either templateVmid (a clone) or installerIso (boot an installer), exactly one");
+    }
+    const disks = args.disks ?? [];
+    const installer = args.installerIso !== undefined;
+    const guestAgent = args.guestAgent ?? true;
     this.vm = new proxmoxve.VmLegacy(
       `${name}-vm`,
       {
         nodeName: args.node,
         vmId: args.vmid,
         name: args.name,
-        clone: {
-          vmId: args.templateVmid,
-          nodeName: args.templateNode ?? args.node,
-          full: args.fullClone ?? true,
-          datastoreId: (args.fullClone ?? true) ? args.storage : undefined,
-        },
-        agent: { enabled: true, timeout: `${agentTimeoutSeconds}s`, trim: true },
+        clone:
+          args.templateVmid === undefined
+            ? undefined
+            : {
+                vmId: args.templateVmid,
+                nodeName: args.templateNode ?? args.node,
+                full: args.fullClone ?? true,
+                datastoreId: (args.fullClone ?? true) ? args.storage : undefined,
+              },
+        // Disk first: an installed VM never boots the installer again, with or without the ISO in the drive.
+        // ide3 for the ISO: ide2 is the cloud-init drive's (the native provider's default).
+        cdrom: installer ? { fileId: args.installerIso, interface: "ide3" } : undefined,
+        bootOrders: installer && disks.length > 0 ? [disks[0].interface, "ide3"] : undefined,
+        operatingSystem: installer ? { type: "l26" } : undefined,
+        agent: { enabled: guestAgent, timeout: `${agentTimeoutSeconds}s`, trim: true },
         cpu: { cores: args.cores ?? 2, type: "host" },
         memory: { dedicated: args.memoryMb ?? 2048 },
-        disks: (args.disks ?? []).map((d) => ({
+        disks: disks.map((d) => ({
           interface: d.interface,
           size: d.sizeGb,
           datastoreId: d.storage ?? args.storage,
@@ -143,7 +177,10 @@ export class Vm extends pulumi.ComponentResource {
         networkDevices: networks.map((n) => ({ bridge: n.bridge, model: "virtio", vlanId: n.vlanId, mtu: n.mtu ?? 1 })),
         initialization: {
           datastoreId: args.storage,
-          userAccount: { username: init.user, keys: init.sshKeys },
+          // nocloud: Talos reads the network-config of this drive (its static address) in maintenance mode.
+          type: installer ? "nocloud" : undefined,
+          interface: installer ? "ide2" : undefined,
+          userAccount: init.sshKeys ? { username: init.user, keys: init.sshKeys } : undefined,
           ipConfigs: [{ ipv4: staticIp ? { address: init.ipv4, gateway: init.gateway } : { address: "dhcp" } }],
           dns: init.dnsServers || init.dnsDomain ? { servers: init.dnsServers, domain: init.dnsDomain } : undefined,
           vendorDataFileId: args.vendorSnippet,
@@ -151,14 +188,22 @@ export class Vm extends pulumi.ComponentResource {
         tags: args.tags,
         onBoot: args.onBoot ?? true,
         started: true,
-        // Fast, safe destroy: 30 s of ACPI shutdown, then a hard stop.
-        stopOnDestroy: false,
+        // Fast, safe destroy: 30 s of ACPI shutdown, then a hard stop (or the hard stop at once).
+        stopOnDestroy: args.stopOnDestroy ?? false,
         timeoutShutdownVm: 30,
         timeoutStopVm: 30,
         purgeOnDestroy: true,
       },
       { ...childOptions(this, opts), provider: args.provider },
     );
+    if (args.waitForAddress === false) {
+      if (!staticIp) refuse(this, name, "waitForAddress: false needs a static cloudInit.ipv4 (the address is not known otherwise)");
+      const address = init.ipv4!.split("/")[0];
+      this.address = pulumi.output(address);
+      this.ipv4 = pulumi.output([address]);
+      this.registerOutputs({ vmid: this.vmid, address: this.address, ipv4: this.ipv4 });
+      return;
+    }
     // The bounded wait for the agent's address, with an error that names the VM and the agent's last answer.
     const guest = new GuestAddress(
       `${name}-address`,

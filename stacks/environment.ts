@@ -13,6 +13,7 @@ import { buildK3s, type KubernetesOutput } from "./layers/k3s";
 import { buildLinode } from "./layers/linode";
 import { baselineUsers, buildNodes, nodeOutputs, type NodeOutput } from "./layers/nodes";
 import { buildRing } from "./layers/ring";
+import { buildTalos, type TalosKubernetesOutput } from "./layers/talos";
 import type { Environment, Secrets } from "./schema";
 
 /** What a stack exports. */
@@ -29,14 +30,15 @@ export interface EnvironmentOutputs extends GuestOutputs {
   ceph?: CephOutputs;
   /** Plain hosts and Linode instances: address and pinned host key. */
   hosts?: Record<string, { address: pulumi.Input<string>; hostKey: pulumi.Input<string> }>;
-  /** K3s clusters by name: kubeconfig (a secret), API endpoint, node names. */
-  kubernetes?: Record<string, KubernetesOutput>;
+  /** K3s and Talos clusters by name: kubeconfig (a secret), API endpoint, node names; Talos's also talosconfig (a secret) and endpoints. */
+  kubernetes?: Record<string, KubernetesOutput | TalosKubernetesOutput>;
 }
 
 /**
  * Compose one environment from its validated config, one layer at a time:
- * the Proxmox layers when it has nodes, then the machines outside Proxmox
- * (hosts, Linode instances, VMs a K3s cluster uses), then K3s on them.
+ * the Proxmox layers when it has nodes (Talos clusters on VMs last), then the
+ * machines outside Proxmox (hosts, Linode instances, VMs a K3s cluster uses),
+ * then K3s on them, then Talos clusters on VPS hosts.
  * Secrets arrive as a secret Output and stay one all the way down.
  */
 export function buildEnvironment(
@@ -60,7 +62,11 @@ export function buildEnvironment(
   }
 
   // 8. K3s clusters on them, once each member is provisioned.
-  if (env.k3s.clusters.length > 0) outputs.kubernetes = buildK3s(ctx, new Map(machines.map((m) => [m.name, m])));
+  if (env.k3s.clusters.length > 0) outputs.kubernetes = { ...outputs.kubernetes, ...buildK3s(ctx, new Map(machines.map((m) => [m.name, m]))) };
+
+  // 9. Talos clusters on VPS hosts (disks written from their rescue systems).
+  const vps = buildTalos(ctx, "vps");
+  if (Object.keys(vps).length > 0) outputs.kubernetes = { ...outputs.kubernetes, ...vps };
   return outputs;
 }
 
@@ -75,21 +81,25 @@ function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySe
   const ring = buildRing(ctx, nodes);
   if (ring) outputs.ring = { status: ring.status, cables: ring.cables, reachability: ring.reachability, links: ring.links };
 
-  // 3. The cluster, once every node (and the ring) is ready.
-  if (!env.cluster) return outputs;
-  const cluster = buildCluster(ctx, nodes, ring);
-  outputs.cluster = { name: cluster.clusterName, members: cluster.members, quorate: cluster.quorate };
+  // 3. The cluster, once every node (and the ring) is ready; a single node may stand alone.
+  if (!env.cluster && env.nodes.length > 1) return outputs;
+  const cluster = env.cluster ? buildCluster(ctx, nodes, ring) : undefined;
+  if (cluster) outputs.cluster = { name: cluster.clusterName, members: cluster.members, quorate: cluster.quorate };
 
-  // 4. API access and the datacenter options.
-  const api = env.apiAccess ? buildApi(ctx, cluster) : undefined;
+  // 4. API access and the datacenter options (on a standalone node, once its baseline and networks are done).
+  const api = env.apiAccess ? buildApi(ctx, cluster ?? nodes[0].network) : undefined;
   if (api) outputs.api = { endpoint: api.endpoint, tokenId: api.tokenId, tokenSecret: api.tokenSecret };
 
   // 5. Ceph: install/init/mons/mgrs → OSDs → pools → health gate.
-  const ceph = env.ceph ? buildCeph(ctx, cluster) : undefined;
+  const ceph = env.ceph && cluster ? buildCeph(ctx, cluster) : undefined;
   if (ceph) outputs.ceph = ceph.outputs;
 
   // 6. Guests: templates → VMs → HA, on the Ceph storage once it is healthy.
   if (api) Object.assign(outputs, buildGuests(ctx, api, ceph?.storage ?? []));
+
+  // Then Talos clusters on VMs: the Factory ISO per node → VMs → HA → cluster → Cilium → nodes Ready.
+  const talos = api ? buildTalos(ctx, "proxmox", { api, storage: ceph?.storage ?? [] }) : {};
+  if (Object.keys(talos).length > 0) outputs.kubernetes = talos;
   return outputs;
 }
 

@@ -22,5 +22,5 @@ export const templates = outputs.templates;
 export const vms = outputs.vms;
 /** Plain hosts, Linode instances and K3s VMs: address and pinned SSH host key. */
 export const hosts = outputs.hosts;
-/** K3s clusters by name: kubeconfig (a Pulumi secret), API endpoint, node names. */
+/** K3s and Talos clusters by name: kubeconfig (a Pulumi secret), API endpoint, node names; Talos's also talosconfig (a Pulumi secret) and endpoints. */
 export const kubernetes = outputs.kubernetes;

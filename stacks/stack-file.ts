@@ -222,6 +222,7 @@ export function summary(env: Environment): string {
     env.hosts.length > 0 ? count(env.hosts.length, "host") : "",
     env.linode && env.linode.instances.length > 0 ? count(env.linode.instances.length, "Linode instance") : "",
     env.k3s.clusters.length > 0 ? count(env.k3s.clusters.length, "K3s cluster") : "",
+    env.talos.clusters.length > 0 ? count(env.talos.clusters.length, "Talos cluster") : "",
   ].filter((part) => part !== "");
   return `${env.name}: OK — ${[count(env.nodes.length, "node"), count(env.networks.length, "network"), cluster, ...more].join(", ")}`;
 }

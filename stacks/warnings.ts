@@ -7,7 +7,7 @@ import { formatPath } from "./errors";
 
 /**
  * The placeholder values the reference stack files (Pulumi.matrix.yaml,
- * Pulumi.ms01.yaml) carry: host key fingerprints of the right format that
+ * Pulumi.ms01.yaml, Pulumi.fluodata.yaml, Pulumi.vps.yaml) carry: host key fingerprints of the right format that
  * are no node's, public keys nobody holds, and dummy ciphertext. A stack file
  * copied from one of them carries these until they are replaced.
  */
@@ -19,6 +19,8 @@ export const REFERENCE_PLACEHOLDERS = {
     "SHA256:p8D3SZhaUKPFBxvVqf619+cjUsvzcFDar+e+E4WdMJk",
     "SHA256:9hAfMS1JX1CvWIiCJV4CfFc28jxcMubIpkcG3gN+83o",
     "SHA256:xQ81RURXhuo22eSEcfc257zHplETIpV06thXXRN1f9E",
+    "SHA256:Jx6V0cTqz9m8Wd2Rk5Lh3Pn7Yb4Fs1Ga0Ce6Ui9Ko2E",
+    "SHA256:Vq7Rz2Lk9Mw4Tn8Xc3Bp6Hs1Jd5Fg0Ya2Ue7Io4Kl9N",
   ],
   /** The base64 key blobs of placeholder `ssh-ed25519 …` public keys. */
   publicKeys: [
@@ -29,6 +31,8 @@ export const REFERENCE_PLACEHOLDERS = {
   encryptionSalts: [
     "v1:dG9DffvQSFk=:v1:KXYRVB4FC/8jJ9Vb:Gzi1jz4YSw1TxHRxojmVfX0kFpRgDrIqzvrmP0Yrips=",
     "v1:mE0z7qY1c2U=:v1:Mx/+T6sZdQatb6gP:87vkwwXUKZEOwbnf/bnikZF1vN5lFckIFm2e7INIMy0=",
+    "v1:Zmx1b2RhdGE=:v1:Hq3Lm8Nc2Vx7Rt1p:Yk2Qm9Lp3Xn6Vb8Rt1Wc4Hs7Jd0Ff5Gg2Hh9Kk6Ll3Mm0=",
+    "v1:dnBzLXNhbHQ=:v1:Ur4Kc7Wm1Nq9Xb3T:Zq8Lm2Np6Rt0Vx4Bc7Df1Gh5Jk9Lm3Np7Qr1St5Vw9Xy3=",
   ],
   ciphertexts: [
     "v1:wO3QeuNv7jjZnv3y:GrVXf2vU9ifTo9Xhdu4qJKhdF+2SSzEWTjleGnigRN6ncIf/lPQMvg==",
@@ -40,6 +44,8 @@ export const REFERENCE_PLACEHOLDERS = {
     "v1:aQvyAi+qPhC0N9iG:t0h8c97fCtidTfTy63KCHhLqsmg8GVw5s6SNZwXRE1Hj+iI1zC+QXw==",
     "v1:LeZibKZkDwoGH0HL:ouji/D9YK8f7EmJiG6EW7GjzNwkud3DEnqeOqvix8Qk4Nr+gp43G6A==",
     "v1:Zm9vYmFyYmF6cXV4:bm90LWEtcmVhbC1oYXNoLXBsYWNlaG9sZGVyLWNpcGhlcnRleHQ=",
+    "v1:Qw3Er5Ty7Ui9Op1A:Sd3Fg5Hj7Kl9Zx1Cv3Bn5Mm7Qw9Er1Ty3Ui5Op7As9Df1Gh3Jk5Ll7Zx9Cv1Bn3Mm5==",
+    "v1:Pz5Ky8Rw2Qt6Vn1M:Jh4Gf7Ds1Az5Xc9Vb3Nm7Lk1Jh5Gf9Ds3Az7Xc1Vb5Nm9Lk3Jh7Gf1Ds5Az9Xc3==",
   ],
 } as const;
 

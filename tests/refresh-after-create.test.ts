@@ -329,6 +329,7 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   // Local talosctl/kubectl against the simulated Talos nodes (tests/sim/talos.ts), no SSH host.
   "talos/talos-cluster.ts: talosClusterProvider": "tests/talos-cluster.test.ts",
   "talos/nodes-ready.ts: kubernetesNodesReadyProvider": "tests/talos-cluster.test.ts",
+  "talos/rescue-install.ts: rescueInstallProvider": "tests/rescue-install.test.ts",
 };
 
 describe("a refresh right after create reports no change", () => {

@@ -47,6 +47,7 @@ function withoutCeph(env: Raw): Raw {
   delete env.vms;
   delete env.ha;
   delete env.k3s; // its members are VMs
+  delete env.talos; // its VMs are on the nodes, its control planes under HA placements
   return env;
 }
 
@@ -780,7 +781,7 @@ const bad: BadCase[] = [
   {
     name: "no machines",
     env: () => ({ name: "x", networks: [], nodes: [] }),
-    issues: ["environment: no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)"],
+    issues: ["environment: no machines; list Proxmox nodes (nodes), existing hosts (hosts), Linode instances (linode.instances) or a Talos cluster on VPS hosts (talos.clusters[].vps)"],
   },
 ];
 
@@ -966,7 +967,7 @@ describe("baseline, users, migration and API access", () => {
     for (const node of env.nodes) node.osds = [];
     delete env.apiAccess.privileges;
     expect(issuesOf(env)).toEqual([
-      "apiAccess: needs cluster: the API user and token are created once the cluster exists (its user database is shared)",
+      "apiAccess: needs cluster: the API user and token are created once the cluster exists (its user database is shared); only a single node works without one",
     ]);
   });
 });

@@ -102,6 +102,11 @@ const CASES: Case[] = [
   { file: "infra/providers/linux/kernel-settings.ts", exportName: "kernelSettingsProvider", failing: single({ sysctlFile: "/etc/sysctl.d/90-homelab.conf", sysctls: { "vm.swappiness": "10" }, kernelParameters: ["iommu=pt"] }) },
   { file: "infra/providers/linux/disk-inventory.ts", exportName: "diskInventoryProvider", failing: single({}) },
   { file: "infra/providers/proxmox/pve-install.ts", exportName: "pveInstallProvider", failing: single({ pveMajor: 9, address: "127.0.0.1", source: pveInstallSource(9), rebootTimeoutSeconds: 60 }) },
+  { file: "infra/providers/talos/rescue-install.ts", exportName: "rescueInstallProvider", failing: single({
+      imageUrl: "https://factory.talos.dev/image/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba/v1.11.5/metal-amd64.raw.xz",
+      imageSha256: "0".repeat(64),
+      disk: "/dev/sda",
+    }) },
   { file: "infra/providers/k3s/k3s-cluster.ts", exportName: "k3sClusterProvider", failing: () => ({
       inputs: {
         providerVersion: "1",

@@ -398,7 +398,7 @@ describe("bad Linode, host and K3s input: a clear error by path, before anything
   it("refuses Proxmox features without Proxmox nodes, and an environment without machines", () => {
     expect(issues(base({ cluster: { name: "x", links: [] } }))).toContain("cluster: needs Proxmox nodes (nodes is empty)");
     expect(issues({ name: "lab", networks: [] })).toEqual([
-      "environment: no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)",
+      "environment: no machines; list Proxmox nodes (nodes), existing hosts (hosts), Linode instances (linode.instances) or a Talos cluster on VPS hosts (talos.clusters[].vps)",
     ]);
   });
 });

@@ -60,7 +60,7 @@ describe("npm run validate (the CLI process)", () => {
   it("ms01: exit 0, a one-line summary, and warnings for its placeholders", async () => {
     const r = await validate("ms01");
     expect(r.code).toBe(0);
-    expect(r.stdout).toEqual(['ms01: OK — 3 nodes, 2 networks, cluster "ms01"']);
+    expect(r.stdout).toEqual(['ms01: OK — 3 nodes, 2 networks, cluster "ms01", 1 Talos cluster']);
     expect(r.stderr.every((l) => l.startsWith("warning: "))).toBe(true);
     expect(r.stderr).toContain(
       "warning: secrets.userPasswordHashes.kellen: placeholder ciphertext from the reference stack files; set it with pulumi config set --secret",
@@ -116,7 +116,7 @@ describe("npm run validate (the CLI process)", () => {
     const r = await validate("nosuchstack");
     expect(r.code).toBe(1);
     expect(r.stderr).toEqual([
-      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: linode, matrix, ms01, pifarm)`,
+      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: fluodata, linode, matrix, ms01, pifarm, vps)`,
     ]);
   });
 

@@ -37,6 +37,7 @@ import { k3sClusterProblems, type K3sHost } from "../components/k3s-cluster";
 import { NodeBaseline } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
+import { TalosCluster } from "../components/talos-cluster";
 import { ThunderboltRing } from "../components/thunderbolt-ring";
 import { cephClusterProvider, type CephClusterInputs } from "../infra/providers/ceph/ceph-cluster";
 import { cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
@@ -80,7 +81,16 @@ const node = (env: Env, i: number) => env.nodes[i];
 const iface = (env: Env, n: number, name: string) => node(env, n).interfaces.find((x: Env) => x.name === name);
 const port = (env: Env, n: number, name: string) => node(env, n).thunderbolt.ports.find((x: Env) => x.name === name);
 
+const talos = (env: Env) => env.talos.clusters[0];
+
 const ROWS: Row[] = [
+  // The Talos cluster component (talosClusterProblems), on ms01's cluster.
+  { site: "talos-cluster#talosClusterProblems", key: "`controlPlanes: ${cps} given", what: "an even number of control planes", base: "ms01", mutate: (e) => talos(e).controlPlanes.pop(), path: "talos.clusters[0].controlPlanes", refusal: /controlPlanes: 2 given; give 1, or an odd number/ },
+  { site: "talos-cluster#talosClusterProblems", key: "is not an exact release like", what: "an unpinned Talos version", base: "ms01", mutate: (e) => (talos(e).talosVersion = "v1.11"), path: "talos.clusters[0].talosVersion", refusal: /talosVersion: "v1\.11" is not an exact release/ },
+  { site: "talos-cluster#talosClusterProblems", key: "`schematic: \"${args.schematic}\"", what: "a schematic that is not 64 hex", base: "ms01", mutate: (e) => (talos(e).schematic = "default"), path: "talos.clusters[0].schematic", refusal: /schematic: "default" is not an Image Factory schematic id/ },
+  { site: "talos-cluster#talosClusterProblems", key: "`ciliumVersion: ${", what: "Cilium without a pinned version", base: "ms01", mutate: (e) => delete talos(e).ciliumVersion, path: "talos.clusters[0].ciliumVersion", refusal: /ciliumVersion: null is not a pinned chart version/ },
+  { site: "talos-cluster#talosClusterProblems", key: "is the address of another node", what: "two nodes with one address", base: "ms01", mutate: (e) => (talos(e).workers[1].address = talos(e).workers[0].address), path: "talos.clusters[0].workers[1].address", refusal: /talos-w-2\.address: "10\.203\.3\.61" is the address of another node/ },
+  { site: "talos-cluster#talosClusterProblems", key: "`vip: \"${args.vip}\" is a node's address", what: "the VIP on a node's address", base: "ms01", mutate: (e) => (talos(e).vip = "10.203.3.51"), path: "talos.clusters[0].vip", refusal: /vip: "10\.203\.3\.51" is a node's address/ },
   // The Ceph provider's check (inputProblems).
   { site: "ceph-cluster#inputProblems", key: "publicNetwork \"${net}\" is not a network", what: "publicNetwork is not a CIDR", mutate: (e) => (e.networks[2].cidr = "192.168.5.0/33"), path: "networks[2].cidr", refusal: /publicNetwork "192\.168\.5\.0\/33" is not a network in CIDR notation/ },
   { site: "ceph-cluster#inputProblems", key: "clusterNetwork \"${net}\" is not a network", what: "clusterNetwork is not a CIDR", mutate: (e) => (e.networks[3].cidr = "192.168.7.0/33"), path: "networks[3].cidr", refusal: /clusterNetwork "192\.168\.7\.0\/33" is not a network in CIDR notation/ },
@@ -561,6 +571,25 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
           apiAddress: env.nodes[0].address,
         }),
     ),
+  "talos-cluster#talosClusterProblems": (env) =>
+    thrown(() =>
+      env.talos.clusters.forEach(
+        (c) =>
+          new TalosCluster(c.name, {
+            clusterName: c.name,
+            talosVersion: c.talosVersion,
+            kubernetesVersion: c.kubernetesVersion,
+            talosctl: c.talosctl,
+            schematic: c.schematic,
+            controlPlanes: c.controlPlanes,
+            workers: c.workers,
+            vip: c.vip,
+            patches: c.patches,
+            cni: c.cni,
+            ciliumVersion: c.ciliumVersion,
+          }),
+      ),
+    ),
   "node-baseline#constructor": (env) => thrown(() => baseline(env)),
   "host-baseline#constructor": (env) => thrown(() => baseline(env)),
   "ha#haPlacementProblems": (env) => haPlacements(env),
@@ -673,6 +702,7 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "kernel-settings#kernelSettingsProblems": { file: "infra/kernel-settings.ts", start: "export function kernelSettingsProblems(" },
   // Its check returns kernelSettingsProblems (above) as failures; no refusal of its own.
   "kernel-settings-provider#check": { file: "infra/providers/linux/kernel-settings.ts", start: "  async check(" },
+  "talos-cluster#talosClusterProblems": { file: "components/talos-cluster.ts", start: "export function talosClusterProblems(" },
 };
 
 /**
@@ -682,8 +712,9 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
 const UNLISTED = new Map<string, string>([
   ["components/child-options.ts", "refuse() itself; sharedSshKey's refusal needs nodes with different keys, and an environment derives one key"],
   ["components/ceph-health.ts", "refuses only an empty node list; the schema requires at least one node"],
-  // Pending: stacks/schema/talos.ts refuses the same configs by path; rows to add once it is in.
-  ["infra/providers/talos/talos-cluster.ts", "check() runs talosClusterProblems (even/no control planes, unpinned versions, installImage not the schematic form, duplicate names/addresses, VIP on a node); its schema rows are pending with stacks/schema/talos.ts"],
+  // Pending: stacks/schema/talos.ts refuses the same configs by path; rows for the provider's own check still to add.
+  ["infra/providers/talos/talos-cluster.ts", "check() runs talosClusterProblems (even/no control planes, unpinned versions, installImage not the schematic form, duplicate names/addresses, VIP on a node); the schema refuses the same configs (tests/schema-talos.test.ts), rows here still to add"],
+  ["components/vm.ts", "refuses a VM that is both a clone and an installer boot (or neither), or waitForAddress: false without a static address; the layers always give exactly one and a static address"],
 ]);
 
 /** A refusal statement: a pushed problem or failure, a returned reason, a component's refuse(). */

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { afterAll, describe, expect, it } from "vitest";
 import { Vm, VM_TYPE } from "../components/vm";
-import { runStack } from "./helpers/pulumi-mocks";
+import { prepareStack, runStack, settled } from "./helpers/pulumi-mocks";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vm-component-"));
 const stackFile = path.join(dir, "Pulumi.test.yaml");
@@ -92,5 +92,54 @@ describe("Vm component", () => {
     expect(wait.additionalSecretOutputs).toContain("sshPrivateKey");
     expect(r.outputs.address).toBe("192.168.3.50");
     expect(r.outputs.ipv4).toEqual(["192.168.3.50", "10.20.0.5"]);
+  });
+});
+
+let prepared: Promise<string> | undefined;
+
+describe("Vm component booting an installer ISO (a Talos node)", () => {
+  const ACCESS = { connection: { node: "foxtrot", host: "192.168.3.5", port: 22, user: "root" }, sshPrivateKey: "fake-ssh-private-key-for-mock-tests" };
+  const base = {
+    access: ACCESS,
+    node: "golf",
+    vmid: 301,
+    name: "talos-cp-1",
+    storage: "local-lvm",
+    disks: [{ interface: "virtio0", sizeGb: 32 }],
+    cloudInit: { ipv4: "192.168.3.61/24", gateway: "192.168.3.1", dnsServers: ["192.168.3.1"] },
+  };
+
+  it("creates empty disks, the ISO on ide3 after the disk in the boot order, nocloud on ide2, no login, a hard stop on destroy, and no agent wait", async () => {
+    const r = await settled(await runStack(stackFile, () => {
+      const provider = new proxmoxve.Provider("pve", { endpoint: "https://192.168.3.5:8006/" });
+      const vm = new Vm("talos", { ...base, provider, installerIso: "local:iso/talos.iso", guestAgent: false, waitForAddress: false, stopOnDestroy: true });
+      return { address: vm.address, ipv4: vm.ipv4 };
+    }));
+    const [vm] = r.byType("proxmoxve:index/vmLegacy:VmLegacy");
+    expect(vm.rawInputs.clone).toBeUndefined();
+    expect(vm.rawInputs).toMatchObject({
+      cdrom: { fileId: "local:iso/talos.iso", interface: "ide3" },
+      bootOrders: ["virtio0", "ide3"],
+      operatingSystem: { type: "l26" },
+      agent: { enabled: false },
+      stopOnDestroy: true,
+      disks: [{ interface: "virtio0", size: 32, datastoreId: "local-lvm" }],
+      initialization: { type: "nocloud", interface: "ide2", ipConfigs: [{ ipv4: { address: "192.168.3.61/24", gateway: "192.168.3.1" } }] },
+    });
+    expect((vm.rawInputs.initialization as { userAccount?: unknown }).userAccount).toBeUndefined();
+    expect(r.byType("pulumi-nodejs:dynamic/vm:GuestAddress")).toEqual([]);
+    expect(r.outputs).toMatchObject({ address: "192.168.3.61", ipv4: ["192.168.3.61"] });
+  });
+
+  it.each([
+    ["both a template and an ISO", { templateVmid: 7000, installerIso: "local:iso/talos.iso" }, /give either templateVmid \(a clone\) or installerIso \(boot an installer\), exactly one/],
+    ["neither", {}, /give either templateVmid \(a clone\) or installerIso/],
+    ["no wait without a static address", { installerIso: "local:iso/talos.iso", waitForAddress: false, cloudInit: { ipv4: "dhcp" } }, /waitForAddress: false needs a static cloudInit\.ipv4/],
+  ])("refuses %s", async (what, extra, message) => {
+    // A refusal throws in the constructor, before any child is registered (one mock runtime for all of them).
+    prepared ??= prepareStack(stackFile, []);
+    await prepared;
+    const provider = new proxmoxve.Provider(`pve-${what.length}`, { endpoint: "https://192.168.3.5:8006/" });
+    expect(() => new Vm(`bad-${what.length}`, { ...base, provider, ...extra })).toThrow(message);
   });
 });

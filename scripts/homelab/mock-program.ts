@@ -153,6 +153,17 @@ function cloudState(type: string, name: string, inputs: Record<string, unknown>)
     }
     case "pulumi-nodejs:dynamic/k3s:Cluster":
       return { ...inputs, kubeconfig: `mock-secret:kubeconfig-${name}`, nodeVersions: {} };
+    case "pulumi-nodejs:dynamic/talos:Cluster": {
+      const first = (inputs.nodes as { name: string }[] | undefined)?.[0]?.name ?? "";
+      return {
+        ...inputs,
+        secrets: `mock-secret:talos-secrets-${name}`,
+        talosconfig: `mock-secret:talosconfig-${name}`,
+        kubeconfig: `mock-secret:kubeconfig-${name}`,
+        bootstrapNode: first,
+        configHashes: {},
+      };
+    }
   }
   return undefined;
 }

@@ -1,14 +1,15 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import type * as pulumi from "@pulumi/pulumi";
 import { ApiAccess } from "../../components/api-access";
-import type { ProxmoxCluster } from "../../components/proxmox-cluster";
 import { networkByName } from "../lookup";
 import type { EnvironmentContext } from "./context";
 
 /**
  * API access (role, user, token, native provider) on the founder once the
- * cluster exists, then the datacenter options that need it.
+ * cluster exists (or, on a single standalone node, once the node is ready),
+ * then the datacenter options that need it.
  */
-export function buildApi(ctx: EnvironmentContext, cluster: ProxmoxCluster): ApiAccess {
+export function buildApi(ctx: EnvironmentContext, after: pulumi.Resource): ApiAccess {
   const { env } = ctx;
   const apiAccess = env.apiAccess!;
   const founder = env.nodes[0];
@@ -25,13 +26,13 @@ export function buildApi(ctx: EnvironmentContext, cluster: ProxmoxCluster): ApiA
       insecureTls: apiAccess.insecureTls,
       apiAddress: founder.address,
     },
-    { dependsOn: [cluster] },
+    { dependsOn: [after] },
   );
-  buildDatacenterOptions(ctx, api, cluster);
+  buildDatacenterOptions(ctx, api, after);
   return api;
 }
 
-function buildDatacenterOptions(ctx: EnvironmentContext, api: ApiAccess, cluster: ProxmoxCluster): void {
+function buildDatacenterOptions(ctx: EnvironmentContext, api: ApiAccess, cluster: pulumi.Resource): void {
   const { env } = ctx;
   const migration = env.cluster?.migration;
   if (!migration) return;

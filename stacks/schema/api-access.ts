@@ -1,6 +1,6 @@
 /**
  * API access: the schema of `apiAccess` (automation user, role, token) and its
- * checks (needs a cluster; privileges exist in a supported Proxmox version).
+ * checks (needs a cluster, or a single standalone node; privileges exist in a supported Proxmox version).
  */
 import { apiAccessProblems } from "../../components/api-access";
 import { validatePrivileges } from "../../infra/pve-privileges";
@@ -37,10 +37,12 @@ export const ApiAccessSchema = mapping(
 export function checkApiAccess(value: Record<string, unknown>): PathIssue[] {
   const issues: PathIssue[] = [];
   const cluster = isRecord(value.cluster) ? value.cluster : undefined;
-  if (isRecord(value.apiAccess) && !cluster) {
+  // A single standalone node has its own user database; several nodes share one only once clustered.
+  const standalone = Array.isArray(value.nodes) && value.nodes.length === 1;
+  if (isRecord(value.apiAccess) && !cluster && !standalone) {
     issues.push({
       path: ["apiAccess"],
-      message: "needs cluster: the API user and token are created once the cluster exists (its user database is shared)",
+      message: "needs cluster: the API user and token are created once the cluster exists (its user database is shared); only a single node works without one",
     });
   }
   // Names and rotation as the API access component judges them (root@pam, built-in roles, the rotation's characters).

@@ -27,6 +27,7 @@ import { HaSchema, ImageSchema, TemplateSchema, VmSchema, checkGuests } from "./
 import { HostSchema, checkHostNames } from "./hosts";
 import { K3sSchema, checkK3s } from "./k3s";
 import { LinodeSchema } from "./linode";
+import { TalosSchema, checkTalos } from "./talos";
 import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
 import { NodeSchema, ProxmoxSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkPveInstalls, checkRingNetwork } from "./nodes";
@@ -43,6 +44,7 @@ export { HaSchema, ImageSchema, TemplateSchema, VmSchema, userImageEntry, type I
 export { InterfaceSchema } from "./interfaces";
 export { HOST_ARCHES, HOST_DISTROS, HostSchema } from "./hosts";
 export { K3S_ARCHES, K3sClusterSchema, K3sSchema } from "./k3s";
+export { TALOS_VPS_PLATFORMS, TalosClusterSchema, TalosSchema } from "./talos";
 export { LinodeFirewallRuleSchema, LinodeInstanceSchema, LinodeSchema, isLinodeLabel, isLinodeRegion, isLinodeType } from "./linode";
 export { NetworkSchema } from "./networks";
 export {
@@ -101,6 +103,8 @@ const EnvironmentObject = mapping(
     linode: LinodeSchema.optional(),
     /** K3s clusters on hosts, Linode instances or VMs. */
     k3s: K3sSchema.prefault({}),
+    /** Talos Kubernetes clusters on Proxmox VMs or rescue-mode VPS hosts. */
+    talos: TalosSchema.prefault({}),
     thunderbolt: ThunderboltSchema.optional(),
     cluster: ClusterSchema.optional(),
     /** Repositories, packages and login accounts of every node. */
@@ -178,6 +182,8 @@ export type Host = Environment["hosts"][number];
 export type LinodeConfig = NonNullable<Environment["linode"]>;
 export type LinodeInstanceConfig = LinodeConfig["instances"][number];
 export type K3sClusterConfig = Environment["k3s"]["clusters"][number];
+export type TalosClusterConfig = Environment["talos"]["clusters"][number];
+export type TalosNodeConfig = TalosClusterConfig["controlPlanes"][number];
 
 /**
  * The cross-field checks of the layout (networks, nodes and their interfaces,
@@ -215,16 +221,19 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkHostNames(value),
     ...checkK3s(value),
     ...checkProduction(value),
+    ...checkTalos(value),
   ];
 }
 
-/** An environment has machines: Proxmox nodes, hosts or Linode instances; Proxmox features need nodes. */
+/** An environment has machines: Proxmox nodes, hosts, Linode instances or VPS Talos nodes; Proxmox features need nodes. */
 function checkMachines(value: Record<string, unknown>): PathIssue[] {
   const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
   const nodes = count(value.nodes);
   const linode = isRecord(value.linode) ? count(value.linode.instances) : 0;
-  if (nodes + count(value.hosts) + linode === 0) {
-    return [{ path: [], message: "no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)" }];
+  const talos = isRecord(value.talos) && Array.isArray(value.talos.clusters) ? value.talos.clusters.filter(isRecord) : [];
+  const vps = talos.filter((c) => c.vps !== undefined).reduce((n, c) => n + count(c.controlPlanes) + count(c.workers), 0);
+  if (nodes + count(value.hosts) + linode + vps === 0) {
+    return [{ path: [], message: "no machines; list Proxmox nodes (nodes), existing hosts (hosts), Linode instances (linode.instances) or a Talos cluster on VPS hosts (talos.clusters[].vps)" }];
   }
   if (nodes > 0) return [];
   return (["cluster", "apiAccess", "ceph", "thunderbolt"] as const)

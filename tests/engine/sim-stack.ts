@@ -37,9 +37,10 @@ interface RawNetwork {
 /**
  * Layers this harness cannot run: templates, VMs and HA need the native
  * provider's VMs, Linode instances are native too, and the K3s clusters and
- * plain hosts run on those machines, which the simulator does not start.
+ * plain hosts run on those machines, which the simulator does not start;
+ * Talos clusters run on VMs or VPS hosts the simulator does not start either.
  */
-const DROPPED_LAYERS = ["templates", "vms", "ha", "images", "linode", "hosts", "k3s"] as const;
+const DROPPED_LAYERS = ["templates", "vms", "ha", "images", "linode", "hosts", "k3s", "talos"] as const;
 
 export interface SimStack {
   /** The environment as the stack file has it (plain part only). */

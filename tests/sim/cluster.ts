@@ -38,7 +38,17 @@ export interface SimNodeSpec {
   debianVersion?: 12 | 13;
   /** What `uname -m` answers (amd64: x86_64, arm64: aarch64). Defaults to amd64. */
   arch?: "amd64" | "arm64";
+  /**
+   * A plain host booted into its provider's rescue system (needs `distro`): the fake findmnt,
+   * blockdev and dd (fakes/rescue.cjs) answer for it, each disk (device path → size in bytes) is
+   * a file in the state dir, and `active: false` makes it an installed system instead (root on
+   * the first disk). Defaults to none.
+   */
+  rescue?: { disks: Record<string, number>; active?: boolean };
 }
+
+/** Fake tools that only a rescue host has (they shadow the real findmnt, blockdev and dd). */
+const RESCUE_TOOLS = new Set(["findmnt", "blockdev", "dd"]);
 
 /** Fake tools that only a Proxmox node has. */
 const PVE_TOOLS = new Set([
@@ -208,6 +218,8 @@ export interface SimState {
   };
   nodes: Record<string, SimNodeState>;
   clusters: Record<string, SimClusterState>;
+  /** Rescue hosts (SimNodeSpec.rescue): in rescue mode or not, and each disk's backing file. */
+  rescue?: Record<string, { active: boolean; disks: Record<string, { file: string; size: number }> }>;
   [section: string]: unknown;
 }
 
@@ -522,11 +534,11 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         fs.writeFileSync(shim, `#!/bin/sh\nexport PVE_SIM_TOOL=${tool}\nexec ${process.execPath} --no-warnings ${file} "$@"\n`, { mode: 0o755 });
       }
     };
-    writeShims(sbinDir, (t) => !RPM_TOOLS.has(t));
+    writeShims(sbinDir, (t) => !RPM_TOOLS.has(t) && !RESCUE_TOOLS.has(t));
     for (const spec of specs) {
       if (!spec.distro) continue;
       const other = spec.distro === "rocky" ? DEBIAN_TOOLS : RPM_TOOLS;
-      writeShims(path.join(dir, `sbin.${spec.name}`), (t) => !PVE_TOOLS.has(t) && !other.has(t));
+      writeShims(path.join(dir, `sbin.${spec.name}`), (t) => !PVE_TOOLS.has(t) && !other.has(t) && (spec.rescue !== undefined || !RESCUE_TOOLS.has(t)));
     }
 
     // client key
@@ -654,6 +666,18 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
         ...(s.distro ? { distro: s.distro } : {}),
         ...(s.distro === "debian" ? { debianVersion: s.debianVersion ?? 12, kernel: debianLib.RELEASES[s.debianVersion ?? 12].kernel } : {}),
       };
+      if (s.rescue) {
+        if (!s.distro) throw new Error(`${s.name}: a rescue host is a plain host; give it a distro`);
+        // Each disk a sparse file of its size in the state dir (the node's namespace sees it there).
+        const disks: Record<string, { file: string; size: number }> = {};
+        for (const [device, size] of Object.entries(s.rescue.disks)) {
+          const file = path.join(stateDir, `disk-${s.name}-${device.replace(/[^A-Za-z0-9]/g, "_")}.img`);
+          fs.writeFileSync(file, "");
+          fs.truncateSync(file, size);
+          disks[device] = { file, size };
+        }
+        initial.rescue = { ...initial.rescue, [s.name]: { active: s.rescue.active ?? true, disks } };
+      }
     }
     ctx.write(initial);
 

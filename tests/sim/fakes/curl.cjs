@@ -1,12 +1,14 @@
 "use strict";
-// Fake curl for the hosts: serves the simulated K3s release artifacts (k3s-lib.cjs) and the
-// Proxmox release keys (debian-lib.cjs fakeKeyring) and nothing else (no network in the simulation). Understands -s -S -f -L (also combined, -sSfL), --retry N,
+// Fake curl for the hosts: serves the simulated K3s release artifacts (k3s-lib.cjs), the Proxmox
+// release keys (debian-lib.cjs fakeKeyring) and the Image Factory's Talos disk images
+// (talos-image.cjs), nothing else (no network in the simulation). Understands -s -S -f -L (also combined, -sSfL), --retry N,
 // -o FILE / --output FILE; writes to stdout without -o. Errors as curl prints them: with -f an
 // HTTP 404 is exit 22 and, unless -s without -S, "curl: (22) The requested URL returned error: 404".
 const fs = require("node:fs");
 const lib = require("./lib.cjs");
 const k3sLib = require("./k3s-lib.cjs");
 const debian = require("./debian-lib.cjs");
+const talosImage = require("./talos-image.cjs");
 
 lib.main(() => {
   const sim = lib.context();
@@ -36,7 +38,7 @@ lib.main(() => {
     else urls.push(a);
   }
   if (urls.length !== 1) lib.die("curl: (2) no URL specified", 2);
-  const body = debian.keyringFor(urls[0]) ?? k3sLib.artifact(urls[0]);
+  const body = debian.keyringFor(urls[0]) ?? k3sLib.artifact(urls[0]) ?? talosImage.image(urls[0])?.xz ?? null;
   if (body === null) {
     if (!fail) {
       lib.out("Not Found");
