@@ -48,7 +48,7 @@ describe("bad input: one line, exit 2, nothing opened, no report", () => {
   const cases: { name: string; argv: string[]; env?: NodeJS.ProcessEnv; line: RegExp }[] = [
     { name: "unknown verb", argv: ["deploy", "matrix"], line: /^homelab: unknown verb "deploy"; use one of: validate, plan, diagram, preflight, verify, preview, up, refresh, drift, destroy, test, outputs, kubeconfig$/ },
     { name: "a verb named like an Object property", argv: ["constructor", "matrix"], line: /^homelab: unknown verb "constructor"/ },
-    { name: "unknown stack", argv: ["up", "lab"], line: /^homelab: unknown stack "lab" \(no Pulumi\.lab\.yaml here\); known stacks: linode, matrix, ms01$/ },
+    { name: "unknown stack", argv: ["up", "lab"], line: /^homelab: unknown stack "lab" \(no Pulumi\.lab\.yaml here\); known stacks: linode, matrix, ms01, pifarm$/ },
     { name: "no stack", argv: ["up"], line: /^homelab: expected a verb and a stack; usage: npm run homelab -- <verb> <stack> / },
     { name: "unknown flag", argv: ["up", "matrix", "--force"], line: /^homelab: Unknown option '--force'.*usage: / },
     { name: "destroy without --yes and no terminal", argv: ["destroy", "matrix"], line: /^matrix: destroy removes the stack's resources; pass --yes to confirm \(there is no terminal to ask on\); nothing changed$/ },
@@ -96,8 +96,20 @@ describe("bad input: one line, exit 2, nothing opened, no report", () => {
     expect(await main(["preview", "matrix"], { ...s.deps, env })).toBe(0);
     expect(s.calls).toEqual(["preview --refresh"]);
     expect(await main(["validate", "ms01"], { ...s.deps, env: {} })).toBe(0);
-    expect(linesOf(s.stdout)).toContain('ms01: OK — 3 nodes, 2 networks, cluster "ms01"');
+    expect(linesOf(s.stdout)).toContain('ms01: OK — 3 nodes, 2 networks, cluster "ms01", 1 Talos cluster');
   });
+});
+
+describe("the offline verbs", () => {
+  it("plan prints the program's plan and diagram writes Mermaid and SVG, with no driver opened", async () => {
+    const s = setup();
+    expect(await main(["plan", "pifarm"], { ...s.deps, env: {} })).toBe(0);
+    expect(linesOf(s.stdout)).toContain("# homelab plan: pifarm");
+    expect(await main(["diagram", "pifarm"], { ...s.deps, env: {} })).toBe(0);
+    expect(fs.readFileSync(path.join(s.root, ".homelab/diagrams/pifarm.mmd"), "utf8")).toMatch(/^(graph|flowchart) /m);
+    expect(fs.readFileSync(path.join(s.root, ".homelab/diagrams/pifarm.svg"), "utf8")).toMatch(/^<svg /m);
+    expect(s.opened()).toBe(false);
+  }, 120_000);
 });
 
 describe("destroy asks on a terminal", () => {

@@ -153,7 +153,7 @@ describe("stack ms01: Talos specifics", () => {
       expect(orderedAfter(r.registrations, resource.urn, vm.urn)).toBe(true);
     }
     const talos = only(r, TALOS);
-    expect(talos.rawInputs).toMatchObject({ vip: "10.203.3.50", endpoint: "https://10.203.3.50:6443" });
+    expect(talos.rawInputs).toMatchObject({ vip: "10.203.3.50", endpoint: "10.203.3.50" });
     const roles = (talos.rawInputs.nodes as { role: string; installDisk: string }[]).map((n) => n.role);
     expect(roles).toEqual(["controlplane", "controlplane", "controlplane", "worker", "worker", "worker"]);
     expect((talos.rawInputs.nodes as { installDisk: string }[]).every((n) => n.installDisk === "/dev/vda")).toBe(true);
@@ -187,10 +187,10 @@ describe("stack vps: rescue-mode install", () => {
     expect(patches[0]).toMatch(/name: apid-ingress\nportSelector:\n {2}ports:\n {4}- 50000\n {2}protocol: tcp\ningress:\n {2}- subnet: 203\.0\.113\.0\/24\n {2}- subnet: 192\.0\.2\.10\/32/);
     expect(patches[0]).toMatch(/name: kubernetes-api-ingress\nportSelector:\n {2}ports:\n {4}- 6443\n {2}protocol: tcp\ningress:\n {2}- subnet: 203\.0\.113\.0\/24\n/);
     expect(patches[0]).not.toContain("0.0.0.0/0");
-    expect(talos.rawInputs).toMatchObject({ endpoint: "https://192.0.2.10:6443", nodes: [{ name: "edge-1", role: "controlplane", installDisk: "/dev/sda" }] });
+    expect(talos.rawInputs).toMatchObject({ endpoint: "192.0.2.10", nodes: [{ name: "edge-1", role: "controlplane", installDisk: "/dev/sda" }] });
     // the metal platform names no node: the node's name is set, so the Ready wait finds it
     expect((talos.rawInputs.nodes as { patches: string[] }[])[0].patches).toEqual([hostnamePatch("edge-1")]);
-    expect(only(r, READY).rawInputs.nodes).toEqual(["edge-1"]);
+    expect(only(r, READY).rawInputs.nodeNames).toEqual(["edge-1"]);
     expect(r.byType(VM)).toEqual([]);
   });
 });

@@ -317,10 +317,14 @@ export function isSecretValue(v: unknown): boolean {
 }
 
 /**
- * runStack resolves before every registration has reached the mock monitor; wait until the
- * list stops growing so assertions see all of them (and no registration leaks into the next run).
+ * runStack resolves before every registration has reached the mock monitor: wait until the
+ * SDK's queue of outstanding calls has drained (as `pulumi up` does before it exits), then until
+ * the list stops growing, so assertions (and plans) see all of them and none leaks into the next run.
  */
 export async function settled(r: StackRun): Promise<StackRun> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+  await waitForRPCs();
   let last = -1;
   while (r.registrations.length !== last) {
     last = r.registrations.length;

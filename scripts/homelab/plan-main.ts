@@ -32,7 +32,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     const plan = await renderPlan(args.stack);
     if (args.out) fs.writeFileSync(args.out, plan);
-    else process.stdout.write(plan);
+    // Written before the explicit exit below: a pipe takes large writes asynchronously.
+    else await new Promise<void>((resolve) => process.stdout.write(plan, () => resolve()));
     return 0;
   } catch (err) {
     console.error(`plan ${args.stack}: ${err instanceof Error ? err.message : String(err)}`);

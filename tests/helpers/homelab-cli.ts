@@ -81,7 +81,7 @@ export function cliDeps(driver: StackDriver, overrides: Partial<CliDeps> = {}): 
     verify: async () => ({ ok: true, problems: [] }),
     root,
     env: { PATH: bin, PULUMI_CONFIG_PASSPHRASE: "test-passphrase" },
-    knownStacks: () => ["linode", "matrix", "ms01"],
+    knownStacks: () => ["linode", "matrix", "ms01", "pifarm"],
     stdout: { write: (t) => void stdout.push(t), isTTY: false },
     stderr: { write: (t) => void stderr.push(t), isTTY: false },
     stdinIsTTY: false,

@@ -11,7 +11,7 @@ export const plan: VerbSpec = {
   destructive: false,
   run: async (ctx) => {
     await ctx.run.phase("plan", async () => {
-      const text = await renderPlan(ctx.stack, { root: ctx.deps.root });
+      const text = await renderPlan(ctx.stack);
       for (const line of text.replace(/\n$/, "").split("\n")) ctx.log(line);
     });
   },
@@ -24,7 +24,7 @@ export const diagram: VerbSpec = {
   run: async (ctx) => {
     const files: string[] = [];
     await ctx.run.phase("diagram", async () => {
-      const drawn = renderDiagram(ctx.stack, ctx.deps.root);
+      const drawn = renderDiagram(ctx.stack);
       const dir = path.join(ctx.deps.root, ".homelab", "diagrams");
       fs.mkdirSync(dir, { recursive: true });
       for (const [ext, text] of [["mmd", drawn.mermaid], ["svg", drawn.svg]] as const) {
