@@ -29,6 +29,7 @@ import { K3sSchema, checkK3s } from "./k3s";
 import { LinodeSchema } from "./linode";
 import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
+import { checkQDevice } from "./qdevice";
 import { NodeSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkRingNetwork } from "./nodes";
 import { isRecord } from "./predicates";
 import type { PathIssue } from "./views";
@@ -37,6 +38,7 @@ export { ApiAccessSchema } from "./api-access";
 export { BaselineSchema, SUDO_MODES, UserSchema } from "./baseline";
 export { CephPoolSchema, CephSchema } from "./ceph";
 export { ClusterSchema } from "./cluster";
+export { QDeviceSchema } from "./qdevice";
 export { show } from "./messages";
 export { HaSchema, ImageSchema, TemplateSchema, VmSchema, userImageEntry, type ImageConfig } from "./guests";
 export { InterfaceSchema } from "./interfaces";
@@ -155,6 +157,7 @@ export type NodeThunderbolt = NonNullable<Node["thunderbolt"]>;
 export type ThunderboltPort = NodeThunderbolt["ports"][number];
 export type Thunderbolt = NonNullable<Environment["thunderbolt"]>;
 export type Cluster = NonNullable<Environment["cluster"]>;
+export type QDeviceConfig = NonNullable<Cluster["qdevice"]>;
 export type User = Environment["baseline"]["users"][number];
 export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
 export type CephConfig = NonNullable<Environment["ceph"]>;
@@ -192,6 +195,7 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
   const nodes = Array.isArray(value.nodes) ? value.nodes.filter(isRecord) : [];
   return [
     ...checkMigration(value, nodes, layoutIsValid),
+    ...checkQDevice(value),
     ...checkApiAccess(value),
     ...checkOsdDevices(nodes),
     ...checkCeph(value, nodes, layoutIsValid),
