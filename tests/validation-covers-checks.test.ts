@@ -173,7 +173,7 @@ const ROWS: Row[] = [
     path: "cluster",
     refusal: /a cluster of fewer than 3 nodes loses quorum/,
   },
-  { site: "proxmox-cluster#constructor", key: "(set allowSmallCluster: true to allow this)", what: "fewer than 3 nodes", mutate: (e) => e.nodes.splice(1, 2), path: "cluster", refusal: /nodes has 1 node\(s\); a cluster of fewer than 3 nodes/ },
+  { site: "proxmox-cluster#constructor", key: "(add a QDevice, or set allowSmallCluster: true to allow this)", what: "fewer than 3 nodes", mutate: (e) => e.nodes.splice(1, 2), path: "cluster", refusal: /nodes has 1 node\(s\); a cluster of fewer than 3 nodes/ },
 
   // The Thunderbolt ring component (ringProblem).
   {
