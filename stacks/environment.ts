@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { nodeAccessByName } from "./connections";
 import { buildApi } from "./layers/api";
 import { buildCeph, type CephOutputs } from "./layers/ceph";
+import { buildCertificates } from "./layers/certificates";
 import { buildCluster } from "./layers/cluster";
 import type { EnvironmentContext } from "./layers/context";
 import { buildGuests, type GuestOutputs } from "./layers/guests";
@@ -78,6 +79,8 @@ function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySe
   // 4. API access and the datacenter options.
   const api = env.apiAccess ? buildApi(ctx, cluster) : undefined;
   if (api) outputs.api = { endpoint: api.endpoint, tokenId: api.tokenId, tokenSecret: api.tokenSecret };
+  // 4b. The nodes' API certificates (ACME or your own), through the API.
+  if (api) buildCertificates(ctx, api, cluster);
 
   // 5. Ceph: install/init/mons/mgrs → OSDs → pools → health gate.
   const ceph = env.ceph ? buildCeph(ctx, cluster) : undefined;

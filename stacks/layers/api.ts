@@ -23,7 +23,7 @@ export function buildApi(ctx: EnvironmentContext, cluster: ProxmoxCluster): ApiA
       privsep: apiAccess.privsep,
       rotation: apiAccess.rotation,
       insecureTls: apiAccess.insecureTls,
-      apiAddress: founder.address,
+      apiAddress: apiAccess.apiHost ?? founder.address,
     },
     { dependsOn: [cluster] },
   );

@@ -21,6 +21,7 @@ import { z } from "zod";
 import { ApiAccessSchema, checkApiAccess } from "./api-access";
 import { BaselineSchema, checkCephRelease, checkUsers } from "./baseline";
 import { CephSchema, checkCeph } from "./ceph";
+import { CertificatesSchema, checkCertificates } from "./certificates";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
 import { envName, integer, list, mapping, storageId, text } from "./fields";
 import { HaSchema, ImageSchema, TemplateSchema, VmSchema, checkGuests } from "./guests";
@@ -39,6 +40,7 @@ export { BaselineSchema, SUDO_MODES, UserSchema } from "./baseline";
 export { CephPoolSchema, CephSchema } from "./ceph";
 export { ClusterSchema } from "./cluster";
 export { QDeviceSchema } from "./qdevice";
+export { CertificatesSchema, LETSENCRYPT_DIRECTORY, isDnsName } from "./certificates";
 export { show } from "./messages";
 export { HaSchema, ImageSchema, TemplateSchema, VmSchema, userImageEntry, type ImageConfig } from "./guests";
 export { InterfaceSchema } from "./interfaces";
@@ -99,6 +101,8 @@ const EnvironmentObject = mapping(
     baseline: BaselineSchema.prefault({}),
     /** Automation user and API token (created once the cluster exists). Needs `cluster`. */
     apiAccess: ApiAccessSchema.optional(),
+    /** API certificates: ACME or your own per node (the others keep the cluster CA's). Needs apiAccess. */
+    certificates: CertificatesSchema.optional(),
     /** Ceph on the cluster: monitors, managers, OSDs (nodes[].osds) and pools. Needs `cluster`. */
     ceph: CephSchema.optional(),
     /** Extra images, or overrides of built-in ones, by name (see ImageSchema). */
@@ -161,6 +165,7 @@ export type QDeviceConfig = NonNullable<Cluster["qdevice"]>;
 export type User = Environment["baseline"]["users"][number];
 export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
 export type CephConfig = NonNullable<Environment["ceph"]>;
+export type CertificatesConfig = NonNullable<Environment["certificates"]>;
 export type CephPool = CephConfig["pools"][number];
 export type OsdDevice = Node["osds"][number];
 export type Template = Environment["templates"][number];
@@ -196,6 +201,7 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
   return [
     ...checkMigration(value, nodes, layoutIsValid),
     ...checkQDevice(value),
+    ...checkCertificates(value),
     ...checkApiAccess(value),
     ...checkOsdDevices(nodes),
     ...checkCeph(value, nodes, layoutIsValid),
@@ -217,7 +223,7 @@ function checkMachines(value: Record<string, unknown>): PathIssue[] {
     return [{ path: [], message: "no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)" }];
   }
   if (nodes > 0) return [];
-  return (["cluster", "apiAccess", "ceph", "thunderbolt"] as const)
+  return (["cluster", "apiAccess", "ceph", "thunderbolt", "certificates"] as const)
     .filter((key) => value[key] !== undefined)
     .map((key) => ({ path: [key], message: "needs Proxmox nodes (nodes is empty)" }));
 }

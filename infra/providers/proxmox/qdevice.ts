@@ -235,6 +235,11 @@ function outputsOf(inputs: QDeviceInputs, o: Observed): QDeviceOutputs {
 }
 
 export const qdeviceProvider: pulumi.dynamic.ResourceProvider<QDeviceInputs, QDeviceOutputs> = {
+  async check(_olds, news) {
+    if (isUnknown(news.members) || isUnknown(news.qnetd)) return { inputs: news };
+    return { inputs: news, failures: inputProblems(news).map((reason) => ({ property: "members", reason })) };
+  },
+
   async create(inputs) {
     const outs = await apply(inputs);
     return { id: `${inputs.clusterName}-qdevice`, outs };
