@@ -135,10 +135,24 @@ describe("QDevice", () => {
     expect(aptCalls()).toBe(before);
   });
 
-  it("refresh reads the QDevice back", async () => {
-    const outs = await create();
-    const read = await qdeviceProvider.read!("nexus-qdevice", outs);
+  it("refresh right after create reports no change, and shows the QDevice removed behind our back", async () => {
+    const created = await qdeviceProvider.create!(inputs());
+    const read = await qdeviceProvider.read!(created.id, created.outs);
+    expect(read.id).toBe(created.id);
+    expect(read.props).toEqual(created.outs);
     expect(read.props).toMatchObject({ configuredHost: sim.node("quorum-pi").host, votes: 1, quorate: true });
+    const removed = await sim.exec("alpha", "pvecm qdevice remove");
+    expect(removed.stdout).toContain("Removed Qdevice.");
+    try {
+      const drift = await qdeviceProvider.read!(created.id, created.outs);
+      expect(drift.props).toMatchObject({ configuredHost: "", votes: 0 });
+      const diff = await qdeviceProvider.diff!(created.id, drift.props as QDeviceOutputs, inputs());
+      expect(diff).toMatchObject({ changes: true, replaces: [] });
+    } finally {
+      // set up again, as the next pulumi up would
+      const again = await create();
+      expect(again.configuredHost).toBe(sim.node("quorum-pi").host);
+    }
   });
 
   it("with it, the cluster keeps quorum when one node is down, and loses it when the qnetd host is down too", async () => {

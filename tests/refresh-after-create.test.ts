@@ -300,6 +300,8 @@ afterAll(async () => {
 /** Providers whose read-after-create check lives with their own simulated hosts (plain Linux, not ms01). */
 const COVERED_ELSEWHERE: Record<string, string> = {
   "k3s/k3s-cluster.ts: k3sClusterProvider": "tests/k3s-cluster.test.ts",
+  // Needs an even-sized cluster and a qnetd host: a 2-node cluster and a plain Debian host there.
+  "proxmox/qdevice.ts: qdeviceProvider": "tests/qdevice.test.ts",
 };
 
 describe("a refresh right after create reports no change", () => {

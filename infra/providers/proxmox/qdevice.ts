@@ -118,10 +118,10 @@ export function qdeviceProblems(inputs: QDeviceInputs, o: Observed): string[] {
   const ours = new Set(inputs.members.map((m) => m.host));
   const same = o.served.find((c) => c.name === inputs.clusterName);
   const strangers = same?.clients.filter((c) => !ours.has(c.address)) ?? [];
-  if (strangers.length > 0 || (same && o.configuredHost !== address)) {
+  if (strangers.length > 0) {
     problems.push(
       `${inputs.qnetd.node} (${address}) already serves a cluster named "${inputs.clusterName}" ` +
-        `(corosync-qnetd-tool -l: clients ${list(same!.clients.map((c) => c.address)) || "none"}); qnetd tells clusters apart by name, ` +
+        `(corosync-qnetd-tool -l: clients ${list(same!.clients.map((c) => c.address))}); qnetd tells clusters apart by name, ` +
         `so it cannot serve two of one name: use another qnetd host, or take the other cluster off it`,
     );
   }
