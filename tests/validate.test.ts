@@ -116,7 +116,7 @@ describe("npm run validate (the CLI process)", () => {
     const r = await validate("nosuchstack");
     expect(r.code).toBe(1);
     expect(r.stderr).toEqual([
-      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: linode, matrix, ms01, pifarm)`,
+      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: doggos, linode, matrix, ms01, nexus, pifarm)`,
     ]);
   });
 
