@@ -16,7 +16,13 @@ import type { Environment, Secrets } from "./schema";
 /** What a stack exports. */
 export interface EnvironmentOutputs extends GuestOutputs {
   nodes: Record<string, { address: string; pveVersion: pulumi.Output<string> }>;
-  cluster?: { name: pulumi.Output<string>; members: pulumi.Output<unknown>; quorate: pulumi.Output<boolean> };
+  cluster?: {
+    name: pulumi.Output<string>;
+    members: pulumi.Output<unknown>;
+    quorate: pulumi.Output<boolean>;
+    /** The QDevice's votes as pvecm status showed them (0: it cannot reach its qnetd host); only with a QDevice. */
+    qdeviceVotes?: pulumi.Output<number>;
+  };
   api?: { endpoint: string; tokenId: pulumi.Output<string>; tokenSecret: pulumi.Output<string> };
   ring?: {
     status?: pulumi.Output<string>;
@@ -75,6 +81,7 @@ function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySe
   if (!env.cluster) return outputs;
   const cluster = buildCluster(ctx, nodes, ring);
   outputs.cluster = { name: cluster.clusterName, members: cluster.members, quorate: cluster.quorate };
+  if (cluster.qdevice) outputs.cluster.qdeviceVotes = cluster.qdevice.votes;
 
   // 4. API access and the datacenter options.
   const api = env.apiAccess ? buildApi(ctx, cluster) : undefined;

@@ -124,6 +124,7 @@ describe("stack nexus", () => {
     expect(qdevice.additionalSecretOutputs).toContain("sshPrivateKey");
     // The membership alone is two nodes: the QDevice's vote is what allows it.
     expect(membership.rawInputs.allowSmallCluster).toBe(true);
+    expect(Object.keys(r.outputs.cluster as object)).toContain("qdeviceVotes");
   });
 
   it("installs each node's own certificate and key, the key a secret", async () => {
