@@ -23,15 +23,14 @@
  * A dynamic provider: no native resource manages a QDevice, and setup needs a
  * read first (idempotence) and a read back (pvecm exits 0 on some failures).
  */
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { describeError } from "../../errors";
 import { parsePvecmStatus } from "../../parse/cluster";
 import { corosyncQdeviceHost, parseQnetdList, type QnetdCluster } from "../../parse/qdevice";
 import { command, inCLocale, sh } from "../../shell";
-import { SshSession } from "../../ssh";
+import { SshSession, fingerprint } from "../../ssh";
 import { NodeConnection } from "../connection";
-import { isUnknown, stableJson } from "../diff";
+import { isUnknown, sleep, stableJson } from "../diff";
 import { ensurePackages, queryInstalled } from "../linux/packages";
 import { sshResourceInputs, sshResourceOptions } from "../resource";
 import { closeAll, list, openSessions, refusalMessage } from "../sessions";
@@ -65,6 +64,8 @@ const QDEVICE_PACKAGE = "corosync-qdevice";
 const ROOT_PUBKEY = "/root/.ssh/id_rsa.pub";
 const ROOT_AUTHORIZED_KEYS = "/root/.ssh/authorized_keys";
 const ROOT_KNOWN_HOSTS = "/root/.ssh/known_hosts";
+/** How long the QDevice's first vote may take after setup. */
+const VOTE_WAIT_MS = 60_000;
 
 export class QDeviceError extends Error {
   constructor(message: string) {
@@ -164,8 +165,7 @@ async function observe(inputs: QDeviceInputs, sessions: Map<string, SshSession>)
 /** `SHA256:` fingerprint of an OpenSSH public key line. */
 function keyFingerprint(line: string): string | undefined {
   const blob = line.trim().split(/\s+/)[1];
-  if (!blob) return undefined;
-  return "SHA256:" + createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "");
+  return blob ? fingerprint(Buffer.from(blob, "base64")) : undefined;
 }
 
 /** Root of the first member may log in to the qnetd host, which it knows by its pinned key. */
@@ -175,7 +175,7 @@ async function trustBetween(inputs: QDeviceInputs, first: SshSession, qnetd: Ssh
   if (!/^ssh-\S+ \S+$/.test(keyPart)) throw new QDeviceError(`${first.node}: ${ROOT_PUBKEY} is not an SSH public key`);
   const authorized = (await qnetd.run(command("cat", ROOT_AUTHORIZED_KEYS))).stdout;
   if (!authorized.split("\n").some((l) => l.includes(keyPart))) {
-    await qnetd.check(sh`umask 077 && mkdir -p /root/.ssh && printf '%s\n' ${`${keyPart} root@${first.node} (homelab qdevice)`} >> ${ROOT_AUTHORIZED_KEYS}`);
+    await qnetd.check(sh`umask 077 && mkdir -p /root/.ssh && printf '%s\\n' ${`${keyPart} root@${first.node} (homelab qdevice)`} >> ${ROOT_AUTHORIZED_KEYS}`);
   }
   const pinned = inputs.qnetd.hostKey;
   const hostKeys = (await qnetd.check(sh`cat /etc/ssh/ssh_host_*_key.pub`)).stdout.split("\n").filter((l) => l.trim());
@@ -185,7 +185,7 @@ async function trustBetween(inputs: QDeviceInputs, first: SshSession, qnetd: Ssh
   const knownLine = `${address} ${key.trim().split(/\s+/).slice(0, 2).join(" ")}`;
   const known = (await first.run(command("cat", ROOT_KNOWN_HOSTS))).stdout;
   if (!known.split("\n").some((l) => l.trim() === knownLine)) {
-    await first.check(sh`umask 077 && mkdir -p /root/.ssh && printf '%s\n' ${knownLine} >> ${ROOT_KNOWN_HOSTS}`);
+    await first.check(sh`umask 077 && mkdir -p /root/.ssh && printf '%s\\n' ${knownLine} >> ${ROOT_KNOWN_HOSTS}`);
   }
 }
 
@@ -222,12 +222,30 @@ async function apply(inputs: QDeviceInputs): Promise<QDeviceOutputs> {
             `${after.configuredHost ? `names ${after.configuredHost}` : "has no QDevice"}:\n${result.stdout.trim()}\n${result.stderr.trim()}`.trim(),
         );
       }
-      return outputsOf(inputs, after);
+      return outputsOf(inputs, await awaitVote(inputs, sessions, after));
     }
     return outputsOf(inputs, await observe(inputs, sessions));
   } finally {
     closeAll(sessions);
   }
+}
+
+/** corosync-qdevice connects to qnetd a moment after setup: wait (bounded) for its vote in pvecm status. */
+async function awaitVote(inputs: QDeviceInputs, sessions: Map<string, SshSession>, after: Observed): Promise<Observed> {
+  const deadline = Date.now() + VOTE_WAIT_MS;
+  let seen = after;
+  while (seen.votes === 0) {
+    if (Date.now() >= deadline) {
+      throw new QDeviceError(
+        `${inputs.members[0].node}: pvecm qdevice setup ${inputs.qnetd.host} configured the QDevice, but pvecm status still shows it ` +
+          `giving no vote after ${VOTE_WAIT_MS / 1000} s: corosync-qdevice cannot reach corosync-qnetd on ${inputs.qnetd.node} ` +
+          `(${inputs.qnetd.host}, TCP 5403; check its firewall and systemctl status corosync-qdevice)`,
+      );
+    }
+    await sleep(1000);
+    seen = await observe(inputs, sessions);
+  }
+  return seen;
 }
 
 function outputsOf(inputs: QDeviceInputs, o: Observed): QDeviceOutputs {
