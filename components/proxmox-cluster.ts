@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeAccess } from "../infra/providers/connection";
 import { ClusterMember, ClusterNodeLinks, ProxmoxClusterMembership } from "../infra/providers/proxmox/cluster";
+import { NodeCertificate } from "../infra/providers/proxmox/node-certificate";
 import { QDevice } from "../infra/providers/proxmox/qdevice";
 import { childOptions, refuse, sharedSshKey } from "./child-options";
 
@@ -59,6 +60,8 @@ export class ProxmoxCluster extends pulumi.ComponentResource {
   readonly membership: ProxmoxClusterMembership;
   /** The QDevice, when configured. */
   readonly qdevice?: QDevice;
+  /** Each node's check that its API certificate names its address. */
+  readonly nodeCertificates: NodeCertificate[];
 
   constructor(name: string, args: ProxmoxClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Only the non-secret summary goes into the component's stored inputs.
@@ -96,6 +99,15 @@ export class ProxmoxCluster extends pulumi.ComponentResource {
       },
       // The membership itself needs the networks (the component's dependsOn), also on destroy and replace.
       childOptions(this, opts),
+    );
+    // Each node's own API certificate names its address (pvecm updatecerts --force after an address change).
+    this.nodeCertificates = args.nodes.map(
+      (n) =>
+        new NodeCertificate(
+          `${name}-${n.access.connection.node}-certificate`,
+          { connection: n.access.connection, sshPrivateKey: n.access.sshPrivateKey, address: n.access.connection.host },
+          { parent: this, dependsOn: [this.membership] },
+        ),
     );
     if (args.qdevice) {
       this.qdevice = new QDevice(

@@ -25,6 +25,7 @@ import { PVE_ROLE_PROVIDER_VERSION, pveRoleProvider } from "../infra/providers/p
 import { DEFAULT_USER_COMMENT, PVE_USER_PROVIDER_VERSION, pveUserProvider } from "../infra/providers/proxmox/api-user";
 import { CLOUD_TEMPLATE_PROVIDER_VERSION, cloudTemplateProvider, DEFAULT_TEMPLATE_HARDWARE } from "../infra/providers/proxmox/cloud-template";
 import { CLUSTER_PROVIDER_VERSION, clusterProvider } from "../infra/providers/proxmox/cluster";
+import { NODE_CERTIFICATE_PROVIDER_VERSION, nodeCertificateProvider } from "../infra/providers/proxmox/node-certificate";
 import { GUEST_ADDRESS_PROVIDER_VERSION, guestAddressProvider } from "../infra/providers/proxmox/guest-address";
 import { HA_PROVIDER_VERSION, haPlacementProvider, haResourceProvider } from "../infra/providers/proxmox/ha";
 import { SSH_READY_PROVIDER_VERSION, sshReadyProvider } from "../infra/providers/linux/ssh-ready";
@@ -267,6 +268,11 @@ const CASES: Case[] = [
     name: "ceph/ceph-pool",
     provider: cephPoolProvider,
     inputs: () => ({ ...conn("frege"), providerVersion: CEPH_POOL_PROVIDER_VERSION, name: "vm_ssd", size: 3, minSize: 2, osdHosts: 3, pgNum: 64, autoscale: false, application: "rbd", deviceClass: "nvme", addStorage: true }),
+  },
+  {
+    name: "proxmox/node-certificate",
+    provider: nodeCertificateProvider,
+    inputs: () => ({ ...conn("frege"), providerVersion: NODE_CERTIFICATE_PROVIDER_VERSION, address: sim.node("frege").host }),
   },
   {
     name: "ceph/ceph-health",

@@ -73,6 +73,7 @@ const CASES: Case[] = [
   { file: "infra/providers/proxmox/api-role.ts", exportName: "pveRoleProvider", failing: single({ roleName: "Ops", privileges: ["VM.Audit"] }) },
   { file: "infra/providers/proxmox/api-user.ts", exportName: "pveUserProvider", failing: single({ userid: "ops@pve", roleName: "Ops", aclPath: "/", comment: "" }) },
   { file: "infra/providers/proxmox/api-token.ts", exportName: "pveApiTokenProvider", failing: single({ userid: "ops@pve", tokenName: "ci", privsep: true, roleName: "Ops", aclPath: "/", rotation: "" }) },
+  { file: "infra/providers/proxmox/node-certificate.ts", exportName: "nodeCertificateProvider", failing: single({ address: "10.0.0.1" }) },
   { file: "infra/providers/proxmox/qdevice.ts", exportName: "qdeviceProvider", failing: () => ({
       inputs: {
         providerVersion: "1",

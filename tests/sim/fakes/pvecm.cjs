@@ -1,7 +1,7 @@
 "use strict";
 // Fake `pvecm` (proxmox/pve-cluster src/PVE/CLI/pvecm.pm, Cluster/Setup.pm, API2/ClusterConfig.pm,
 // plus the corosync-quorumtool output that `pvecm status|nodes|expected` exec).
-// Implemented: status, nodes, create, add, delnode, expected, apiver, qdevice setup|remove
+// Implemented: status, nodes, create, add, delnode, expected, apiver, updatecerts, qdevice setup|remove
 // (pve-cluster src/PVE/CLI/pvecm.pm setup_qdevice/remove_qdevice; model in qnetd-lib.cjs).
 // See pve-cli.md section 1.
 const fs = require("node:fs");
@@ -631,6 +631,51 @@ function cmdQdeviceRemove(sim, argv) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// updatecerts (Cluster/Setup.pm updatecerts_and_ssh): the node certificate is made again, with the
+// address /etc/hosts gives the node's name, only when missing or with --force; then SSH keys merge.
+
+function nodeAddressFromHosts(node) {
+  let text = "";
+  try {
+    text = fs.readFileSync(onNode(node, "etc/hosts"), "utf8");
+  } catch {
+    return node.ip;
+  }
+  for (const line of text.split("\n")) {
+    const [addr, ...names] = line.replace(/#.*/, "").trim().split(/\s+/);
+    if (addr && !addr.startsWith("127.") && names.includes(node.name)) return addr;
+  }
+  return node.ip;
+}
+
+function cmdUpdatecerts(sim, argv) {
+  const { opts } = lib.parseCli(argv, { usage: "pvecm updatecerts  [OPTIONS]", args: [], options: { force: "boolean", silent: "boolean", "unmerge-known-hosts": "boolean" } });
+  const { node } = sim.self();
+  const dir = onNode(node, `etc/pve/nodes/${node.name}`);
+  const cert = path.join(dir, "pve-ssl.pem");
+  const say = (t) => !opts.silent && lib.out(t);
+  say("(re)generate node files\n");
+  if (opts.force || !fs.existsSync(cert)) {
+    say("generate new node certificate\n");
+    const { execFileSync } = require("node:child_process");
+    const tmp = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "updatecerts-"));
+    try {
+      const address = nodeAddressFromHosts(node);
+      fs.writeFileSync(path.join(tmp, "ext"), `subjectAltName=DNS:${node.name},DNS:localhost,IP:${address},IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+      const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+      execFileSync("openssl", ["req", "-new", ...ec, "-keyout", path.join(tmp, "key"), "-out", path.join(tmp, "csr"), "-subj", `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${node.name}`], { stdio: "pipe" });
+      execFileSync("openssl", ["x509", "-req", "-in", path.join(tmp, "csr"), "-CA", onNode(node, "etc/pve/pve-root-ca.pem"), "-CAkey", onNode(node, "etc/pve/priv/pve-root-ca.key"), "-set_serial", `0x${crypto.randomBytes(8).toString("hex")}`, "-days", "700", "-extfile", path.join(tmp, "ext"), "-out", path.join(tmp, "pem")], { stdio: "pipe" });
+      fs.copyFileSync(path.join(tmp, "pem"), cert);
+      fs.copyFileSync(path.join(tmp, "key"), path.join(dir, "pve-ssl.key"));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  say("merge authorized SSH keys\n");
+  return 0;
+}
+
 function cmdQdevice(sim, argv) {
   const [sub, ...rest] = argv;
   if (sub === "setup") return cmdQdeviceSetup(sim, rest);
@@ -657,6 +702,8 @@ lib.main(() => {
       return cmdDelnode(sim, rest);
     case "qdevice":
       return cmdQdevice(sim, rest);
+    case "updatecerts":
+      return cmdUpdatecerts(sim, rest);
     case "apiver":
       lib.parseCli(rest, { usage: "pvecm apiver", args: [] });
       lib.line("1");
