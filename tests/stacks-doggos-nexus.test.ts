@@ -55,6 +55,10 @@ describe.each(Object.keys(STACKS) as Stack[])("stack %s", (stack) => {
     expect((membership.rawInputs.nodes as { connection: { node: string } }[]).map((n) => n.connection.node)).toEqual([...STACKS[stack]]);
     for (const i of r.byType("pulumi-nodejs:dynamic/network:Interfaces")) expect(orderedAfter(r.registrations, membership.urn, i.urn)).toBe(true);
     expect(r.byType(API_ACCESS_TYPE)[0].dependsOn).toContain(membership.urn);
+    // Then each node's own certificate is checked against its address.
+    const certs = r.byType("pulumi-nodejs:dynamic/proxmox:NodeCertificate");
+    expect(certs.map((c) => (c.rawInputs.connection as { node: string }).node)).toEqual([...STACKS[stack]]);
+    for (const c of certs) expect(c.dependsOn).toContain(membership.urn);
   });
 
   it("orders every certificate resource after the cluster and API access, on the token provider", async () => {
