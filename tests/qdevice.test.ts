@@ -10,8 +10,8 @@ import { QDEVICE_PROVIDER_VERSION, qdeviceProvider, type QDeviceInputs, type QDe
 import { parsePvecmStatus } from "../infra/parse/cluster";
 import { simConnection } from "./helpers/sim-connection";
 import { SimCluster, startSimCluster } from "./sim/cluster";
+import { mutatingCommands } from "./sim/mutating";
 
-const MUTATING = /\bpvecm qdevice\b|\bapt-get\b.*\binstall\b|>> \/root\/\.ssh\//;
 let sim: SimCluster;
 
 function inputs(): QDeviceInputs {
@@ -29,7 +29,7 @@ async function create(): Promise<QDeviceOutputs> {
 }
 
 function mutating(): string[] {
-  return sim.commandLog().filter((e) => MUTATING.test(e.command)).map((e) => `${e.node}: ${e.command}`);
+  return mutatingCommands(sim.commandLog()).map((e) => `${e.node}: ${e.command}`);
 }
 
 async function status(node: string) {
@@ -109,6 +109,7 @@ describe("QDevice", () => {
     sim.clearLog();
     const outs = await create();
     expect(outs).toMatchObject({ configuredHost: sim.node("quorum-pi").host, votes: 1, quorate: true });
+    expect(mutating()).toEqual(expect.arrayContaining([expect.stringMatching(/^alpha: .*pvecm qdevice setup /)]));
     const installs = sim.toolLog().filter((t) => t.tool === "apt-get" && t.argv.includes("install"));
     expect(installs.map((t) => `${t.node}: ${t.argv.filter((a) => a.startsWith("corosync-")).join(" ")}`).sort()).toEqual([
       "alpha: corosync-qdevice",
