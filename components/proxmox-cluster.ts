@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeAccess } from "../infra/providers/connection";
 import { ClusterMember, ClusterNodeLinks, ProxmoxClusterMembership } from "../infra/providers/proxmox/cluster";
+import { NodeCertificate } from "../infra/providers/proxmox/node-certificate";
+import { QDevice } from "../infra/providers/proxmox/qdevice";
 import { childOptions, refuse, sharedSshKey } from "./child-options";
 
 /** Type token of the ProxmoxCluster component. */
@@ -24,6 +26,12 @@ export interface ProxmoxClusterArgs {
   rootPassword: pulumi.Input<string>;
   /** Allow a cluster of fewer than 3 nodes, which loses quorum when one node fails. Defaults to false. */
   allowSmallCluster?: boolean;
+  /**
+   * An external vote: the corosync-qnetd host (a plain Debian host outside the cluster, reached as
+   * root with the nodes' key), set up with `pvecm qdevice setup` once the cluster is formed. With
+   * it, two nodes make three votes and keep quorum when one fails.
+   */
+  qdevice?: NodeAccess;
   /** Allow separating a node that is dropped from `nodes` while it is online (offline nodes are only deleted from the member list). Defaults to false. */
   allowNodeRemoval?: boolean;
   /** Seconds to wait for quorum with every joined node online after each join (the stack schema's cluster.quorumTimeoutSeconds, 120 unless set). */
@@ -50,6 +58,10 @@ export class ProxmoxCluster extends pulumi.ComponentResource {
   readonly quorate: pulumi.Output<boolean>;
   /** The membership resource, for `dependsOn`. */
   readonly membership: ProxmoxClusterMembership;
+  /** The QDevice, when configured. */
+  readonly qdevice?: QDevice;
+  /** Each node's check that its API certificate names its address. */
+  readonly nodeCertificates: NodeCertificate[];
 
   constructor(name: string, args: ProxmoxClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Only the non-secret summary goes into the component's stored inputs.
@@ -62,12 +74,13 @@ export class ProxmoxCluster extends pulumi.ComponentResource {
     if (args.nodes.length === 0) {
       refuse(this, name, "nodes is empty; a Proxmox cluster needs at least one node");
     }
-    if (args.nodes.length < 3 && !(args.allowSmallCluster ?? false)) {
+    const votes = args.nodes.length + (args.qdevice ? 1 : 0);
+    if (votes < 3 && !(args.allowSmallCluster ?? false)) {
       refuse(
         this,
         name,
         `nodes has ${args.nodes.length} node(s); a cluster of fewer than 3 nodes loses quorum when one node fails ` +
-          "(set allowSmallCluster: true to allow this)",
+          "(add a QDevice, or set allowSmallCluster: true to allow this)",
       );
     }
     this.membership = new ProxmoxClusterMembership(
@@ -77,7 +90,8 @@ export class ProxmoxCluster extends pulumi.ComponentResource {
         nodes: args.nodes.map((n) => ({ connection: n.access.connection, links: n.links })),
         sshPrivateKey: sharedSshKey(this, name, args.nodes.map((n) => n.access)),
         rootPassword: args.rootPassword,
-        allowSmallCluster: args.allowSmallCluster ?? false,
+        // The QDevice's vote comes after the cluster forms: the membership alone is 2 nodes.
+        allowSmallCluster: (args.allowSmallCluster ?? false) || args.qdevice !== undefined,
         allowNodeRemoval: args.allowNodeRemoval ?? false,
         quorumTimeoutSeconds: args.quorumTimeoutSeconds,
         quorumPollIntervalSeconds: args.quorumPollIntervalSeconds ?? 2,
@@ -86,9 +100,30 @@ export class ProxmoxCluster extends pulumi.ComponentResource {
       // The membership itself needs the networks (the component's dependsOn), also on destroy and replace.
       childOptions(this, opts),
     );
+    // Each node's own API certificate names its address (pvecm updatecerts --force after an address change).
+    this.nodeCertificates = args.nodes.map(
+      (n) =>
+        new NodeCertificate(
+          `${name}-${n.access.connection.node}-certificate`,
+          { connection: n.access.connection, sshPrivateKey: n.access.sshPrivateKey, address: n.access.connection.host },
+          { parent: this, dependsOn: [this.membership] },
+        ),
+    );
+    if (args.qdevice) {
+      this.qdevice = new QDevice(
+        `${name}-qdevice`,
+        {
+          clusterName: args.clusterName,
+          members: args.nodes.map((n) => n.access.connection),
+          qnetd: args.qdevice.connection,
+          sshPrivateKey: sharedSshKey(this, name, [...args.nodes.map((n) => n.access), args.qdevice]),
+        },
+        { parent: this, dependsOn: [this.membership] },
+      );
+    }
     this.clusterName = this.membership.clusterName;
     this.members = this.membership.members;
     this.quorate = this.membership.quorate;
-    this.registerOutputs({ clusterName: this.clusterName, members: this.members, quorate: this.quorate });
+    this.registerOutputs({ clusterName: this.clusterName, members: this.members, quorate: this.quorate, qdeviceVotes: this.qdevice?.votes });
   }
 }

@@ -57,7 +57,7 @@ export async function main(argv: string[], out: (line: string) => void, err: (li
     return 1;
   }
   const environment = result.environment;
-  // The program's API endpoint is the founder's address (stacks/layers/api.ts).
+  // The program's API is the founder's (stacks/layers/api.ts).
   const apiNode = environment.nodes[0];
   const connection = nodeConnection(environment, apiNode);
   let privateKey: string | undefined;
@@ -82,7 +82,8 @@ export async function main(argv: string[], out: (line: string) => void, err: (li
     err((e as Error).message);
     return 1;
   }
-  for (const problem of certificateProblems(files, apiNode.address)) err(`warning: ${problem}`);
+  // The host the native provider verifies: apiAccess.apiHost when set (stacks/layers/api.ts).
+  for (const problem of certificateProblems(files, environment.apiAccess?.apiHost ?? apiNode.address)) err(`warning: ${problem}`);
 
   const file = caBundlePath(stack, workDir);
   writeCaBundle(file, caBundleText(systemCaBundle(env), files, stack));

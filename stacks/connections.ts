@@ -60,3 +60,10 @@ export function sshDefaults(env: Environment): Pick<NodeConnection, "port" | "us
     },
   };
 }
+
+/** The QDevice (qnetd) host of the cluster: reached as root, since `pvecm qdevice setup` logs in there as root too. */
+export function qdeviceConnection(env: Environment): NodeConnection | undefined {
+  const q = env.cluster?.qdevice;
+  if (!q) return undefined;
+  return { ...sshDefaults(env), node: q.name, host: q.address, port: q.sshPort ?? env.ssh.port, user: "root", hostKey: q.hostKey };
+}

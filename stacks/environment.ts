@@ -5,6 +5,7 @@ import { EnvironmentMarker } from "../components/environment-marker";
 import { nodeAccessByName } from "./connections";
 import { buildApi } from "./layers/api";
 import { buildCeph, type CephOutputs } from "./layers/ceph";
+import { buildCertificates } from "./layers/certificates";
 import { buildCluster } from "./layers/cluster";
 import type { EnvironmentContext } from "./layers/context";
 import { buildGuests, type GuestOutputs } from "./layers/guests";
@@ -19,7 +20,13 @@ import type { Environment, Secrets } from "./schema";
 /** What a stack exports. */
 export interface EnvironmentOutputs extends GuestOutputs {
   nodes: Record<string, NodeOutput>;
-  cluster?: { name: pulumi.Output<string>; members: pulumi.Output<unknown>; quorate: pulumi.Output<boolean> };
+  cluster?: {
+    name: pulumi.Output<string>;
+    members: pulumi.Output<unknown>;
+    quorate: pulumi.Output<boolean>;
+    /** The QDevice's votes as pvecm status showed them (0: it cannot reach its qnetd host); only with a QDevice. */
+    qdeviceVotes?: pulumi.Output<number>;
+  };
   api?: { endpoint: string; tokenId: pulumi.Output<string>; tokenSecret: pulumi.Output<string> };
   ring?: {
     status?: pulumi.Output<string>;
@@ -85,10 +92,13 @@ function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySe
   if (!env.cluster && env.nodes.length > 1) return outputs;
   const cluster = env.cluster ? buildCluster(ctx, nodes, ring) : undefined;
   if (cluster) outputs.cluster = { name: cluster.clusterName, members: cluster.members, quorate: cluster.quorate };
+  if (cluster?.qdevice && outputs.cluster) outputs.cluster.qdeviceVotes = cluster.qdevice.votes;
 
   // 4. API access and the datacenter options (on a standalone node, once its baseline and networks are done).
   const api = env.apiAccess ? buildApi(ctx, cluster ?? nodes[0].network) : undefined;
   if (api) outputs.api = { endpoint: api.endpoint, tokenId: api.tokenId, tokenSecret: api.tokenSecret };
+  // 4b. The nodes' API certificates (ACME or your own), through the API.
+  if (api) buildCertificates(ctx, api, cluster);
 
   // 5. Ceph: install/init/mons/mgrs → OSDs → pools → health gate.
   const ceph = env.ceph && cluster ? buildCeph(ctx, cluster) : undefined;

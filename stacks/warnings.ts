@@ -7,7 +7,7 @@ import { formatPath } from "./errors";
 
 /**
  * The placeholder values the reference stack files (Pulumi.matrix.yaml,
- * Pulumi.ms01.yaml, Pulumi.fluodata.yaml, Pulumi.vps.yaml) carry: host key fingerprints of the right format that
+ * Pulumi.ms01.yaml, Pulumi.fluodata.yaml, Pulumi.vps.yaml, Pulumi.doggos.yaml, Pulumi.nexus.yaml) carry: host key fingerprints of the right format that
  * are no node's, public keys nobody holds, and dummy ciphertext. A stack file
  * copied from one of them carries these until they are replaced.
  */
@@ -21,6 +21,13 @@ export const REFERENCE_PLACEHOLDERS = {
     "SHA256:xQ81RURXhuo22eSEcfc257zHplETIpV06thXXRN1f9E",
     "SHA256:Jx6V0cTqz9m8Wd2Rk5Lh3Pn7Yb4Fs1Ga0Ce6Ui9Ko2E",
     "SHA256:Vq7Rz2Lk9Mw4Tn8Xc3Bp6Hs1Jd5Fg0Ya2Ue7Io4Kl9N",
+    // doggos and nexus
+    "SHA256:FtP8Gl+DB2A2x6qHdeC6N0n+rn6AG0hFLVIVrMD2cBs",
+    "SHA256:54RkwhGBOi/uE7djXmSBGr6joYJ5nSacZK368o7wF00",
+    "SHA256:+YLqj1YvT0DoZhrNukIr/fPjjXzlwZLEXOTDHp65o0c",
+    "SHA256:WDlDW4ExYVH796/C1OoIiX1vkzYxT/nSxwP6ikjwHrY",
+    "SHA256:SFm9imwqtRY0IM3G/eZ8nyVG4pJpbeF9Rc3HzDIPPj0",
+    "SHA256:AnK75gt3fJZYRS2MKht4iguAVNtNl0ZDPYv7HDEPFL8",
   ],
   /** The base64 key blobs of placeholder `ssh-ed25519 …` public keys. */
   publicKeys: [
@@ -33,6 +40,9 @@ export const REFERENCE_PLACEHOLDERS = {
     "v1:mE0z7qY1c2U=:v1:Mx/+T6sZdQatb6gP:87vkwwXUKZEOwbnf/bnikZF1vN5lFckIFm2e7INIMy0=",
     "v1:Zmx1b2RhdGE=:v1:Hq3Lm8Nc2Vx7Rt1p:Yk2Qm9Lp3Xn6Vb8Rt1Wc4Hs7Jd0Ff5Gg2Hh9Kk6Ll3Mm0=",
     "v1:dnBzLXNhbHQ=:v1:Ur4Kc7Wm1Nq9Xb3T:Zq8Lm2Np6Rt0Vx4Bc7Df1Gh5Jk9Lm3Np7Qr1St5Vw9Xy3=",
+    // doggos and nexus
+    "v1:2tCGzNPneWI=:v1:/3nyYJRCUB34NPOE:d6zTIAB8bWxpaQtdgHRLGgfum58A61OmU/zx4KSIrAk=",
+    "v1:ixROeMbTFjE=:v1:2ll2Eo+lYRlw+Ygv:nm3FshxBlChWM3C7cLNqXzq5kpyX4VtfhW5AuzDTsEE=",
   ],
   ciphertexts: [
     "v1:wO3QeuNv7jjZnv3y:GrVXf2vU9ifTo9Xhdu4qJKhdF+2SSzEWTjleGnigRN6ncIf/lPQMvg==",
@@ -46,6 +56,16 @@ export const REFERENCE_PLACEHOLDERS = {
     "v1:Zm9vYmFyYmF6cXV4:bm90LWEtcmVhbC1oYXNoLXBsYWNlaG9sZGVyLWNpcGhlcnRleHQ=",
     "v1:Qw3Er5Ty7Ui9Op1A:Sd3Fg5Hj7Kl9Zx1Cv3Bn5Mm7Qw9Er1Ty3Ui5Op7As9Df1Gh3Jk5Ll7Zx9Cv1Bn3Mm5==",
     "v1:Pz5Ky8Rw2Qt6Vn1M:Jh4Gf7Ds1Az5Xc9Vb3Nm7Lk1Jh5Gf9Ds3Az7Xc1Vb5Nm9Lk3Jh7Gf1Ds5Az9Xc3==",
+    // doggos and nexus
+    "v1:EI+XHRqQWlvLZzcw:zPtUb1gWveuPovlC5DUasOMQTGeq48U0L4Sq6Q+7nDoKXSaEshEDHw==",
+    "v1:QCacBTeutmIJ5MrP:5E2lO7OycJMzeeGZBqIBvZTNkuZdnciKJn2MCWfygNS23qRxuh2HyQ==",
+    "v1:xgIuqoFwTC8ABH4l:FJHHEJ+dTyW81F6fAAZuJMjBIvQCG//Qrn2ib92uTjW3bRMA8PQDnQ==",
+    "v1:Mee6mV/LwnuarWZC:a/Ui7ATlNiITlna213ANQltubG3ZAaMV9of1x/vEWUK4Po915VCe9A==",
+    "v1:FNgiI2x4NrFPey0O:DzT+1rtd4cEmP+aw4o197a+jpJqQnq2szXpikeeocIQs+lW/7/EsN/Ujg59F5tyB5BfKCYg1O/Ju0RuQ",
+    "v1:tzuF9ezDEtpAxsi+:7PnLn9VzY+r5D8WSqaoJD8iUNehiWe1tLYya9yrCe+Wi7i83wNIDj8pjMNdEkVgJzDjAiC1saagQYVso",
+    "v1:1PuFsKmsILxENtR7:ka//EALqP1B5fB9gxEXzCaTTNGgEeHYqAojCZjc7JAm7PDc5EXmRDH1/vCfAjKafLeFZHPZe7HAkJ+Mi",
+    "v1:2xH2uMzmbhRN23OU:G2J7BO0nLsjqMmMYKluFUZ4tNyHWPw3SZjsDOJ22lY6gRRTvCnoS3EPLBL5RYL+MMikNZJgUhAqRPBN9",
+    "v1:obmUv5CF2piYaea9:i2DdP/nRXljf8cdPPMLK4SmaY1XALbJwtxyaG72IYjgVpKuzN4+Ltg==",
   ],
 } as const;
 

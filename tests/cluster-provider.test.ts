@@ -589,6 +589,6 @@ describe("ProxmoxCluster component (mocks)", () => {
           rootPassword: "x",
           quorumTimeoutSeconds: 120,
         }),
-    ).toThrow("nodes has 2 node(s); a cluster of fewer than 3 nodes loses quorum when one node fails (set allowSmallCluster: true to allow this)");
+    ).toThrow("nodes has 2 node(s); a cluster of fewer than 3 nodes loses quorum when one node fails (add a QDevice, or set allowSmallCluster: true to allow this)");
   });
 });

@@ -145,10 +145,21 @@ describe("parsePvecmStatus", () => {
     expect(s.quorate).toBe(false);
     expect(s.quorum).toBe(2);
     expect(s.totalVotes).toBe(1);
-    expect(s.members).toEqual([
-      { nodeid: 1, votes: 1, name: "192.168.10.201", local: true },
-      { nodeid: 0, votes: 1, name: "Qdevice", local: false },
-    ]);
+    // The Qdevice row is the QDevice's vote, not a member.
+    expect(s.members).toEqual([{ nodeid: 1, votes: 1, name: "192.168.10.201", local: true }]);
+    expect(s.qdevice).toEqual({ votes: 1 });
+  });
+
+  it("reads a QDevice that cannot vote, and no QDevice at all", () => {
+    const text = twoNodes
+      .replace("Flags:            Quorate ", "Flags:            Quorate Qdevice ")
+      .replace("    Nodeid      Votes Name", "    Nodeid      Votes    Qdevice Name")
+      .replace("0x00000001          1 192.168.10.201 (local)", "0x00000001          1  NA,NV,NMW 192.168.10.201 (local)")
+      .replace("0x00000002          1 192.168.10.202\n", "0x00000002          1  NA,NV,NMW 192.168.10.202\n0x00000000          0            Qdevice\n");
+    const s = parsePvecmStatus(text);
+    expect(s.members.map((m) => m.name)).toEqual(["192.168.10.201", "192.168.10.202"]);
+    expect(s.qdevice).toEqual({ votes: 0 });
+    expect(parsePvecmStatus(twoNodes).qdevice).toBeUndefined();
   });
 
   it("recognises the standalone error", () => {

@@ -25,6 +25,7 @@ import { PVE_ROLE_PROVIDER_VERSION, pveRoleProvider } from "../infra/providers/p
 import { DEFAULT_USER_COMMENT, PVE_USER_PROVIDER_VERSION, pveUserProvider } from "../infra/providers/proxmox/api-user";
 import { CLOUD_TEMPLATE_PROVIDER_VERSION, cloudTemplateProvider, DEFAULT_TEMPLATE_HARDWARE } from "../infra/providers/proxmox/cloud-template";
 import { CLUSTER_PROVIDER_VERSION, clusterProvider } from "../infra/providers/proxmox/cluster";
+import { NODE_CERTIFICATE_PROVIDER_VERSION, nodeCertificateProvider } from "../infra/providers/proxmox/node-certificate";
 import { GUEST_ADDRESS_PROVIDER_VERSION, guestAddressProvider } from "../infra/providers/proxmox/guest-address";
 import { GUEST_HOST_KEY_PROVIDER_VERSION, guestHostKeyProvider } from "../infra/providers/proxmox/guest-host-key";
 import { HA_PROVIDER_VERSION, haPlacementProvider, haResourceProvider } from "../infra/providers/proxmox/ha";
@@ -294,6 +295,11 @@ const CASES: Case[] = [
     inputs: () => ({ ...conn("frege"), providerVersion: CEPH_POOL_PROVIDER_VERSION, name: "vm_ssd", size: 3, minSize: 2, osdHosts: 3, pgNum: 64, autoscale: false, application: "rbd", deviceClass: "nvme", addStorage: true }),
   },
   {
+    name: "proxmox/node-certificate",
+    provider: nodeCertificateProvider,
+    inputs: () => ({ ...conn("frege"), providerVersion: NODE_CERTIFICATE_PROVIDER_VERSION, address: sim.node("frege").host }),
+  },
+  {
     name: "ceph/ceph-health",
     provider: cephHealthProvider,
     inputs: () => ({ providerVersion: CEPH_HEALTH_PROVIDER_VERSION, nodes: nodesOf(), sshPrivateKey: sim.clientPrivateKey, timeoutSeconds: 20, pollIntervalSeconds: 0.2, connectTimeoutSeconds: 2 }),
@@ -330,6 +336,8 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   "talos/talos-cluster.ts: talosClusterProvider": "tests/talos-cluster.test.ts",
   "talos/nodes-ready.ts: kubernetesNodesReadyProvider": "tests/talos-cluster.test.ts",
   "talos/rescue-install.ts: rescueInstallProvider": "tests/rescue-install.test.ts",
+  // Needs an even-sized cluster and a qnetd host: a 2-node cluster and a plain Debian host there.
+  "proxmox/qdevice.ts: qdeviceProvider": "tests/qdevice.test.ts",
 };
 
 describe("a refresh right after create reports no change", () => {

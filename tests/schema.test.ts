@@ -346,7 +346,7 @@ const bad: BadCase[] = [
     },
     issues: [
       "cluster: 2 nodes cannot keep quorum when one fails; a cluster needs at least 3 nodes " +
-        "(set cluster.allowSmallCluster: true to allow this)",
+        "(add cluster.qdevice, an external vote, or set cluster.allowSmallCluster: true to allow this)",
     ],
   },
   {

@@ -74,6 +74,20 @@ const CASES: Case[] = [
   { file: "infra/providers/proxmox/api-role.ts", exportName: "pveRoleProvider", failing: single({ roleName: "Ops", privileges: ["VM.Audit"] }) },
   { file: "infra/providers/proxmox/api-user.ts", exportName: "pveUserProvider", failing: single({ userid: "ops@pve", roleName: "Ops", aclPath: "/", comment: "" }) },
   { file: "infra/providers/proxmox/api-token.ts", exportName: "pveApiTokenProvider", failing: single({ userid: "ops@pve", tokenName: "ci", privsep: true, roleName: "Ops", aclPath: "/", rotation: "" }) },
+  { file: "infra/providers/proxmox/node-certificate.ts", exportName: "nodeCertificateProvider", failing: single({ address: "10.0.0.1" }) },
+  { file: "infra/providers/proxmox/qdevice.ts", exportName: "qdeviceProvider", failing: () => ({
+      inputs: {
+        providerVersion: "1",
+        clusterName: "nexus",
+        members: [unreachable("alpha"), unreachable("bravo")],
+        qnetd: { ...unreachable("quorum-pi"), host: "127.0.0.2" },
+      },
+      message:
+        "QDevice of nexus: refusing to change anything:\n" +
+        `  - a member cannot be reached: ${refused("alpha")}\n` +
+        `  - a member cannot be reached: ${refused("bravo")}\n` +
+        `  - the QDevice host cannot be reached: ${refused("quorum-pi").replace(/127\.0\.0\.1/g, "127.0.0.2")}`,
+    }) },
   { file: "infra/providers/ceph/ceph-cluster.ts", exportName: "cephClusterProvider", failing: () => ({
       inputs: { providerVersion: "1", nodes: [{ connection: unreachable() }], publicNetwork: "10.0.0.0/24", cephVersion: "squid", repository: "no-subscription" },
       message: `Ceph: refusing to change anything:\n  - cannot reach golf: ${refused().slice("golf: ".length)}`,

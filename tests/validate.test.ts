@@ -116,7 +116,7 @@ describe("npm run validate (the CLI process)", () => {
     const r = await validate("nosuchstack");
     expect(r.code).toBe(1);
     expect(r.stderr).toEqual([
-      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: fluodata, linode, matrix, ms01, pifarm, vps)`,
+      `${path.join(ROOT, "Pulumi.nosuchstack.yaml")}: cannot read the stack file (no such file; stacks here: doggos, fluodata, linode, matrix, ms01, nexus, pifarm, vps)`,
     ]);
   });
 

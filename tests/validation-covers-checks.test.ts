@@ -49,6 +49,7 @@ import { kernelSettingsProvider } from "../infra/providers/linux/kernel-settings
 import { sysctlFilePath } from "../infra/kernel-settings";
 import { pveInstallSource } from "../infra/pve-install";
 import { clusterProvider, type ClusterInputs } from "../infra/providers/proxmox/cluster";
+import { qdeviceProvider } from "../infra/providers/proxmox/qdevice";
 import { environmentIssues, parseEnvironment } from "../stacks/errors";
 import { hostEntries } from "../stacks/layers/nodes";
 import { clusterLinkAddresses, networkByName, nodeAddressOn, vmVmid } from "../stacks/lookup";
@@ -56,7 +57,11 @@ import type { Environment } from "../stacks/schema";
 import { prepareStack, stackConfig } from "./helpers/pulumi-mocks";
 
 const ROOT = path.resolve(__dirname, "..");
-const STACK_FILES = { matrix: path.join(ROOT, "Pulumi.matrix.yaml"), ms01: path.join(ROOT, "Pulumi.ms01.yaml") } as const;
+const STACK_FILES = {
+  matrix: path.join(ROOT, "Pulumi.matrix.yaml"),
+  ms01: path.join(ROOT, "Pulumi.ms01.yaml"),
+  nexus: path.join(ROOT, "Pulumi.nexus.yaml"),
+} as const;
 type Base = keyof typeof STACK_FILES;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -91,6 +96,26 @@ const ROWS: Row[] = [
   { site: "talos-cluster#talosClusterProblems", key: "`ciliumVersion: ${", what: "Cilium without a pinned version", base: "ms01", mutate: (e) => delete talos(e).ciliumVersion, path: "talos.clusters[0].ciliumVersion", refusal: /ciliumVersion: null is not a pinned chart version/ },
   { site: "talos-cluster#talosClusterProblems", key: "is the address of another node", what: "two nodes with one address", base: "ms01", mutate: (e) => (talos(e).workers[1].address = talos(e).workers[0].address), path: "talos.clusters[0].workers[1].address", refusal: /talos-w-2\.address: "10\.203\.3\.61" is the address of another node/ },
   { site: "talos-cluster#talosClusterProblems", key: "`vip: \"${args.vip}\" is a node's address", what: "the VIP on a node's address", base: "ms01", mutate: (e) => (talos(e).vip = "10.203.3.51"), path: "talos.clusters[0].vip", refusal: /vip: "10\.203\.3\.51" is a node's address/ },
+  // The QDevice provider's check (inputProblems), on nexus (2 nodes and a QDevice).
+  {
+    site: "qdevice#inputProblems",
+    key: "a QDevice needs an even number",
+    what: "a QDevice on an odd node count",
+    base: "nexus",
+    mutate: (e) => e.nodes.splice(1, 1),
+    path: "cluster.qdevice",
+    refusal: /cluster nexus has 1 nodes; a QDevice needs an even number/,
+  },
+  {
+    site: "qdevice#inputProblems",
+    key: "is a cluster member; it must be a host outside",
+    what: "the QDevice is a cluster member",
+    base: "nexus",
+    mutate: (e) => (e.cluster.qdevice.address = "192.168.30.12"),
+    path: "cluster.qdevice.address",
+    refusal: /the QDevice host quorum-pi \(192\.168\.30\.12\) is a cluster member/,
+  },
+
   // The Ceph provider's check (inputProblems).
   { site: "ceph-cluster#inputProblems", key: "publicNetwork \"${net}\" is not a network", what: "publicNetwork is not a CIDR", mutate: (e) => (e.networks[2].cidr = "192.168.5.0/33"), path: "networks[2].cidr", refusal: /publicNetwork "192\.168\.5\.0\/33" is not a network in CIDR notation/ },
   { site: "ceph-cluster#inputProblems", key: "clusterNetwork \"${net}\" is not a network", what: "clusterNetwork is not a CIDR", mutate: (e) => (e.networks[3].cidr = "192.168.7.0/33"), path: "networks[3].cidr", refusal: /clusterNetwork "192\.168\.7\.0\/33" is not a network in CIDR notation/ },
@@ -189,7 +214,7 @@ const ROWS: Row[] = [
     path: "cluster",
     refusal: /a cluster of fewer than 3 nodes loses quorum/,
   },
-  { site: "proxmox-cluster#constructor", key: "(set allowSmallCluster: true to allow this)", what: "fewer than 3 nodes", mutate: (e) => e.nodes.splice(1, 2), path: "cluster", refusal: /nodes has 1 node\(s\); a cluster of fewer than 3 nodes/ },
+  { site: "proxmox-cluster#constructor", key: "(add a QDevice, or set allowSmallCluster: true to allow this)", what: "fewer than 3 nodes", mutate: (e) => e.nodes.splice(1, 2), path: "cluster", refusal: /nodes has 1 node\(s\); a cluster of fewer than 3 nodes/ },
 
   // The Thunderbolt ring component (ringProblem).
   {
@@ -425,6 +450,7 @@ const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "cluster#inputProblems", key: "has no links.link0 address", why: "lookup.clusterLinkAddresses refuses a node without a link address first; the schema requires one on every link" },
   { site: "cluster#inputProblems", key: "every node needs the same links", why: "as link0: every node gets an address on every cluster link or composition stops" },
   { site: "proxmox-cluster#constructor", key: "nodes is empty; a Proxmox cluster", why: "the schema requires at least one node" },
+  { site: "qdevice#inputProblems", key: "members is empty", why: "the schema requires at least one node" },
   { site: "thunderbolt-ring#ringProblem", key: "node ${node} is listed twice", why: "node names are unique (schema)" },
   { site: "pve-install#check", key: "the release key's digest must be", why: "the key and its pinned digest come from the catalogue (infra/pve-install.ts pveInstallSource), not the stack file" },
   { site: "cloud-template#check", key: "must be an absolute path on the node", why: "imagePath is built from the image catalogue's file name under the ISO directory" },
@@ -461,7 +487,8 @@ function clusterInputs(env: Environment): ClusterInputs {
       const [link0, link1] = clusterLinkAddresses(env, n);
       return { connection: access(n.name).connection, links: link1 === undefined ? { link0 } : { link0, link1 } };
     }),
-    allowSmallCluster: env.cluster!.allowSmallCluster,
+    // As ProxmoxCluster passes it: the QDevice's vote comes once the membership exists.
+    allowSmallCluster: env.cluster!.allowSmallCluster || env.cluster!.qdevice !== undefined,
   } as ClusterInputs;
 }
 
@@ -515,9 +542,10 @@ function thrown(build: () => unknown): string[] {
 
 /** The refusals of each site for an environment: the provider's check, or the component's constructor. */
 const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[]> = {
-  "ceph-cluster#inputProblems": (env) => checkFailures(cephClusterProvider, cephClusterInputs(env)),
+  // Ceph sites judge only environments with Ceph (nexus has none).
+  "ceph-cluster#inputProblems": (env) => !env.ceph ? [] : checkFailures(cephClusterProvider, cephClusterInputs(env)),
   "ceph-cluster#constructor": (env) =>
-    thrown(
+    !env.ceph ? [] : thrown(
       () =>
         new CephCluster("ceph", {
           nodes: env.nodes.map((n) => ({ access: access(n.name) })),
@@ -529,13 +557,13 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
   "ceph-osd#osdInputProblems": async (env) =>
     (await Promise.all(osdHosts(env).map((n) => checkFailures(cephOsdsProvider, { connection: access(n.name).connection, devices: n.osds })))).flat(),
   "ceph-pool#poolInputProblems": async (env) =>
-    (
+    !env.ceph ? [] : (
       await Promise.all(
         env.ceph!.pools.map((p) => checkFailures(cephPoolProvider, { ...p, allowSingleReplica: env.ceph!.allowSingleReplica, osdHosts: osdHosts(env).length })),
       )
     ).flat(),
   "ceph-pools#cephPoolsProblems": (env) =>
-    thrown(
+    !env.ceph ? [] : thrown(
       () =>
         new CephPools("pools", {
           access: access(env.nodes[0].name),
@@ -552,9 +580,19 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
           nodes: clusterInputs(env).nodes.map((n) => ({ access: access(n.connection.node), links: n.links })),
           rootPassword: "secret",
           allowSmallCluster: env.cluster!.allowSmallCluster,
+          qdevice: env.cluster!.qdevice && access(env.cluster!.qdevice.name),
           quorumTimeoutSeconds: env.cluster!.quorumTimeoutSeconds,
         }),
     ),
+  "qdevice#inputProblems": (env) => {
+    const q = env.cluster?.qdevice;
+    if (!q) return [];
+    return checkFailures(qdeviceProvider, {
+      clusterName: env.cluster!.name,
+      members: env.nodes.map((n) => ({ ...access(n.name).connection, host: n.address })),
+      qnetd: { node: q.name, host: q.address, port: 22, user: "root", hostKey: q.hostKey },
+    });
+  },
   "api-access#apiAccessProblems": (env) =>
     thrown(
       () =>
@@ -694,6 +732,7 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "ceph-pools#cephPoolsProblems": { file: "components/ceph-pools.ts", start: "export function cephPoolsProblems(" },
   "cluster#inputProblems": { file: "infra/providers/proxmox/cluster.ts", start: "export function inputProblems(" },
   "proxmox-cluster#constructor": { file: "components/proxmox-cluster.ts", start: "  constructor(" },
+  "qdevice#inputProblems": { file: "infra/providers/proxmox/qdevice.ts", start: "export function inputProblems(" },
   "thunderbolt-ring#ringProblem": { file: "components/thunderbolt-ring.ts", start: "export function ringProblem(" },
   "cloud-template#check": { file: "infra/providers/proxmox/cloud-template.ts", start: "  async check(" },
   "k3s-cluster#k3sClusterProblems": { file: "components/k3s-cluster.ts", start: "export function k3sClusterProblems(" },

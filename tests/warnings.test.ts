@@ -27,6 +27,16 @@ describe("warnings", () => {
       expect([hostKeys.length, keys.length > 0, secure.length > 0, salt !== undefined]).toEqual([3, true, true, true]);
       for (const v of [...hostKeys, ...secure, salt!, ...keys]) expect(known, `${stack}: ${v}`).toContain(v);
     }
+    // The inventory's other clusters (no VMs, so no public keys; nexus pins its QDevice host too).
+    for (const [stack, pins] of [["doggos", 3], ["nexus", 3]] as const) {
+      const text = read(stack);
+      const known = Object.values(REFERENCE_PLACEHOLDERS).flat() as string[];
+      const hostKeys = [...text.matchAll(/hostKey: (SHA256:\S+)/g)].map((m) => m[1]);
+      const secure = [...text.matchAll(/secure: (v1:\S+)/g)].map((m) => m[1]);
+      const salt = /^encryptionsalt: (\S+)$/m.exec(text)?.[1];
+      expect([hostKeys.length, secure.length > 0, salt !== undefined]).toEqual([pins, true, true]);
+      for (const v of [...hostKeys, ...secure, salt!]) expect(known, `${stack}: ${v}`).toContain(v);
+    }
   });
 
   it("insecure settings and placeholders are warnings with paths; the file stays valid", () => {

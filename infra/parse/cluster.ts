@@ -178,7 +178,10 @@ export interface PvecmStatus {
   expectedVotes?: number;
   totalVotes?: number;
   quorum?: number;
+  /** Node rows of the membership table (the QDevice's row is `qdevice`). */
   members: PvecmMember[];
+  /** Present when the cluster has a QDevice (Flags `Qdevice`): the votes it gives now (0 when it cannot reach qnetd). */
+  qdevice?: { votes: number };
 }
 
 export function parsePvecmStatus(stdout: string): PvecmStatus {
@@ -203,6 +206,9 @@ export function parsePvecmStatus(stdout: string): PvecmStatus {
       members.push({ nodeid: Number(m[1]), votes: Number(m[2]), name: m[3], local: m[4] !== undefined });
     }
   }
+  // The QDevice's row: `0x00000000          1            Qdevice` (nodeid 0).
+  const qdeviceRow = members.find((m) => m.nodeid === 0 && m.name === "Qdevice");
+  const flagged = /(^|\s)Qdevice(\s|$)/.test(field("Flags") ?? "");
   return {
     clusterName: field("Name"),
     configVersion: num("Config Version"),
@@ -211,7 +217,8 @@ export function parsePvecmStatus(stdout: string): PvecmStatus {
     expectedVotes: num("Expected votes"),
     totalVotes: num("Total votes"),
     quorum: num("Quorum"),
-    members,
+    members: members.filter((m) => m !== qdeviceRow),
+    ...(flagged || qdeviceRow ? { qdevice: { votes: qdeviceRow?.votes ?? 0 } } : {}),
   };
 }
 

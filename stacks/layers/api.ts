@@ -24,7 +24,7 @@ export function buildApi(ctx: EnvironmentContext, after: pulumi.Resource): ApiAc
       privsep: apiAccess.privsep,
       rotation: apiAccess.rotation,
       insecureTls: apiAccess.insecureTls,
-      apiAddress: founder.address,
+      apiAddress: apiAccess.apiHost ?? founder.address,
     },
     { dependsOn: [after] },
   );

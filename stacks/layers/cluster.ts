@@ -1,5 +1,6 @@
 import { ProxmoxCluster } from "../../components/proxmox-cluster";
 import type { ThunderboltRing } from "../../components/thunderbolt-ring";
+import { qdeviceConnection } from "../connections";
 import { clusterLinkAddresses } from "../lookup";
 import type { EnvironmentContext } from "./context";
 import type { NodeLayer } from "./nodes";
@@ -18,6 +19,7 @@ export function buildCluster(ctx: EnvironmentContext, nodes: NodeLayer[], ring: 
       }),
       rootPassword: secrets.apply((s) => s.rootPasswords?.[env.nodes[0].name] ?? ""),
       allowSmallCluster: cluster.allowSmallCluster,
+      qdevice: cluster.qdevice ? { connection: qdeviceConnection(env)!, sshPrivateKey: ctx.sshPrivateKey } : undefined,
       allowNodeRemoval: cluster.allowNodeRemoval,
       quorumTimeoutSeconds: cluster.quorumTimeoutSeconds,
       dissolveOnDelete: cluster.dissolveOnDelete,

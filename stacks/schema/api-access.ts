@@ -5,7 +5,8 @@
 import { apiAccessProblems } from "../../components/api-access";
 import { validatePrivileges } from "../../infra/pve-privileges";
 import { bool, list, mapping, safeText, text } from "./fields";
-import { isRecord, isString } from "./predicates";
+import { isDnsName } from "./certificates";
+import { isIPv4, isRecord, isString } from "./predicates";
 import type { PathIssue } from "./views";
 
 /** The component's checks of names need no connection. */
@@ -27,6 +28,13 @@ export const ApiAccessSchema = mapping(
     privsep: bool().default(true),
     /** Change this text to rotate the token secret on the next `pulumi up`. Defaults to "" (never). */
     rotation: safeText().default(""),
+    /**
+     * Host of the API endpoint. Defaults to the first node's address. When the first node's API
+     * serves an ACME or custom certificate, set it to a name that certificate carries, so the
+     * native provider can verify it (on the run that issues it, the address still works through
+     * the cluster CA).
+     */
+    apiHost: text("a DNS name or an IPv4 address", (v) => isIPv4(v) || isDnsName(v)).optional(),
     /** Skip TLS verification of the API (self-signed certificates). Defaults to false. */
     insecureTls: bool().default(false),
   },

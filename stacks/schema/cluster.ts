@@ -8,6 +8,7 @@ import { plural, show } from "./messages";
 import { checkNetworkRef, type NetworkIndex } from "./networks";
 import type { RingNetwork } from "./nodes";
 import { isClusterName, isIPv4, isLabel, isRecord, isString } from "./predicates";
+import { QDeviceSchema } from "./qdevice";
 import { fieldList, type AddIssue, type InterfaceView, type NodeView, type PathIssue } from "./views";
 
 export const ClusterSchema = mapping(
@@ -20,6 +21,8 @@ export const ClusterSchema = mapping(
       .max(8, { error: "more than 8 links; corosync supports link0–link7" }),
     /** Allow fewer than 3 nodes (no quorum when one fails). Defaults to false. */
     allowSmallCluster: bool().default(false),
+    /** An external vote (corosync-qnetd host) for an even-sized cluster, e.g. 2 nodes; see stacks/schema/qdevice.ts. */
+    qdevice: QDeviceSchema.optional(),
     /** Seconds to wait for quorum after each join. Defaults to 120. */
     quorumTimeoutSeconds: integer("a timeout in seconds", 10, 3600).default(120),
     /** Separate an online node that is dropped from `nodes` (offline ones are just removed). Defaults to false. */
@@ -51,12 +54,14 @@ export function checkClusterLinks(
   const cluster = value.cluster;
   if (isRecord(cluster)) {
     const allowSmall = cluster.allowSmallCluster === undefined ? false : cluster.allowSmallCluster;
-    if (Array.isArray(value.nodes) && value.nodes.length >= 1 && value.nodes.length < 3 && allowSmall === false) {
+    // Two nodes and a QDevice make three votes (an odd count with a QDevice is checkQDevice's error).
+    const votes = Array.isArray(value.nodes) ? value.nodes.length + (cluster.qdevice === undefined ? 0 : 1) : 0;
+    if (Array.isArray(value.nodes) && value.nodes.length >= 1 && votes < 3 && allowSmall === false) {
       const n = value.nodes.length;
       add(
         ["cluster"],
         `${plural(n, "node")} cannot keep quorum when one fails; a cluster needs at least 3 nodes ` +
-          "(set cluster.allowSmallCluster: true to allow this)",
+          "(add cluster.qdevice, an external vote, or set cluster.allowSmallCluster: true to allow this)",
       );
     }
     const links = fieldList(cluster.links, isLabel);

@@ -21,6 +21,7 @@ import { z } from "zod";
 import { ApiAccessSchema, checkApiAccess } from "./api-access";
 import { BaselineSchema, checkCephRelease, checkKernelSettings, checkUsers } from "./baseline";
 import { CephSchema, checkCeph } from "./ceph";
+import { CertificatesSchema, checkCertificates } from "./certificates";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
 import { bool, envName, integer, list, mapping, storageId, text } from "./fields";
 import { HaSchema, ImageSchema, TemplateSchema, VmSchema, checkGuests } from "./guests";
@@ -31,6 +32,7 @@ import { TalosSchema, checkTalos } from "./talos";
 import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
 import { NodeSchema, ProxmoxSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkPveInstalls, checkRingNetwork } from "./nodes";
+import { checkQDevice } from "./qdevice";
 import { isRecord } from "./predicates";
 import { checkProduction } from "./production";
 import type { PathIssue } from "./views";
@@ -39,6 +41,8 @@ export { ApiAccessSchema } from "./api-access";
 export { BaselineSchema, SUDO_MODES, UserSchema } from "./baseline";
 export { CephPoolSchema, CephSchema } from "./ceph";
 export { ClusterSchema } from "./cluster";
+export { QDeviceSchema } from "./qdevice";
+export { CertificatesSchema, LETSENCRYPT_DIRECTORY, isDnsName } from "./certificates";
 export { show } from "./messages";
 export { HaSchema, ImageSchema, TemplateSchema, VmSchema, userImageEntry, type ImageConfig } from "./guests";
 export { InterfaceSchema } from "./interfaces";
@@ -111,6 +115,8 @@ const EnvironmentObject = mapping(
     baseline: BaselineSchema.prefault({}),
     /** Automation user and API token (created once the cluster exists). Needs `cluster`. */
     apiAccess: ApiAccessSchema.optional(),
+    /** API certificates: ACME or your own per node (the others keep the cluster CA's). Needs apiAccess. */
+    certificates: CertificatesSchema.optional(),
     /** Ceph on the cluster: monitors, managers, OSDs (nodes[].osds) and pools. Needs `cluster`. */
     ceph: CephSchema.optional(),
     /** Extra images, or overrides of built-in ones, by name (see ImageSchema). */
@@ -169,9 +175,11 @@ export type NodeThunderbolt = NonNullable<Node["thunderbolt"]>;
 export type ThunderboltPort = NodeThunderbolt["ports"][number];
 export type Thunderbolt = NonNullable<Environment["thunderbolt"]>;
 export type Cluster = NonNullable<Environment["cluster"]>;
+export type QDeviceConfig = NonNullable<Cluster["qdevice"]>;
 export type User = Environment["baseline"]["users"][number];
 export type ApiAccessConfig = NonNullable<Environment["apiAccess"]>;
 export type CephConfig = NonNullable<Environment["ceph"]>;
+export type CertificatesConfig = NonNullable<Environment["certificates"]>;
 export type CephPool = CephConfig["pools"][number];
 export type OsdDevice = Node["osds"][number];
 export type PveInstallConfig = NonNullable<Node["install"]>;
@@ -209,6 +217,8 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
   const nodes = Array.isArray(value.nodes) ? value.nodes.filter(isRecord) : [];
   return [
     ...checkMigration(value, nodes, layoutIsValid),
+    ...checkQDevice(value),
+    ...checkCertificates(value),
     ...checkApiAccess(value),
     ...checkOsdDevices(nodes),
     ...checkPveInstalls(value, nodes),
@@ -236,7 +246,7 @@ function checkMachines(value: Record<string, unknown>): PathIssue[] {
     return [{ path: [], message: "no machines; list Proxmox nodes (nodes), existing hosts (hosts), Linode instances (linode.instances) or a Talos cluster on VPS hosts (talos.clusters[].vps)" }];
   }
   if (nodes > 0) return [];
-  return (["cluster", "apiAccess", "ceph", "thunderbolt"] as const)
+  return (["cluster", "apiAccess", "ceph", "thunderbolt", "certificates"] as const)
     .filter((key) => value[key] !== undefined)
     .map((key) => ({ path: [key], message: "needs Proxmox nodes (nodes is empty)" }));
 }

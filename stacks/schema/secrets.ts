@@ -33,6 +33,28 @@ export const SecretsSchema = z.strictObject(
         { error: "expected a mapping of user name to password hash" },
       )
       .optional(),
+    /** API data of the ACME DNS plugin (certificates.acme.dnsPlugin), e.g. { CF_Token: … }: acme.sh's variables. */
+    acmeDnsPluginData: z
+      .record(z.string(), z.string({ error: "expected a value (a string)" }).min(1, { error: "empty" }), {
+        error: "expected a mapping of acme.sh variable name to value",
+      })
+      .optional(),
+    /** Certificate and key of each node in certificates.custom (PEM text; chain optional). */
+    certificates: z
+      .record(
+        z.string(),
+        z.strictObject(
+          {
+            // PEM text; an encrypted value (validated without the passphrase) can't be checked, Proxmox checks the rest.
+            certificate: z.string({ error: "expected the PEM certificate (a string)" }).min(1, { error: "empty" }),
+            privateKey: z.string({ error: "expected the PEM private key (a string)" }).min(1, { error: "empty" }),
+            chain: z.string({ error: "expected the PEM chain (a string)" }).optional(),
+          },
+          { error: (iss) => (iss.code === "invalid_type" ? "expected a mapping with certificate and privateKey" : undefined) },
+        ),
+        { error: "expected a mapping of node name to certificate and key" },
+      )
+      .optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "expected a mapping of secrets" : undefined) },
 );
@@ -88,6 +110,7 @@ export function crossCheckSecrets(secrets: unknown, environment: unknown): PathI
       });
     }
   }
+  issues.push(...crossCheckCertificateSecrets(secrets, env));
   if (isRecord(secrets.rootPasswords) && nodes) {
     const names = nodes.map((n) => (isRecord(n) ? n.name : undefined));
     if (names.every(isLabel)) {
@@ -95,6 +118,38 @@ export function crossCheckSecrets(secrets: unknown, environment: unknown): PathI
         if (!names.includes(key)) issues.push({ path: ["rootPasswords", key], message: `no node named ${show(key)}` });
       }
     }
+  }
+  return issues;
+}
+
+/** The DNS plugin's data and each custom certificate are in the secrets, and nothing else is. */
+function crossCheckCertificateSecrets(secrets: Record<string, unknown>, env: Record<string, unknown>): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const certs = isRecord(env.certificates) ? env.certificates : {};
+  const acme = isRecord(certs.acme) ? certs.acme : undefined;
+  if (acme && isRecord(acme.dnsPlugin) && secrets.acmeDnsPluginData === undefined) {
+    issues.push({
+      path: ["acmeDnsPluginData"],
+      message: "missing; certificates.acme.dnsPlugin needs its API data (pulumi config set --secret --path secrets.acmeDnsPluginData.<VARIABLE>)",
+    });
+  }
+  if (secrets.acmeDnsPluginData !== undefined && !(acme && isRecord(acme.dnsPlugin))) {
+    issues.push({ path: ["acmeDnsPluginData"], message: "set, but certificates.acme.dnsPlugin is not" });
+  }
+  const custom = (Array.isArray(certs.custom) ? certs.custom : []).filter(isRecord).map((c) => c.node).filter(isLabel);
+  const given = isRecord(secrets.certificates) ? secrets.certificates : {};
+  for (const node of custom) {
+    if (given[node] === undefined) {
+      issues.push({
+        path: ["certificates", node],
+        message:
+          `missing; certificates.custom lists ${node} (pulumi config set --secret --path secrets.certificates.${node}.certificate < cert.pem, ` +
+          "and .privateKey < key.pem)",
+      });
+    }
+  }
+  for (const key of Object.keys(given)) {
+    if (!custom.includes(key)) issues.push({ path: ["certificates", key], message: `${show(key)} is not in certificates.custom` });
   }
   return issues;
 }

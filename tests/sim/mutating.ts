@@ -13,7 +13,7 @@ const commands = (names: string) => new RegExp(`${AT_COMMAND}(?:${names})(?=\\s|
 
 /** Why a command counts as mutating: the first pattern it matches. */
 export const MUTATING_PATTERNS: readonly { what: string; pattern: RegExp }[] = [
-  { what: "cluster membership", pattern: /\bpvecm (create|add|delnode|expected|updatecerts)\b/ },
+  { what: "cluster membership", pattern: /\bpvecm (create|add|delnode|expected|updatecerts|qdevice (setup|remove))\b/ },
   { what: "Ceph setup", pattern: /\bpveceph (install|init|purge|start|stop)\b|\bpveceph (mon|mgr|mds|osd) (create|destroy)\b|\bpveceph pool (create|set|destroy)\b/ },
   {
     what: "Ceph settings",

@@ -59,9 +59,11 @@ function globToRegExp(p) {
   return new RegExp("^" + p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$");
 }
 
-/** name → "installed" | "config-files" */
-function database(sim) {
-  const { state, node } = sim.self();
+/** name → "installed" | "config-files", of the tool's own node or of `nodeName`. */
+function database(sim, nodeName) {
+  const state = nodeName === undefined ? sim.self().state : sim.read();
+  const node = nodeName === undefined ? sim.self().node : state.nodes[nodeName];
+  if (!node) lib.die(`pve-sim: unknown node '${nodeName}'`, 127);
   const db = new Map();
   for (const p of BASE) db.set(p, "installed");
   if (!node.distro) for (const [p] of lib.packageVersions(node)) db.set(p, "installed");

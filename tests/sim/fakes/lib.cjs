@@ -613,13 +613,15 @@ function quorumInfo(state, cluster) {
   const members = [...cluster.nodes].sort((a, b) => a.nodeid - b.nodeid);
   // online = up and in this cluster's membership (a separated node stays listed until pvecm delnode)
   const online = members.filter((m) => state.nodes[m.name] && state.nodes[m.name].online && state.nodes[m.name].cluster === cluster.name);
-  const configured = members.reduce((s, m) => s + (m.votes ?? 1), 0);
-  const totalVotes = online.reduce((s, m) => s + (m.votes ?? 1), 0);
+  // A QDevice (qnetd-lib.cjs) adds its configured votes to the expected ones and votes while reachable.
+  const qdevice = cluster.qdevice ? require("./qnetd-lib.cjs").qdeviceVotes(state, cluster, online.length) : 0;
+  const configured = members.reduce((s, m) => s + (m.votes ?? 1), 0) + (cluster.qdevice ? cluster.qdevice.votes ?? 1 : 0);
+  const totalVotes = online.reduce((s, m) => s + (m.votes ?? 1), 0) + qdevice;
   const expected = cluster.expectedVotes ?? Math.max(configured, totalVotes);
   const quorum = Math.max(Math.floor((expected + 2) / 2), Math.floor((totalVotes + 2) / 2));
   // cluster.quorumHeldUntilMs: a membership change still settling (pvecm.cjs test knob)
   const settling = !!cluster.quorumHeldUntilMs && Date.now() < cluster.quorumHeldUntilMs;
-  return { members, online, expected, highest: expected, totalVotes, quorum, quorate: totalVotes >= quorum && !settling };
+  return { members, online, expected, highest: expected, totalVotes, quorum, quorate: totalVotes >= quorum && !settling, qdevice };
 }
 
 /** Storages the fakes know: the installer's local ones plus every Ceph pool (RBD storage of the same name). */
@@ -726,7 +728,16 @@ function corosyncConfObject(cluster) {
   return {
     logging: { debug: "off", to_syslog: "yes" },
     nodelist: { node: nodelist },
-    quorum: { provider: "corosync_votequorum" },
+    quorum: cluster.qdevice
+      ? {
+          device: {
+            model: "net",
+            net: { algorithm: cluster.qdevice.algorithm, host: cluster.qdevice.host, tls: cluster.qdevice.tls || "on" },
+            votes: cluster.qdevice.votes ?? 1,
+          },
+          provider: "corosync_votequorum",
+        }
+      : { provider: "corosync_votequorum" },
     totem: {
       cluster_name: cluster.name,
       config_version: cluster.configVersion,

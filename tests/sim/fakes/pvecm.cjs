@@ -1,11 +1,16 @@
 "use strict";
 // Fake `pvecm` (proxmox/pve-cluster src/PVE/CLI/pvecm.pm, Cluster/Setup.pm, API2/ClusterConfig.pm,
 // plus the corosync-quorumtool output that `pvecm status|nodes|expected` exec).
-// Implemented: status, nodes, create, add, delnode, expected, apiver. See pve-cli.md section 1.
+// Implemented: status, nodes, create, add, delnode, expected, apiver, updatecerts, qdevice setup|remove
+// (pve-cluster src/PVE/CLI/pvecm.pm setup_qdevice/remove_qdevice; model in qnetd-lib.cjs).
+// See pve-cli.md section 1.
 const fs = require("node:fs");
 const path = require("node:path");
 const crypto = require("node:crypto");
 const lib = require("./lib.cjs");
+const dpkg = require("./dpkg-lib.cjs");
+const qnetdLib = require("./qnetd-lib.cjs");
+const ring = require("./ring-lib.cjs");
 
 const CLUSTERCONF = "/etc/pve/corosync.conf";
 const AUTHFILE = "/etc/corosync/authkey";
@@ -115,13 +120,16 @@ function cmdStatus(sim, argv) {
   o += `Highest expected: ${q.highest}\n`;
   o += `Total votes:      ${q.totalVotes}\n`;
   o += `Quorum:           ${q.quorum} ${q.quorate ? " " : "Activity blocked"}\n`;
-  o += `Flags:            ${q.quorate ? "Quorate " : ""}\n`;
+  // corosync-quorumtool: each flag followed by a space; with a QDevice a Qdevice column and row
+  o += `Flags:            ${q.quorate ? "Quorate " : ""}${cluster.qdevice ? "Qdevice " : ""}\n`;
   o += "\nMembership information\n----------------------\n";
-  o += "    Nodeid      Votes Name\n";
+  o += cluster.qdevice ? "    Nodeid      Votes    Qdevice Name\n" : "    Nodeid      Votes Name\n";
   for (const m of q.online) {
     const addr = (m.links && m.links.link0) || m.ip;
-    o += `${hex8(m.nodeid)} ${pad10(m.votes ?? 1)} ${addr}${m.name === node.name ? " (local)" : ""}\n`;
+    const qcol = cluster.qdevice ? ` ${pad10(q.qdevice > 0 ? "A,V,NMW" : "NA,NV,NMW")}` : "";
+    o += `${hex8(m.nodeid)} ${pad10(m.votes ?? 1)}${qcol} ${addr}${m.name === node.name ? " (local)" : ""}\n`;
   }
+  if (cluster.qdevice) o += `${hex8(0)} ${pad10(q.qdevice)} ${pad10("")} Qdevice\n`;
   lib.out(o);
   return q.quorate ? 0 : 2; // corosync-quorumtool: EXIT_NOT_QUORATE
 }
@@ -482,6 +490,200 @@ function cmdDelnode(sim, argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// qdevice setup|remove (not workers: a die exits 255). The real setup runs ssh-copy-id and ssh/scp
+// as root to the qnetd host and to every member; the fake checks what those need instead: the
+// qnetd host answers, root's key of this node is authorized there and its host key is known
+// here, corosync-qnetd is installed there and corosync-qdevice on every member.
+
+const QNETD_ROOT_KEYS = "root/.ssh/authorized_keys";
+
+function hostKnown(me, address) {
+  let text = "";
+  try {
+    text = fs.readFileSync(onNode(me, "root/.ssh/known_hosts"), "utf8");
+  } catch {
+    return false;
+  }
+  return text.split("\n").some((l) => l.trim().split(/\s+/)[0].split(",").includes(address));
+}
+
+function keyAuthorized(me, host) {
+  let pub = "";
+  let keys = "";
+  try {
+    pub = fs.readFileSync(onNode(me, "root/.ssh/id_rsa.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    keys = fs.readFileSync(onNode(host, QNETD_ROOT_KEYS), "utf8");
+  } catch {
+    return false;
+  }
+  return !!pub && keys.split("\n").some((l) => l.includes(pub));
+}
+
+function cmdQdeviceSetup(sim, argv) {
+  const usage = "pvecm qdevice setup <address> [OPTIONS]";
+  const { args, opts } = lib.parseCli(argv, { usage, args: ["address"], options: { network: "string", force: "boolean" } });
+  if (!isIp(args.address)) lib.paramError({ address: "value does not look like a valid IP address" }, usage);
+  const { state, node: me } = sim.self();
+  checkConfExists(me);
+  const cluster = requireCorosync(state, me);
+  for (const m of [...cluster.nodes].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!state.nodes[m.name] || !state.nodes[m.name].online) lib.die(`All nodes must be online! Node ${m.name} is offline, aborting.\n`);
+  }
+  if (cluster.qdevice && !opts.force) lib.die("QDevice already configured!\n");
+  const algorithm = cluster.nodes.length % 2 === 1 ? (opts.force ? "lms" : null) : "ffsplit";
+  if (!algorithm) lib.die("Clusters with an odd node count are not officially supported!\n");
+  const address = args.address;
+  const host = qnetdLib.hostAt(state, address);
+  // ssh-copy-id: no TTY for a password or a host key question
+  if (!host || !host.online) {
+    lib.err(`ssh: connect to host ${address} port 22: No route to host\n`);
+    lib.die(`command 'ssh-copy-id -i /root/.ssh/id_rsa root@${address}' failed: exit code 1\n`);
+  }
+  if (!hostKnown(me, address)) {
+    lib.err("Host key verification failed.\n");
+    lib.die(`command 'ssh-copy-id -i /root/.ssh/id_rsa root@${address}' failed: exit code 1\n`);
+  }
+  if (!keyAuthorized(me, host)) {
+    lib.err(`root@${address}: Permission denied (publickey,password).\n`);
+    lib.die(`command 'ssh-copy-id -i /root/.ssh/id_rsa root@${address}' failed: exit code 1\n`);
+  }
+  lib.err("/usr/bin/ssh-copy-id: INFO: Source of key(s) to be installed: \"/root/.ssh/id_rsa.pub\"\n");
+  lib.err("/usr/bin/ssh-copy-id: WARNING: All keys were skipped because they already exist on the remote system.\n");
+  if (fs.existsSync(onNode(me, "etc/corosync/qdevice/net/nssdb")) && !opts.force) lib.die("QDevice certificate store already initialised, set force to delete!\n");
+
+  lib.out("\nINFO: initializing qnetd server\n");
+  const qnetdInstalled = dpkg.isInstalled(sim, "corosync-qnetd", host.name);
+  if (!qnetdInstalled) {
+    lib.err("bash: line 1: corosync-qnetd-certutil: command not found\n");
+    lib.out("\nINFO: copying CA cert and initializing on all nodes\n");
+    lib.err("scp: /etc/corosync/qnetd/nssdb/qnetd-cacert.crt: No such file or directory\n");
+    lib.die(`command 'scp -o BatchMode=yes root@[${address}]:/etc/corosync/qnetd/nssdb/qnetd-cacert.crt /etc/pve/qnetd-cacert.crt' failed: exit code 1\n`);
+  }
+  lib.out("Certificate database (/etc/corosync/qnetd/nssdb) already exists. Delete it to initialize new db\n");
+  lib.out("\nINFO: copying CA cert and initializing on all nodes\n");
+  const members = [...cluster.nodes].map((m) => m.name).sort();
+  for (const n of members) {
+    if (!dpkg.isInstalled(sim, "corosync-qdevice", n)) lib.out(`\nnode '${n}': bash: line 1: corosync-qdevice-net-certutil: command not found\n`);
+    else lib.out(`\nnode '${n}': Creating /etc/corosync/qdevice/net/nssdb\n`);
+  }
+  lib.out("\nINFO: generating cert request\n");
+  if (!dpkg.isInstalled(sim, "corosync-qdevice", me.name)) lib.die(`command 'corosync-qdevice-net-certutil -r -n ${cluster.name}' failed: exec failed: No such file or directory\n`);
+  lib.out(`Certificate request stored in /etc/corosync/qdevice/net/nssdb/qdevice-net-node.crq\n`);
+  lib.out("\nINFO: copying exported cert request to qnetd server\n");
+  lib.out("\nINFO: sign and export cluster cert\n");
+  lib.out(`Signing cluster certificate\nCertificate stored in /etc/corosync/qnetd/nssdb/cluster-${cluster.name}.crt\n`);
+  lib.out("\nINFO: copy exported CRT\n");
+  lib.out("\nINFO: import certificate\n");
+  lib.out("Importing signed cluster certificate\nCertificate stored in /etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12\n");
+  lib.out("\nINFO: copy and import pk12 cert to all nodes\n");
+  for (const n of members) {
+    if (!dpkg.isInstalled(sim, "corosync-qdevice", n)) {
+      lib.die(`command 'ssh -o BatchMode=yes -o HostKeyAlias=${n} root@${state.nodes[n].ip} -- corosync-qdevice-net-certutil -m -c /etc/pve/qdevice-net-node.p12' failed: exit code 127\n`);
+    }
+    lib.out(`\nnode '${n}': Importing cluster certificate and key\n`);
+  }
+  sim.mutate((s) => {
+    const c = s.clusters[cluster.name];
+    if (c.qdevice) lib.die("Qdevice already configured, must be removed before setting up new one!\n");
+    lib.out("\nINFO: add QDevice to cluster configuration\n");
+    c.qdevice = { host: address, algorithm, tls: "on", ...(algorithm === "ffsplit" ? { votes: 1 } : {}) };
+    c.configVersion += 1;
+    s.qnetd ??= {};
+    const q = (s.qnetd[host.name] ??= { initialized: true, clusters: [] });
+    q.initialized = true;
+    if (!q.clusters.includes(c.name)) q.clusters.push(c.name);
+    for (const n of members) {
+      const sd = ring.systemdOf(s, n);
+      sd.enabled["corosync-qdevice"] = true;
+      sd.active["corosync-qdevice"] = true;
+    }
+  });
+  for (const n of members) {
+    fs.mkdirSync(onNode(sim.read().nodes[n], "etc/corosync/qdevice/net/nssdb"), { recursive: true });
+    lib.out(`\nINFO: start and enable corosync qdevice daemon on node '${n}'...\n`);
+    lib.out(`\nnode '${n}': Synchronizing state of corosync-qdevice.service with SysV service script with /lib/systemd/systemd-sysv-install.\n`);
+    lib.out(`\nnode '${n}': Executing: /lib/systemd/systemd-sysv-install enable corosync-qdevice\n`);
+  }
+  return 0;
+}
+
+function cmdQdeviceRemove(sim, argv) {
+  lib.parseCli(argv, { usage: "pvecm qdevice remove", args: [] });
+  const { state, node: me } = sim.self();
+  checkConfExists(me);
+  const cluster = requireCorosync(state, me);
+  for (const m of [...cluster.nodes].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!state.nodes[m.name] || !state.nodes[m.name].online) lib.die(`All nodes must be online! Node ${m.name} is offline, aborting.\n`);
+  }
+  if (!cluster.qdevice) lib.die("No QDevice configured!\n");
+  sim.mutate((s) => {
+    const c = s.clusters[cluster.name];
+    delete c.qdevice;
+    c.configVersion += 1;
+    for (const m of c.nodes) {
+      const sd = ring.systemdOf(s, m.name);
+      delete sd.enabled["corosync-qdevice"];
+      delete sd.active["corosync-qdevice"];
+    }
+  });
+  for (const m of cluster.nodes) fs.rmSync(onNode(sim.read().nodes[m.name], "etc/corosync/qdevice"), { recursive: true, force: true });
+  lib.out("\nRemoved Qdevice.\n");
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// updatecerts (Cluster/Setup.pm updatecerts_and_ssh): the node certificate is made again, with the
+// address /etc/hosts gives the node's name, only when missing or with --force; then SSH keys merge.
+
+function nodeAddressFromHosts(node) {
+  let text = "";
+  try {
+    text = fs.readFileSync(onNode(node, "etc/hosts"), "utf8");
+  } catch {
+    return node.ip;
+  }
+  for (const line of text.split("\n")) {
+    const [addr, ...names] = line.replace(/#.*/, "").trim().split(/\s+/);
+    if (addr && !addr.startsWith("127.") && names.includes(node.name)) return addr;
+  }
+  return node.ip;
+}
+
+function cmdUpdatecerts(sim, argv) {
+  const { opts } = lib.parseCli(argv, { usage: "pvecm updatecerts  [OPTIONS]", args: [], options: { force: "boolean", silent: "boolean", "unmerge-known-hosts": "boolean" } });
+  const { node } = sim.self();
+  const dir = onNode(node, `etc/pve/nodes/${node.name}`);
+  const cert = path.join(dir, "pve-ssl.pem");
+  const say = (t) => !opts.silent && lib.out(t);
+  say("(re)generate node files\n");
+  if (opts.force || !fs.existsSync(cert)) {
+    say("generate new node certificate\n");
+    const { execFileSync } = require("node:child_process");
+    const tmp = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "updatecerts-"));
+    try {
+      const address = nodeAddressFromHosts(node);
+      fs.writeFileSync(path.join(tmp, "ext"), `subjectAltName=DNS:${node.name},DNS:localhost,IP:${address},IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+      const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+      execFileSync("openssl", ["req", "-new", ...ec, "-keyout", path.join(tmp, "key"), "-out", path.join(tmp, "csr"), "-subj", `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${node.name}`], { stdio: "pipe" });
+      execFileSync("openssl", ["x509", "-req", "-in", path.join(tmp, "csr"), "-CA", onNode(node, "etc/pve/pve-root-ca.pem"), "-CAkey", onNode(node, "etc/pve/priv/pve-root-ca.key"), "-set_serial", `0x${crypto.randomBytes(8).toString("hex")}`, "-days", "700", "-extfile", path.join(tmp, "ext"), "-out", path.join(tmp, "pem")], { stdio: "pipe" });
+      fs.copyFileSync(path.join(tmp, "pem"), cert);
+      fs.copyFileSync(path.join(tmp, "key"), path.join(dir, "pve-ssl.key"));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  say("merge authorized SSH keys\n");
+  return 0;
+}
+
+function cmdQdevice(sim, argv) {
+  const [sub, ...rest] = argv;
+  if (sub === "setup") return cmdQdeviceSetup(sim, rest);
+  if (sub === "remove") return cmdQdeviceRemove(sim, rest);
+  return lib.unknownCommand("pvecm", `qdevice ${sub ?? ""}`.trim(), USAGES);
+}
+
+// ---------------------------------------------------------------------------------------------
 lib.main(() => {
   const sim = lib.context();
   const [cmd, ...rest] = process.argv.slice(2);
@@ -498,6 +700,10 @@ lib.main(() => {
       return cmdAdd(sim, rest);
     case "delnode":
       return cmdDelnode(sim, rest);
+    case "qdevice":
+      return cmdQdevice(sim, rest);
+    case "updatecerts":
+      return cmdUpdatecerts(sim, rest);
     case "apiver":
       lib.parseCli(rest, { usage: "pvecm apiver", args: [] });
       lib.line("1");
