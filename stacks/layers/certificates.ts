@@ -5,7 +5,7 @@ import type { ProxmoxCluster } from "../../components/proxmox-cluster";
 import type { EnvironmentContext } from "./context";
 
 /** The nodes' API certificates (ACME or your own), once the cluster and API access exist. */
-export function buildCertificates(ctx: EnvironmentContext, api: ApiAccess, cluster: ProxmoxCluster): ApiCertificates | undefined {
+export function buildCertificates(ctx: EnvironmentContext, api: ApiAccess, cluster: ProxmoxCluster | undefined): ApiCertificates | undefined {
   const { env, secrets } = ctx;
   const certs = env.certificates;
   if (!certs || (!certs.acme && certs.custom.length === 0)) return undefined;
@@ -27,6 +27,7 @@ export function buildCertificates(ctx: EnvironmentContext, api: ApiAccess, clust
         pem: pulumi.secret(secrets.apply((s) => s.certificates?.[c.node] ?? { certificate: "", privateKey: "" })),
       })),
     },
-    { dependsOn: [cluster, api] },
+    // After the cluster (a standalone node: after its API access).
+    { dependsOn: cluster ? [cluster, api] : [api] },
   );
 }
