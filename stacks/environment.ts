@@ -3,6 +3,7 @@ import { nodeAccessByName } from "./connections";
 import { buildApi } from "./layers/api";
 import { buildCeph, type CephOutputs } from "./layers/ceph";
 import { buildCluster } from "./layers/cluster";
+import { buildFirewall } from "./layers/firewall";
 import type { EnvironmentContext } from "./layers/context";
 import { buildGuests, type GuestOutputs } from "./layers/guests";
 import { buildHosts, buildVmHosts, type ProvisionedHost } from "./layers/hosts";
@@ -10,6 +11,7 @@ import { buildK3s, type KubernetesOutput } from "./layers/k3s";
 import { buildLinode } from "./layers/linode";
 import { baselineUsers, buildNodes, nodeOutputs } from "./layers/nodes";
 import { buildRing } from "./layers/ring";
+import { buildSdn } from "./layers/sdn";
 import type { Environment, Secrets } from "./schema";
 
 /** What a stack exports. */
@@ -26,6 +28,10 @@ export interface EnvironmentOutputs extends GuestOutputs {
   ceph?: CephOutputs;
   /** Plain hosts and Linode instances: address and pinned host key. */
   hosts?: Record<string, { address: pulumi.Input<string>; hostKey: pulumi.Input<string> }>;
+  /** The cluster firewall: the rule set verified before enabling, each node's `pve-firewall status` after. */
+  firewall?: { appliedRules: pulumi.Output<string>; statuses: pulumi.Output<Record<string, string>> };
+  /** Guest networks: VNet IDs by name. */
+  sdn?: Record<string, pulumi.Output<string>>;
   /** K3s clusters by name: kubeconfig (a secret), API endpoint, node names. */
   kubernetes?: Record<string, KubernetesOutput>;
 }
@@ -45,7 +51,7 @@ export function buildEnvironment(
   const ctx = environmentContext(env, secrets);
   const outputs: EnvironmentOutputs = env.nodes.length > 0 ? buildProxmox(ctx, usersWithPasswordHash) : { nodes: {} };
 
-  // 7. Machines outside Proxmox: existing hosts, and Linode instances (created, then provisioned).
+  // 8. Machines outside Proxmox: existing hosts, and Linode instances (created, then provisioned).
   const users = baselineUsers(ctx, usersWithPasswordHash);
   const machines: ProvisionedHost[] = [...buildHosts(ctx, users), ...buildLinode(ctx, users), ...buildVmHosts(ctx, users, outputs.vms ?? {})];
   if (machines.length > 0) {
@@ -54,7 +60,7 @@ export function buildEnvironment(
     );
   }
 
-  // 8. K3s clusters on them, once each member is provisioned.
+  // 9. K3s clusters on them, once each member is provisioned.
   if (env.k3s.clusters.length > 0) outputs.kubernetes = buildK3s(ctx, new Map(machines.map((m) => [m.name, m])));
   return outputs;
 }
@@ -79,12 +85,18 @@ function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySe
   const api = env.apiAccess ? buildApi(ctx, cluster) : undefined;
   if (api) outputs.api = { endpoint: api.endpoint, tokenId: api.tokenId, tokenSecret: api.tokenSecret };
 
-  // 5. Ceph: install/init/mons/mgrs → OSDs → pools → health gate.
+  // 5. The cluster firewall (rules → verify on every node → enable → SSH check) and the guest networks (SDN, applied once).
+  const firewall = api && env.firewall ? buildFirewall(ctx, cluster, api) : undefined;
+  if (firewall) outputs.firewall = { appliedRules: firewall.appliedRules, statuses: firewall.statuses };
+  const sdn = api ? buildSdn(ctx, cluster, api) : undefined;
+  if (sdn) outputs.sdn = sdn.vnets;
+
+  // 6. Ceph: install/init/mons/mgrs → OSDs → pools → health gate.
   const ceph = env.ceph ? buildCeph(ctx, cluster) : undefined;
   if (ceph) outputs.ceph = ceph.outputs;
 
-  // 6. Guests: templates → VMs → HA, on the Ceph storage once it is healthy.
-  if (api) Object.assign(outputs, buildGuests(ctx, api, ceph?.storage ?? []));
+  // 7. Guests: templates → VMs → HA, on the Ceph storage once it is healthy; VMs on a VNet once SDN is applied.
+  if (api) Object.assign(outputs, buildGuests(ctx, api, ceph?.storage ?? [], sdn?.applied));
   return outputs;
 }
 

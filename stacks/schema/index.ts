@@ -23,12 +23,14 @@ import { BaselineSchema, checkCephRelease, checkUsers } from "./baseline";
 import { CephSchema, checkCeph } from "./ceph";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
 import { envName, integer, list, mapping, storageId, text } from "./fields";
+import { FirewallSchema, checkFirewall } from "./firewall";
 import { HaSchema, ImageSchema, TemplateSchema, VmSchema, checkGuests } from "./guests";
 import { HostSchema, checkHostNames } from "./hosts";
 import { K3sSchema, checkK3s } from "./k3s";
 import { LinodeSchema } from "./linode";
 import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
+import { SdnSchema, checkSdn } from "./sdn";
 import { NodeSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkRingNetwork } from "./nodes";
 import { isRecord } from "./predicates";
 import type { PathIssue } from "./views";
@@ -37,6 +39,8 @@ export { ApiAccessSchema } from "./api-access";
 export { BaselineSchema, SUDO_MODES, UserSchema } from "./baseline";
 export { CephPoolSchema, CephSchema } from "./ceph";
 export { ClusterSchema } from "./cluster";
+export { FirewallRuleSchema, FirewallSchema } from "./firewall";
+export { SdnNetworkSchema, SdnSchema } from "./sdn";
 export { show } from "./messages";
 export { HaSchema, ImageSchema, TemplateSchema, VmSchema, userImageEntry, type ImageConfig } from "./guests";
 export { InterfaceSchema } from "./interfaces";
@@ -99,6 +103,10 @@ const EnvironmentObject = mapping(
     apiAccess: ApiAccessSchema.optional(),
     /** Ceph on the cluster: monitors, managers, OSDs (nodes[].osds) and pools. Needs `cluster`. */
     ceph: CephSchema.optional(),
+    /** The Proxmox firewall of the cluster (aliases, IP sets, rules, node options). Needs `cluster` and `apiAccess`. */
+    firewall: FirewallSchema.optional(),
+    /** Isolated guest networks (SDN zones, VNets, subnets). Needs `cluster` and `apiAccess`. */
+    sdn: SdnSchema.prefault({}),
     /** Extra images, or overrides of built-in ones, by name (see ImageSchema). */
     // Keys are checked in checkGuests (a record key schema's message can't name the key).
     images: z
@@ -166,6 +174,8 @@ export type HaPlacementConfig = Environment["ha"]["placements"][number];
 export type Host = Environment["hosts"][number];
 export type LinodeConfig = NonNullable<Environment["linode"]>;
 export type LinodeInstanceConfig = LinodeConfig["instances"][number];
+export type FirewallConfig = NonNullable<Environment["firewall"]>;
+export type SdnNetworkConfig = Environment["sdn"]["networks"][number];
 export type K3sClusterConfig = Environment["k3s"]["clusters"][number];
 
 /**
@@ -196,6 +206,8 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkOsdDevices(nodes),
     ...checkCeph(value, nodes, layoutIsValid),
     ...checkGuests(value, nodes),
+    ...checkFirewall(value),
+    ...checkSdn(value),
     ...checkUsers(value),
     ...checkCephRelease(value),
     ...checkMachines(value),
@@ -213,7 +225,7 @@ function checkMachines(value: Record<string, unknown>): PathIssue[] {
     return [{ path: [], message: "no machines; list Proxmox nodes (nodes), existing hosts (hosts) or Linode instances (linode.instances)" }];
   }
   if (nodes > 0) return [];
-  return (["cluster", "apiAccess", "ceph", "thunderbolt"] as const)
+  return (["cluster", "apiAccess", "ceph", "thunderbolt", "firewall"] as const)
     .filter((key) => value[key] !== undefined)
     .map((key) => ({ path: [key], message: "needs Proxmox nodes (nodes is empty)" }));
 }

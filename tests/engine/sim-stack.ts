@@ -38,8 +38,11 @@ interface RawNetwork {
  * Layers this harness cannot run: templates, VMs and HA need the native
  * provider's VMs, Linode instances are native too, and the K3s clusters and
  * plain hosts run on those machines, which the simulator does not start.
+ * The firewall's rules and the SDN zones are native resources too: the
+ * harness answers them from their inputs, so no cluster.fw is written and
+ * the firewall's verify step would (rightly) refuse to switch it on.
  */
-const DROPPED_LAYERS = ["templates", "vms", "ha", "images", "linode", "hosts", "k3s"] as const;
+const DROPPED_LAYERS = ["templates", "vms", "ha", "images", "linode", "hosts", "k3s", "firewall", "sdn"] as const;
 
 export interface SimStack {
   /** The environment as the stack file has it (plain part only). */
