@@ -17,7 +17,7 @@ import { withSession } from "../../ssh";
 import { sshOptions, sshTarget, type NodeConnection } from "../connection";
 import { isUnknown, sleep, stableJson } from "../diff";
 import { sshResourceInputs, sshResourceOptions } from "../resource";
-import { indent } from "../sessions";
+import { indent, withoutBlankLines } from "../sessions";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const FIREWALL_SSH_CHECK_PROVIDER_VERSION = "1";
@@ -49,7 +49,7 @@ export class FirewallLockoutError extends Error {
     this.message =
       `firewall: ${nodes.join(", ")} stopped answering over SSH after the firewall change:\n` +
       problems.map((p) => `  - ${p}`).join("\n") +
-      `\nthe rule set applied (/etc/pve/firewall/cluster.fw):\n${indent(appliedRules || "(empty)")}\n` +
+      `\nthe rule set applied (/etc/pve/firewall/cluster.fw):\n${indent(withoutBlankLines(appliedRules) || "(empty)")}\n` +
       "from the node's console: pve-firewall stop, then fix the rules";
     this.name = "FirewallLockoutError";
   }

@@ -23,7 +23,7 @@ import type { SshSession } from "../../ssh";
 import type { NodeConnection } from "../connection";
 import { isUnknown, stableJson } from "../diff";
 import { sshResourceInputs, sshResourceOptions } from "../resource";
-import { closeAll, indent, openSessions, refusalMessage } from "../sessions";
+import { closeAll, indent, withoutBlankLines, openSessions, refusalMessage } from "../sessions";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const FIREWALL_VERIFY_PROVIDER_VERSION = "1";
@@ -144,7 +144,7 @@ async function verify(inputs: FirewallVerifyInputs): Promise<FirewallVerifyOutpu
   const views = await observeAll(inputs);
   const problems = lockoutProblems(views, inputs.adminNetworks, inputs.ports);
   if (problems.length > 0) {
-    const shown = views[0] ? `\nrule set read on ${views[0].node} (${CLUSTER_FW}):\n${indent(views[0].clusterFw || "(empty)")}` : "";
+    const shown = views[0] ? `\nrule set read on ${views[0].node} (${CLUSTER_FW}):\n${indent(withoutBlankLines(views[0].clusterFw) || "(empty)")}` : "";
     throw new FirewallRefusedError([...problems.slice(0, -1), problems[problems.length - 1] + shown]);
   }
   const observed = views.map(({ compileProblems: _unused, ...v }) => v);
