@@ -25,6 +25,7 @@
  * component that refuses and every provider with a check must be a site (or
  * in UNLISTED, with why).
  */
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
@@ -32,11 +33,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ApiAccess } from "../components/api-access";
 import { CephCluster } from "../components/ceph-cluster";
 import { CephPools } from "../components/ceph-pools";
+import { ClusterFirewall } from "../components/cluster-firewall";
+import { GuestNetworks } from "../components/guest-networks";
 import { HaPlacementComponent } from "../components/ha";
 import { NodeBaseline } from "../components/node-baseline";
 import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
 import { ThunderboltRing } from "../components/thunderbolt-ring";
+import { firewallPlan } from "../infra/firewall-plan";
 import { cephClusterProvider, type CephClusterInputs } from "../infra/providers/ceph/ceph-cluster";
 import { cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
 import { cephPoolProvider } from "../infra/providers/ceph/ceph-pool";
@@ -306,6 +310,26 @@ const ROWS: Row[] = [
     path: "vms[1].vmid",
     refusal: /HA placement spread: VM 300 is listed twice/,
   },
+  // The cluster firewall and the guest networks (components/cluster-firewall.ts, components/guest-networks.ts).
+  {
+    site: "cluster-firewall#constructor",
+    key: "adminNetworks is empty",
+    what: "a firewall with no admin network",
+    mutate: (e) => (e.firewall.adminNetworks = []),
+    path: "firewall.adminNetworks",
+    refusal: /adminNetworks is empty; SSH and the API would be closed to everyone/,
+  },
+  {
+    site: "guest-networks#constructor",
+    key: "DHCP is only served on simple zones",
+    what: "DHCP on a vxlan guest network",
+    mutate: (e) => {
+      e.sdn.networks[0].type = "vxlan";
+      e.sdn.networks[0].vxlanTag = 100;
+    },
+    path: "sdn.networks[0].dhcp",
+    refusal: /dev: DHCP is only served on simple zones/,
+  },
 ];
 
 /** Refusal statements no stack file can reach (or only the node can decide), by site, with why. */
@@ -342,6 +366,8 @@ const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "proxmox-cluster#constructor", key: "nodes is empty; a Proxmox cluster", why: "the schema requires at least one node" },
   { site: "thunderbolt-ring#ringProblem", key: "node ${node} is listed twice", why: "node names are unique (schema)" },
   { site: "cloud-template#check", key: "must be an absolute path on the node", why: "imagePath is built from the image catalogue's file name under the ISO directory" },
+  { site: "cluster-firewall#constructor", key: "nodes is empty; the firewall needs", why: "the firewall needs cluster (schema), which needs nodes; the composition passes every node" },
+  { site: "guest-networks#constructor", key: "networks is empty; nothing to create", why: "the composition builds guest networks only when sdn.networks has some" },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -406,6 +432,10 @@ const baseline = (env: Environment) =>
     hosts: hostEntries(env),
     users: env.baseline.users,
   });
+
+/** The API provider the native resources take (registered under mocks, once). */
+let provider: proxmoxve.Provider | undefined;
+const apiProvider = () => (provider ??= new proxmoxve.Provider("api", { endpoint: "https://192.0.2.1:8006/" }));
 
 async function checkFailures(provider: pulumi.dynamic.ResourceProvider, inputs: unknown): Promise<string[]> {
   const r = await provider.check!({}, inputs);
@@ -501,6 +531,27 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
     ),
   "cloud-template#check": async (env) =>
     (await Promise.all(env.templates.map((t) => checkFailures(cloudTemplateProvider, { vmid: t.vmid, diskSize: t.diskSize, imagePath: "/var/lib/vz/template/iso/image.img" })))).flat(),
+  "cluster-firewall#constructor": (env) =>
+    thrown(
+      () =>
+        env.firewall &&
+        new ClusterFirewall("firewall", {
+          provider: apiProvider(),
+          nodes: env.nodes.map((n) => access(n.name)),
+          plan: firewallPlan({ adminNetworks: env.firewall.adminNetworks, networks: env.networks, memberAddresses: [], linkNetworks: [], extraRules: env.firewall.rules }),
+          adminNetworks: env.firewall.adminNetworks,
+        }),
+    ),
+  "guest-networks#constructor": (env) =>
+    thrown(
+      () =>
+        env.sdn.networks.length > 0 &&
+        new GuestNetworks("sdn", {
+          provider: apiProvider(),
+          nodes: env.nodes.map((n) => access(n.name)),
+          networks: env.sdn.networks.map((n) => ({ ...n, nodes: n.nodes ?? env.nodes.map((x) => x.name), peers: [] })),
+        }),
+    ),
   "thunderbolt-ring#ringProblem": (env) =>
     thrown(
       () =>
@@ -541,6 +592,8 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   "proxmox-cluster#constructor": { file: "components/proxmox-cluster.ts", start: "  constructor(" },
   "thunderbolt-ring#ringProblem": { file: "components/thunderbolt-ring.ts", start: "export function ringProblem(" },
   "cloud-template#check": { file: "infra/providers/proxmox/cloud-template.ts", start: "  async check(" },
+  "cluster-firewall#constructor": { file: "components/cluster-firewall.ts", start: "  constructor(" },
+  "guest-networks#constructor": { file: "components/guest-networks.ts", start: "  constructor(" },
 };
 
 /**
