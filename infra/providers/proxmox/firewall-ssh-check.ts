@@ -104,7 +104,8 @@ export const firewallSshCheckProvider: pulumi.dynamic.ResourceProvider<FirewallS
   async read(id, props) {
     if (!props) throw new Error(`${id}: no stored state to refresh from`);
     // No waiting on refresh: what each node says now.
-    return { id, props: await checkAll({ ...props, settleSeconds: 0 }) };
+    const { statuses, unreachable } = await checkAll({ ...props, settleSeconds: 0 });
+    return { id, props: { ...props, statuses, unreachable } };
   },
 
   async diff(_id, olds, news) {
