@@ -74,21 +74,22 @@ export function parseFwRule(raw: string, line: number): FwRule | undefined {
     rule.action = macro[2];
   }
   rest = rest.slice(head[0].length);
-  const flags: [RegExp, keyof FwRule][] = [
+  // The flags PVE's parser takes, in its syntax; sport, log and icmp-type do not matter here (no field).
+  const flags: [RegExp, "iface" | "proto" | "dport" | "source" | "dest" | undefined][] = [
     [/^-i (\S+)\s*/, "iface"],
     [/^(?:-p|--?proto) (\S+)\s*/, "proto"],
     [/^--?dport (\S+)\s*/, "dport"],
-    [/^--?sport (\S+)\s*/, "text"],
+    [/^--?sport (\S+)\s*/, undefined],
     [/^--?source (\S+)\s*/, "source"],
     [/^--?dest (\S+)\s*/, "dest"],
-    [/^--?log \S+\s*/, "text"],
-    [/^--?icmp-type \S+\s*/, "text"],
+    [/^--?log \S+\s*/, undefined],
+    [/^--?icmp-type \S+\s*/, undefined],
   ];
   while (rest.length > 0) {
     const hit = flags.find(([re]) => re.test(rest));
     if (!hit) return undefined;
     const m = hit[0].exec(rest)!;
-    if (hit[1] !== "text") (rule as unknown as Record<string, string>)[hit[1]] = m[1];
+    if (hit[1] !== undefined) rule[hit[1]] = m[1];
     rest = rest.slice(m[0].length);
   }
   return rule;

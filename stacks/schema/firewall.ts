@@ -3,7 +3,7 @@
  * the cluster and the API; rules name only what exists; no rule set that
  * would shut SSH or the API off from an admin network).
  */
-import { firewallPlan, networkAlias, planAsFwConfig, type PlannedRule } from "../../infra/firewall-plan";
+import { firewallPlan, networkAlias, planAsFwConfig, ruleLine, type PlannedRule } from "../../infra/firewall-plan";
 import { acceptsFrom, emptyFwConfig } from "../../infra/parse/pve-firewall";
 import { bool, cidr, integer, list, mapping, oneOf, safeText, text } from "./fields";
 import { show } from "./messages";
@@ -118,7 +118,8 @@ export function checkFirewall(value: Record<string, unknown>): PathIssue[] {
     for (const port of MANAGEMENT_PORTS) {
       const verdict = acceptsFrom(config, emptyFwConfig(), network, port, undefined);
       if (verdict.accepted) continue;
-      const line = extraRules.findIndex((r) => verdict.reason.endsWith(planAsFwConfig({ ...plan, rules: [r] }, policy).rules[0].text));
+      // The operator's rule that decided it, if one did (homelab's own come after them).
+      const line = extraRules.findIndex((r) => verdict.reason.endsWith(ruleLine(r)));
       issues.push({
         path: line >= 0 ? ["firewall", "rules", line] : ["firewall", "adminNetworks", k],
         message: `would block tcp/${port} (${port === 22 ? "SSH" : "the API"}) from admin network ${network}: ${verdict.reason}; the operator would be locked out`,

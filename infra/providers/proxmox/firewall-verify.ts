@@ -83,8 +83,8 @@ async function readOptional(session: SshSession, path: string): Promise<string> 
 }
 
 async function observeNode(node: string, session: SshSession): Promise<NodeFirewallView & { compileProblems: string[] }> {
-  const clusterFw = await readOptional(session, "/etc/pve/firewall/cluster.fw");
-  const hostFw = await readOptional(session, "/etc/pve/local/host.fw");
+  const clusterFw = await readOptional(session, CLUSTER_FW);
+  const hostFw = await readOptional(session, HOST_FW);
   const compiled = await session.check(inCLocale("pve-firewall compile"));
   // PVE warns on stderr about every line it skips; the tool's own chatter has no "(line N)".
   const compileProblems = compiled.stderr
