@@ -173,6 +173,24 @@ describe("FirewallVerify", () => {
   });
 });
 
+describe("FirewallVerify refresh", () => {
+  it("shows an unreachable node as drift instead of failing, and the update then refuses naming it", async () => {
+    await writeEverywhere("/etc/pve/firewall/cluster.fw", clusterFwText(plan(), { policy_in: "DROP" }));
+    const created = await verify(verifyInputs());
+    await sim.stopNode("fw3");
+    try {
+      const refreshed = (await firewallVerifyProvider.read!("firewall-verify", created)).props as FirewallVerifyOutputs;
+      expect(refreshed.observed.map((o) => o.status)).toEqual(["Status: disabled/running", "Status: disabled/running", expect.stringMatching(/^unreachable: fw3: cannot connect/)]);
+      expect(refreshed.appliedRules).toBe(created.appliedRules);
+      expect((await firewallVerifyProvider.diff!("firewall-verify", refreshed, verifyInputs())).changes).toBe(true);
+      const err = await failure(firewallVerifyProvider.update!("firewall-verify", refreshed, verifyInputs()));
+      expect(err.message).toMatch(/^firewall: refusing to change anything:\n {2}- fw3: cannot connect to/);
+    } finally {
+      await sim.startNode("fw3");
+    }
+  });
+});
+
 describe("FirewallSshCheck", () => {
   it("reads every node's status after enabling, over a new connection, and only reads", async () => {
     const text = clusterFwText(plan(), { enable: "1", policy_in: "DROP" });

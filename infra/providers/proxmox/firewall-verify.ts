@@ -16,7 +16,7 @@
  * set changed behind our back; no native resource verifies anything.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { describeError, errorMessage } from "../../errors";
+import { describeError } from "../../errors";
 import { acceptsFrom, emptyFwConfig, parseFirewallStatus, parseFwConfig, parseLocalnet } from "../../parse/pve-firewall";
 import { inCLocale } from "../../shell";
 import type { SshSession } from "../../ssh";
@@ -127,14 +127,25 @@ export function lockoutProblems(
   return problems;
 }
 
-async function observeAll(inputs: FirewallVerifyInputs): Promise<(NodeFirewallView & { compileProblems: string[] })[]> {
+/**
+ * Every node's view. Unreachable nodes refuse, unless `tolerant` (refresh): then their view
+ * says so in `status`, which the next diff sees as a problem, so the update re-checks (and refuses).
+ */
+async function observeAll(inputs: FirewallVerifyInputs, tolerant = false): Promise<(NodeFirewallView & { compileProblems: string[] })[]> {
   const { sessions, failures } = await openSessions(
     inputs.nodes.map((connection) => ({ connection })),
     inputs.sshPrivateKey,
   );
   try {
-    if (failures.length > 0) throw new FirewallRefusedError(failures.map((f) => f.message));
-    return await Promise.all(inputs.nodes.map((n) => observeNode(n.node, sessions.get(n.node)!)));
+    if (failures.length > 0 && !tolerant) throw new FirewallRefusedError(failures.map((f) => f.message));
+    return await Promise.all(
+      inputs.nodes.map((n) => {
+        const session = sessions.get(n.node);
+        if (session) return observeNode(n.node, session);
+        const failure = failures.find((f) => f.node === n.node)!;
+        return { node: n.node, status: `unreachable: ${failure.message}`, clusterFw: "", hostFw: "", localNetwork: "", compileProblems: [] };
+      }),
+    );
   } finally {
     closeAll(sessions);
   }
@@ -158,13 +169,10 @@ export const firewallVerifyProvider: pulumi.dynamic.ResourceProvider<FirewallVer
 
   async read(id, props) {
     if (!props) throw new Error(`${id}: no stored state to refresh from`);
-    try {
-      const views = await observeAll(props);
-      const observed = views.map(({ compileProblems: _unused, ...v }) => v);
-      return { id, props: { ...props, observed, appliedRules: views[0]?.clusterFw ?? "" } };
-    } catch (err) {
-      throw new Error(`firewall verify: refresh failed: ${errorMessage(err)}`);
-    }
+    const views = await observeAll(props, true);
+    const observed = views.map(({ compileProblems: _unused, ...v }) => v);
+    const first = views.find((v) => !v.status.startsWith("unreachable: "));
+    return { id, props: { ...props, observed, appliedRules: first?.clusterFw ?? props.appliedRules } };
   },
 
   async diff(_id, olds, news) {
