@@ -86,7 +86,7 @@ async function main(): Promise<number> {
   try {
     const prepared = await prepareSimStack(sim, stack);
     console.log(`simulated nodes: ${sim.nodes.map((n) => `${n.name} ${n.host}:${n.port}`).join(", ")}`);
-    if (prepared.dropped.length > 0) console.log(`left out (they need machines the simulator does not start: VMs, Linode instances, plain hosts): ${prepared.dropped.join(", ")}`);
+    if (prepared.dropped.length > 0) console.log(`left out (they need machines the simulator does not start — VMs, Linode instances, plain hosts — or are native-only configuration: firewall rules, SDN zones): ${prepared.dropped.join(", ")}`);
     if (args.pulumi) {
       const code = await pulumiUpTwice(args.stack, prepared);
       const check = await printCheck(sim, prepared);

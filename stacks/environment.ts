@@ -7,6 +7,7 @@ import { buildApi } from "./layers/api";
 import { buildCeph, type CephOutputs } from "./layers/ceph";
 import { buildCertificates } from "./layers/certificates";
 import { buildCluster } from "./layers/cluster";
+import { buildFirewall } from "./layers/firewall";
 import type { EnvironmentContext } from "./layers/context";
 import { buildGuests, type GuestOutputs } from "./layers/guests";
 import { buildHosts, buildVmHosts, type ProvisionedHost } from "./layers/hosts";
@@ -15,6 +16,7 @@ import { buildLinode } from "./layers/linode";
 import { baselineUsers, buildNodes, nodeOutputs, type NodeOutput } from "./layers/nodes";
 import { buildRing } from "./layers/ring";
 import { buildTalos, type TalosKubernetesOutput } from "./layers/talos";
+import { buildSdn } from "./layers/sdn";
 import type { Environment, Secrets } from "./schema";
 
 /** What a stack exports. */
@@ -37,6 +39,10 @@ export interface EnvironmentOutputs extends GuestOutputs {
   ceph?: CephOutputs;
   /** Plain hosts and Linode instances: address and pinned host key. */
   hosts?: Record<string, { address: pulumi.Input<string>; hostKey: pulumi.Input<string> }>;
+  /** The cluster firewall: the rule set verified before enabling, each node's `pve-firewall status` after. */
+  firewall?: { appliedRules: pulumi.Output<string>; statuses: pulumi.Output<Record<string, string>> };
+  /** Guest networks: VNet IDs by name. */
+  sdn?: Record<string, pulumi.Output<string>>;
   /** K3s and Talos clusters by name: kubeconfig (a secret), API endpoint, node names; Talos's also talosconfig (a secret) and endpoints. */
   kubernetes?: Record<string, KubernetesOutput | TalosKubernetesOutput>;
 }
@@ -59,7 +65,7 @@ export function buildEnvironment(
   const ctx = environmentContext(env, secrets);
   const outputs: EnvironmentOutputs = env.nodes.length > 0 ? buildProxmox(ctx, usersWithPasswordHash) : { nodes: {} };
 
-  // 7. Machines outside Proxmox: existing hosts, and Linode instances (created, then provisioned).
+  // 8. Machines outside Proxmox: existing hosts, and Linode instances (created, then provisioned).
   const users = baselineUsers(ctx, usersWithPasswordHash);
   const machines: ProvisionedHost[] = [...buildHosts(ctx, users), ...buildLinode(ctx, users), ...buildVmHosts(ctx, users, outputs.vms ?? {})];
   if (machines.length > 0) {
@@ -100,12 +106,18 @@ function buildProxmox(ctx: EnvironmentContext, usersWithPasswordHash: ReadonlySe
   // 4b. The nodes' API certificates (ACME or your own), through the API.
   if (api) buildCertificates(ctx, api, cluster);
 
-  // 5. Ceph: install/init/mons/mgrs → OSDs → pools → health gate.
+  // 5. The cluster firewall (rules → verify on every node → enable → SSH check) and the guest networks (SDN, applied once).
+  const firewall = api && env.firewall && cluster ? buildFirewall(ctx, cluster, api) : undefined;
+  if (firewall) outputs.firewall = { appliedRules: firewall.appliedRules, statuses: firewall.statuses };
+  const sdn = api && cluster ? buildSdn(ctx, cluster, api) : undefined;
+  if (sdn) outputs.sdn = sdn.vnets;
+
+  // 6. Ceph: install/init/mons/mgrs → OSDs → pools → health gate.
   const ceph = env.ceph && cluster ? buildCeph(ctx, cluster) : undefined;
   if (ceph) outputs.ceph = ceph.outputs;
 
-  // 6. Guests: templates → VMs → HA, on the Ceph storage once it is healthy.
-  if (api) Object.assign(outputs, buildGuests(ctx, api, ceph?.storage ?? []));
+  // 7. Guests: templates → VMs → HA, on the Ceph storage once it is healthy; VMs on a VNet once SDN is applied.
+  if (api) Object.assign(outputs, buildGuests(ctx, api, ceph?.storage ?? [], sdn?.applied));
 
   // Then Talos clusters on VMs: the Factory ISO per node → VMs → HA → cluster → Cilium → nodes Ready.
   const talos = api ? buildTalos(ctx, "proxmox", { api, storage: ceph?.storage ?? [] }) : {};

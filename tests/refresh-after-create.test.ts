@@ -36,6 +36,9 @@ import { DISK_INVENTORY_PROVIDER_VERSION, diskInventoryProvider } from "../infra
 import { PVE_INSTALL_PROVIDER_VERSION, pveInstallProvider } from "../infra/providers/proxmox/pve-install";
 import { pveInstallSource } from "../infra/pve-install";
 import { ENVIRONMENT_GATE_PROVIDER_VERSION, environmentGateProvider } from "../infra/providers/proxmox/environment-gate";
+import { FIREWALL_SSH_CHECK_PROVIDER_VERSION, firewallSshCheckProvider } from "../infra/providers/proxmox/firewall-ssh-check";
+import { FIREWALL_VERIFY_PROVIDER_VERSION, firewallVerifyProvider } from "../infra/providers/proxmox/firewall-verify";
+import { SDN_APPLY_PROVIDER_VERSION, sdnApplyProvider } from "../infra/providers/proxmox/sdn-apply";
 import { NODE_FACTS_PROVIDER_VERSION, nodeFactsProvider } from "../infra/providers/proxmox/node-facts";
 import { STORAGE_CONTENT_PROVIDER_VERSION, storageContentProvider } from "../infra/providers/proxmox/storage-content";
 import { formatStanzas, interfaceStanzas, ringStanzas } from "../infra/network/interfaces";
@@ -168,6 +171,36 @@ const CASES: Case[] = [
       quorumTimeoutSeconds: 10,
       quorumPollIntervalSeconds: 0.1,
     }),
+  },
+  {
+    // No cluster.fw yet: PVE's management IP set holds the local network, which the admin network is.
+    name: "proxmox/firewall-verify",
+    provider: firewallVerifyProvider,
+    inputs: () => ({
+      providerVersion: FIREWALL_VERIFY_PROVIDER_VERSION,
+      nodes: MS01_NODES.map((n) => conn(n).connection),
+      sshPrivateKey: sim.clientPrivateKey,
+      adminNetworks: [`${sim.node("frege").host.replace(/\.\d+$/, "")}.0/24`],
+      ports: [22, 8006],
+      expectedRules: "",
+    }),
+  },
+  {
+    name: "proxmox/firewall-ssh-check",
+    provider: firewallSshCheckProvider,
+    inputs: () => ({
+      providerVersion: FIREWALL_SSH_CHECK_PROVIDER_VERSION,
+      nodes: MS01_NODES.map((n) => conn(n).connection),
+      sshPrivateKey: sim.clientPrivateKey,
+      appliedRules: "",
+      enabled: false,
+      settleSeconds: 5,
+    }),
+  },
+  {
+    name: "proxmox/sdn-apply (nothing pending)",
+    provider: sdnApplyProvider,
+    inputs: () => ({ providerVersion: SDN_APPLY_PROVIDER_VERSION, nodes: MS01_NODES.map((n) => conn(n).connection), sshPrivateKey: sim.clientPrivateKey, config: "[]" }),
   },
   {
     name: "proxmox/environment-gate",

@@ -40,6 +40,17 @@ const ms01 = (): Raw => structuredClone(stackConfig("ms01").environment);
 
 /** Issues of an environment (secrets not checked). */
 /** Drop the workloads (Ceph, OSDs, templates, VMs, HA) from a config: for tests that change the node list. */
+/** The firewall and guest networks also need the cluster and the API: out of tests about those. */
+function withoutFirewallAndSdn(env: Raw): Raw {
+  delete env.firewall;
+  delete env.sdn;
+  // VMs leave the guest networks too.
+  for (const vm of (env.vms ?? []) as Raw[]) {
+    if (Array.isArray(vm.networks)) vm.networks = (vm.networks as Raw[]).filter((n) => n.vnet === undefined);
+  }
+  return env;
+}
+
 function withoutCeph(env: Raw): Raw {
   delete env.ceph;
   for (const node of env.nodes) node.osds = [];
@@ -878,6 +889,7 @@ describe("secrets", () => {
     delete env.cluster;
     delete env.apiAccess;
     withoutCeph(env);
+    withoutFirewallAndSdn(env);
     expect(checkEnvironment(env, {}).ok).toBe(true);
   });
 
@@ -966,6 +978,7 @@ describe("baseline, users, migration and API access", () => {
     delete env.ceph;
     for (const node of env.nodes) node.osds = [];
     delete env.apiAccess.privileges;
+    withoutFirewallAndSdn(env);
     expect(issuesOf(env)).toEqual([
       "apiAccess: needs cluster: the API user and token are created once the cluster exists (its user database is shared); only a single node works without one",
     ]);
@@ -1070,6 +1083,7 @@ describe("ceph", () => {
     delete env.templates;
     delete env.vms;
     delete env.k3s; // its members are VMs
+    withoutFirewallAndSdn(env);
     expect(issuesOf(env)).toEqual(["ceph: needs cluster: Ceph runs on a quorate Proxmox cluster (cluster first, Ceph after)"]);
   });
 });
@@ -1175,6 +1189,7 @@ describe("templates, VMs and HA", () => {
   it("templates and VMs need API access", () => {
     const env = matrix();
     delete env.apiAccess;
+    withoutFirewallAndSdn(env);
     expect(issuesOf(env)).toEqual(["templates: needs apiAccess: templates and VMs use the Proxmox API token"]);
   });
 });

@@ -71,6 +71,21 @@ const CASES: Case[] = [
       inputs: { providerVersion: "1", clusterName: "lab", nodes: [unreachable()] },
       message: `Refusing to change anything:\n  - ${refused()}`,
     }) },
+  { file: "infra/providers/proxmox/firewall-verify.ts", exportName: "firewallVerifyProvider", failing: () => ({
+      inputs: { providerVersion: "1", nodes: [unreachable()], adminNetworks: ["10.0.0.0/24"], ports: [22, 8006], expectedRules: "" },
+      message: `firewall: refusing to change anything:\n  - ${refused()}\n(the firewall stays off; fix the rules, then run again)`,
+    }) },
+  { file: "infra/providers/proxmox/firewall-ssh-check.ts", exportName: "firewallSshCheckProvider", failing: () => ({
+      inputs: { providerVersion: "1", nodes: [unreachable()], appliedRules: "[RULES]\n\nIN ACCEPT -p tcp -dport 22\n", enabled: true, settleSeconds: 0 },
+      message:
+        `firewall: golf stopped answering over SSH after the firewall change:\n  - ${refused()}\n` +
+        "the rule set applied (/etc/pve/firewall/cluster.fw):\n    [RULES]\n    IN ACCEPT -p tcp -dport 22\n" +
+        "from the node's console: pve-firewall stop, then fix the rules",
+    }) },
+  { file: "infra/providers/proxmox/sdn-apply.ts", exportName: "sdnApplyProvider", failing: () => ({
+      inputs: { providerVersion: "1", nodes: [unreachable()], config: "[]" },
+      message: `sdn apply: no cluster member answers over SSH:\n  - ${refused()}`,
+    }) },
   { file: "infra/providers/proxmox/api-role.ts", exportName: "pveRoleProvider", failing: single({ roleName: "Ops", privileges: ["VM.Audit"] }) },
   { file: "infra/providers/proxmox/api-user.ts", exportName: "pveUserProvider", failing: single({ userid: "ops@pve", roleName: "Ops", aclPath: "/", comment: "" }) },
   { file: "infra/providers/proxmox/api-token.ts", exportName: "pveApiTokenProvider", failing: single({ userid: "ops@pve", tokenName: "ci", privsep: true, roleName: "Ops", aclPath: "/", rotation: "" }) },

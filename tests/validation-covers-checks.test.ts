@@ -25,6 +25,7 @@
  * component that refuses and every provider with a check must be a site (or
  * in UNLISTED, with why).
  */
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
@@ -32,6 +33,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ApiAccess } from "../components/api-access";
 import { CephCluster } from "../components/ceph-cluster";
 import { CephPools } from "../components/ceph-pools";
+import { ClusterFirewall } from "../components/cluster-firewall";
+import { GuestNetworks } from "../components/guest-networks";
 import { HaPlacementComponent } from "../components/ha";
 import { k3sClusterProblems, type K3sHost } from "../components/k3s-cluster";
 import { NodeBaseline } from "../components/node-baseline";
@@ -39,6 +42,7 @@ import { NodeNetwork } from "../components/node-network";
 import { ProxmoxCluster } from "../components/proxmox-cluster";
 import { TalosCluster } from "../components/talos-cluster";
 import { ThunderboltRing } from "../components/thunderbolt-ring";
+import { firewallPlan } from "../infra/firewall-plan";
 import { cephClusterProvider, type CephClusterInputs } from "../infra/providers/ceph/ceph-cluster";
 import { cephOsdsProvider } from "../infra/providers/ceph/ceph-osd";
 import { cephPoolProvider } from "../infra/providers/ceph/ceph-pool";
@@ -410,6 +414,25 @@ const ROWS: Row[] = [
     mutate: (e) => (e.k3s.clusters[0].artifacts.installScriptSha256 = "ABC"),
     path: "k3s.clusters[0].artifacts.installScriptSha256",
     refusal: /artifacts\.installScriptSha256: "ABC" is not a sha256/,
+  // The cluster firewall and the guest networks (components/cluster-firewall.ts, components/guest-networks.ts).
+  {
+    site: "cluster-firewall#constructor",
+    key: "adminNetworks is empty",
+    what: "a firewall with no admin network",
+    mutate: (e) => (e.firewall.adminNetworks = []),
+    path: "firewall.adminNetworks",
+    refusal: /adminNetworks is empty; SSH and the API would be closed to everyone/,
+  },
+  {
+    site: "guest-networks#constructor",
+    key: "DHCP is only served on simple zones",
+    what: "DHCP on a vxlan guest network",
+    mutate: (e) => {
+      e.sdn.networks[0].type = "vxlan";
+      e.sdn.networks[0].vxlanTag = 100;
+    },
+    path: "sdn.networks[0].dhcp",
+    refusal: /dev: DHCP is only served on simple zones/,
   },
 ];
 
@@ -454,6 +477,8 @@ const LEFT_OUT: { site: string; key: string; why: string }[] = [
   { site: "thunderbolt-ring#ringProblem", key: "node ${node} is listed twice", why: "node names are unique (schema)" },
   { site: "pve-install#check", key: "the release key's digest must be", why: "the key and its pinned digest come from the catalogue (infra/pve-install.ts pveInstallSource), not the stack file" },
   { site: "cloud-template#check", key: "must be an absolute path on the node", why: "imagePath is built from the image catalogue's file name under the ISO directory" },
+  { site: "cluster-firewall#constructor", key: "nodes is empty; the firewall needs", why: "the firewall needs cluster (schema), which needs nodes; the composition passes every node" },
+  { site: "guest-networks#constructor", key: "networks is empty; nothing to create", why: "the composition builds guest networks only when sdn.networks has some" },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -525,6 +550,10 @@ const baseline = (env: Environment) =>
     hosts: hostEntries(env),
     users: env.baseline.users,
   });
+
+/** The API provider the native resources take (registered under mocks, once). */
+let provider: proxmoxve.Provider | undefined;
+const apiProvider = () => (provider ??= new proxmoxve.Provider("api", { endpoint: "https://192.0.2.1:8006/" }));
 
 async function checkFailures(provider: pulumi.dynamic.ResourceProvider, inputs: unknown): Promise<string[]> {
   const r = await provider.check!({}, inputs);
@@ -694,6 +723,27 @@ const REFUSALS: Record<string, (env: Environment) => Promise<string[]> | string[
         ),
       )
     ).flat(),
+  "cluster-firewall#constructor": (env) =>
+    thrown(
+      () =>
+        env.firewall &&
+        new ClusterFirewall("firewall", {
+          provider: apiProvider(),
+          nodes: env.nodes.map((n) => access(n.name)),
+          plan: firewallPlan({ adminNetworks: env.firewall.adminNetworks, networks: env.networks, memberAddresses: [], linkNetworks: [], extraRules: env.firewall.rules }),
+          adminNetworks: env.firewall.adminNetworks,
+        }),
+    ),
+  "guest-networks#constructor": (env) =>
+    thrown(
+      () =>
+        env.sdn.networks.length > 0 &&
+        new GuestNetworks("sdn", {
+          provider: apiProvider(),
+          nodes: env.nodes.map((n) => access(n.name)),
+          networks: env.sdn.networks.map((n) => ({ ...n, nodes: n.nodes ?? env.nodes.map((x) => x.name), peers: [] })),
+        }),
+    ),
   "thunderbolt-ring#ringProblem": (env) =>
     thrown(
       () =>
@@ -742,6 +792,8 @@ const SITES: Record<string, { file: string; start?: string; statement?: RegExp; 
   // Its check returns kernelSettingsProblems (above) as failures; no refusal of its own.
   "kernel-settings-provider#check": { file: "infra/providers/linux/kernel-settings.ts", start: "  async check(" },
   "talos-cluster#talosClusterProblems": { file: "components/talos-cluster.ts", start: "export function talosClusterProblems(" },
+  "cluster-firewall#constructor": { file: "components/cluster-firewall.ts", start: "  constructor(" },
+  "guest-networks#constructor": { file: "components/guest-networks.ts", start: "  constructor(" },
 };
 
 /**

@@ -92,6 +92,14 @@ export function indent(text: string, prefix = "    "): string {
     .join("\n");
 }
 
+/** The lines of `text` that are not blank (a config file shown compactly in a message). */
+export function withoutBlankLines(text: string): string {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .join("\n");
+}
+
 /** `<subject>: refusing to change anything:` and one `  - ` line per problem. */
 export function refusalMessage(subject: string, problems: readonly string[]): string {
   return `${subject}: refusing to change anything:\n` + problems.map((p) => `  - ${p}`).join("\n");

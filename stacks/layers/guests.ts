@@ -41,7 +41,7 @@ const LOCAL_ISO_DIR = "/var/lib/vz/template/iso";
  * verified when pinned; template built over SSH with qm), VMs cloned from
  * them (native VmLegacy), and HA placements for the VMs that ask for it.
  */
-export function buildGuests(ctx: EnvironmentContext, api: ApiAccess, storage: pulumi.Resource[]): GuestOutputs {
+export function buildGuests(ctx: EnvironmentContext, api: ApiAccess, storage: pulumi.Resource[], sdnApplied?: pulumi.Resource): GuestOutputs {
   const { env } = ctx;
   if (env.templates.length === 0 && env.vms.length === 0) return {};
   const templates: NonNullable<GuestOutputs["templates"]> = {};
@@ -121,12 +121,13 @@ export function buildGuests(ctx: EnvironmentContext, api: ApiAccess, storage: pu
         cores: v.cores,
         memoryMb: v.memoryMb,
         disks: v.disks ?? (v.diskGb ? [{ interface: "virtio0", sizeGb: v.diskGb }] : undefined),
-        networks: v.networks,
+        // A VNet is a bridge of that name on the node once SDN is applied.
+        networks: v.networks.map((n) => ({ bridge: n.vnet ?? n.bridge ?? "vmbr0", vlanId: n.vlanId, mtu: n.mtu })),
         cloudInit: { ...v.cloudInit, sshKeys: v.baseline ? withKey(v.cloudInit.sshKeys, ctx.sshPublicKey) : v.cloudInit.sshKeys },
         vendorSnippet: snippetOf(t)?.volid,
         readHostKey: v.baseline,
       },
-      { dependsOn: [built.get(t.name)!, ...storage] },
+      { dependsOn: [built.get(t.name)!, ...storage, ...(sdnApplied && v.networks.some((n) => n.vnet) ? [sdnApplied] : [])] },
     );
     vms[v.name] = v.baseline
       ? { vmid, node: v.node, address: vm.address, ipv4: vm.ipv4, sshUser: v.cloudInit.user ?? images.get(t.name)!.defaultUser, hostKey: vm.hostKey }

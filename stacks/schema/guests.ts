@@ -6,6 +6,7 @@ import { z } from "zod";
 import { IMAGE_CATALOG, resolveImage, type ChecksumAlgorithm, type CloudImage } from "../../infra/images";
 import { haPlacementProblems } from "../../infra/providers/proxmox/ha";
 import { bool, hostName, ifName, integer, ipv4, list, mapping, oneOf, storageId, text } from "./fields";
+import { isSdnId } from "./sdn";
 import { notA, show } from "./messages";
 import { MTU_MAX, isCidrSyntax, isInt, isLabel, isLinuxUser, isRecord, isSshPublicKey, isString } from "./predicates";
 import { pathText, type PathIssue } from "./views";
@@ -102,7 +103,14 @@ export const VmSchema = mapping(
     ).optional(),
     networks: list(
       mapping(
-        { bridge: ifName(), vlanId: integer("a VLAN id", 1, 4094).optional(), mtu: integer("an MTU (1 = the bridge's)", 1, MTU_MAX).optional() },
+        {
+          /** A Linux bridge on the node. Defaults to vmbr0 (when no vnet is given). */
+          bridge: ifName().optional(),
+          /** A guest network of sdn.networks, by name (instead of bridge). */
+          vnet: text("an SDN name (a lowercase letter, then lowercase letters and digits, at most 8)", isSdnId).optional(),
+          vlanId: integer("a VLAN id", 1, 4094).optional(),
+          mtu: integer("an MTU (1 = the bridge's)", 1, MTU_MAX).optional(),
+        },
         "a network (a mapping with bridge)",
       ),
       "a list of networks",

@@ -24,6 +24,7 @@ import { CephSchema, checkCeph } from "./ceph";
 import { CertificatesSchema, checkCertificates } from "./certificates";
 import { ClusterSchema, checkClusterLinks, checkMigration } from "./cluster";
 import { bool, envName, integer, list, mapping, storageId, text } from "./fields";
+import { FirewallSchema, checkFirewall } from "./firewall";
 import { HaSchema, ImageSchema, TemplateSchema, VmSchema, checkGuests } from "./guests";
 import { HostSchema, checkHostNames } from "./hosts";
 import { K3sSchema, checkK3s } from "./k3s";
@@ -33,6 +34,7 @@ import { notA } from "./messages";
 import { NetworkSchema, checkNetworks } from "./networks";
 import { NodeSchema, ProxmoxSchema, SshSchema, ThunderboltSchema, checkNodes, checkOsdDevices, checkPveInstalls, checkRingNetwork } from "./nodes";
 import { checkQDevice } from "./qdevice";
+import { SdnSchema, checkSdn } from "./sdn";
 import { isRecord } from "./predicates";
 import { checkProduction } from "./production";
 import type { PathIssue } from "./views";
@@ -43,6 +45,8 @@ export { CephPoolSchema, CephSchema } from "./ceph";
 export { ClusterSchema } from "./cluster";
 export { QDeviceSchema } from "./qdevice";
 export { CertificatesSchema, LETSENCRYPT_DIRECTORY, isDnsName } from "./certificates";
+export { FirewallRuleSchema, FirewallSchema } from "./firewall";
+export { SdnNetworkSchema, SdnSchema } from "./sdn";
 export { show } from "./messages";
 export { HaSchema, ImageSchema, TemplateSchema, VmSchema, userImageEntry, type ImageConfig } from "./guests";
 export { InterfaceSchema } from "./interfaces";
@@ -119,6 +123,10 @@ const EnvironmentObject = mapping(
     certificates: CertificatesSchema.optional(),
     /** Ceph on the cluster: monitors, managers, OSDs (nodes[].osds) and pools. Needs `cluster`. */
     ceph: CephSchema.optional(),
+    /** The Proxmox firewall of the cluster (aliases, IP sets, rules, node options). Needs `cluster` and `apiAccess`. */
+    firewall: FirewallSchema.optional(),
+    /** Isolated guest networks (SDN zones, VNets, subnets). Needs `cluster` and `apiAccess`. */
+    sdn: SdnSchema.prefault({}),
     /** Extra images, or overrides of built-in ones, by name (see ImageSchema). */
     // Keys are checked in checkGuests (a record key schema's message can't name the key).
     images: z
@@ -189,6 +197,8 @@ export type HaPlacementConfig = Environment["ha"]["placements"][number];
 export type Host = Environment["hosts"][number];
 export type LinodeConfig = NonNullable<Environment["linode"]>;
 export type LinodeInstanceConfig = LinodeConfig["instances"][number];
+export type FirewallConfig = NonNullable<Environment["firewall"]>;
+export type SdnNetworkConfig = Environment["sdn"]["networks"][number];
 export type K3sClusterConfig = Environment["k3s"]["clusters"][number];
 export type TalosClusterConfig = Environment["talos"]["clusters"][number];
 export type TalosNodeConfig = TalosClusterConfig["controlPlanes"][number];
@@ -224,6 +234,8 @@ export function crossCheckOperations(value: unknown, layoutIsValid: boolean): Pa
     ...checkPveInstalls(value, nodes),
     ...checkCeph(value, nodes, layoutIsValid),
     ...checkGuests(value, nodes),
+    ...checkFirewall(value),
+    ...checkSdn(value),
     ...checkUsers(value),
     ...checkCephRelease(value),
     ...checkKernelSettings(value),
@@ -246,7 +258,7 @@ function checkMachines(value: Record<string, unknown>): PathIssue[] {
     return [{ path: [], message: "no machines; list Proxmox nodes (nodes), existing hosts (hosts), Linode instances (linode.instances) or a Talos cluster on VPS hosts (talos.clusters[].vps)" }];
   }
   if (nodes > 0) return [];
-  return (["cluster", "apiAccess", "ceph", "thunderbolt", "certificates"] as const)
+  return (["cluster", "apiAccess", "ceph", "thunderbolt", "certificates", "firewall"] as const)
     .filter((key) => value[key] !== undefined)
     .map((key) => ({ path: [key], message: "needs Proxmox nodes (nodes is empty)" }));
 }

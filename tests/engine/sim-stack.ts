@@ -39,8 +39,11 @@ interface RawNetwork {
  * provider's VMs, Linode instances are native too, and the K3s clusters and
  * plain hosts run on those machines, which the simulator does not start;
  * Talos clusters run on VMs or VPS hosts the simulator does not start either.
+ * The firewall's rules and the SDN zones are native resources too: the
+ * harness answers them from their inputs, so no cluster.fw is written and
+ * the firewall's verify step would (rightly) refuse to switch it on.
  */
-const DROPPED_LAYERS = ["templates", "vms", "ha", "images", "linode", "hosts", "k3s", "talos"] as const;
+const DROPPED_LAYERS = ["templates", "vms", "ha", "images", "linode", "hosts", "k3s", "talos", "firewall", "sdn"] as const;
 
 export interface SimStack {
   /** The environment as the stack file has it (plain part only). */
