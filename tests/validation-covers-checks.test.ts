@@ -414,6 +414,7 @@ const ROWS: Row[] = [
     mutate: (e) => (e.k3s.clusters[0].artifacts.installScriptSha256 = "ABC"),
     path: "k3s.clusters[0].artifacts.installScriptSha256",
     refusal: /artifacts\.installScriptSha256: "ABC" is not a sha256/,
+  },
   // The cluster firewall and the guest networks (components/cluster-firewall.ts, components/guest-networks.ts).
   {
     site: "cluster-firewall#constructor",
