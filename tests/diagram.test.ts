@@ -69,6 +69,16 @@ describe("ms01: bonds, the Thunderbolt ring, Ceph and corosync on the ring", () 
     expect(mermaid).toContain(`${id("m", "russell")} -.->|"runs"| ${id("m", "rocky9-01")}`);
   });
 
+  it("draws the Talos cluster, its control planes and workers, each VM on its node", () => {
+    const talos = env("ms01").talos.clusters[0];
+    expect(mermaid).toContain(`${id("k8s", talos.name)}{{"Talos ${talos.name}<br/>${talos.talosVersion}, Kubernetes ${talos.kubernetesVersion}"}}:::kubernetes`);
+    for (const cp of talos.controlPlanes) {
+      expect(mermaid).toContain(`${id("m", cp.name)} -->|"control plane"| ${id("k8s", talos.name)}`);
+      expect(mermaid).toContain(`${id("m", cp.node!)} -.->|"runs"| ${id("m", cp.name)}`);
+    }
+    for (const w of talos.workers) expect(mermaid).toContain(`${id("m", w.name)} -->|"worker"| ${id("k8s", talos.name)}`);
+  });
+
   it("writes a well-formed SVG naming every network, node and interface", () => {
     const { problems, elements } = xmlProblems(svg);
     expect(problems).toEqual([]);

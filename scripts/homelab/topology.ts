@@ -49,7 +49,7 @@ export interface RingLink {
 }
 
 export interface KubernetesCluster {
-  /** The distribution, as a word for the label (K3s). */
+  /** The distribution, as a word for the label (K3s, Talos). */
   kind: string;
   name: string;
   version: string;
@@ -110,15 +110,31 @@ export function topology(env: Environment): Topology {
           interfaces: address ? attach(env, "net0", address) : [],
         };
       }),
+      ...env.talos.clusters.flatMap((c) =>
+        [...c.controlPlanes, ...c.workers].map(
+          (n): TopoMachine =>
+            c.proxmox && n.node
+              ? { name: n.name, kind: "vm", carrier: n.node, details: [`Talos VM on ${n.node}`, n.address], interfaces: attach(env, "net0", n.address) }
+              : { name: n.name, kind: "host", details: ["Talos on a VPS", n.address], interfaces: [] },
+        ),
+      ),
     ],
     ring: ringLinks(env.nodes),
     ...(env.thunderbolt ? { ringMtu: env.thunderbolt.mtu } : {}),
-    kubernetes: env.k3s.clusters.map((c) => ({
-      kind: "K3s",
-      name: c.name,
-      version: c.version,
-      members: [...c.servers.map((m) => ({ machine: m, role: "server" })), ...c.agents.map((m) => ({ machine: m, role: "agent" }))],
-    })),
+    kubernetes: [
+      ...env.k3s.clusters.map((c) => ({
+        kind: "K3s",
+        name: c.name,
+        version: c.version,
+        members: [...c.servers.map((m) => ({ machine: m, role: "server" })), ...c.agents.map((m) => ({ machine: m, role: "agent" }))],
+      })),
+      ...env.talos.clusters.map((c) => ({
+        kind: "Talos",
+        name: c.name,
+        version: `${c.talosVersion}, Kubernetes ${c.kubernetesVersion}`,
+        members: [...c.controlPlanes.map((n) => ({ machine: n.name, role: "control plane" })), ...c.workers.map((n) => ({ machine: n.name, role: "worker" }))],
+      })),
+    ],
   };
 }
 
