@@ -12,7 +12,7 @@ import { PROXMOX_CLUSTER_TYPE } from "../components/proxmox-cluster";
 import { runProgram } from "../stacks/program";
 import { validateStackFile } from "../stacks/stack-file";
 import { orderedAfter } from "./helpers/ordering";
-import { allStrings, isSecretValue, runStack, type StackRun } from "./helpers/pulumi-mocks";
+import { isSecretValue, plainStrings, runStack, type StackRun } from "./helpers/pulumi-mocks";
 
 const ROOT = path.resolve(__dirname, "..");
 const STACKS = { doggos: ["holly", "lloyd", "mable"], nexus: ["alpha", "bravo"] } as const;
@@ -30,17 +30,6 @@ async function run(stack: Stack): Promise<StackRun> {
     runs.set(stack, r);
   }
   return runs.get(stack)!;
-}
-
-/** Every string of a value outside secret wrappers. */
-function plainStrings(v: unknown): string[] {
-  const unwrap = (x: unknown): unknown => {
-    if (isSecretValue(x)) return undefined;
-    if (Array.isArray(x)) return x.map(unwrap);
-    if (x && typeof x === "object") return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, unwrap(y)]));
-    return x;
-  };
-  return allStrings(unwrap(v));
 }
 
 describe.each(Object.keys(STACKS) as Stack[])("stack %s", (stack) => {

@@ -12,7 +12,7 @@ import { fingerprint, openSshFingerprint } from "../infra/ssh";
 import { checkEnvironment } from "../stacks/errors";
 import { runProgram } from "../stacks/program";
 import { validateStackFile, validateStackText } from "../stacks/stack-file";
-import { allStrings, isSecretValue, Registration, runStack, settled, StackRun } from "./helpers/pulumi-mocks";
+import { isSecretValue, plainStrings, runStack, settled, StackRun } from "./helpers/pulumi-mocks";
 import { orderedAfter } from "./helpers/ordering";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -24,17 +24,6 @@ async function run(stack: string): Promise<StackRun> {
 
 /** The value inside a secret wrapper (the test may look; the engine stores it encrypted). */
 const unwrapSecret = (v: unknown): unknown => (isSecretValue(v) ? (v as { value: unknown }).value : v);
-
-/** Every string of a registration's inputs that is not inside a secret wrapper. */
-function plainStrings(reg: Registration): string[] {
-  const strip = (v: unknown): unknown => {
-    if (isSecretValue(v)) return undefined;
-    if (Array.isArray(v)) return v.map(strip);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, strip(x)]));
-    return v;
-  };
-  return allStrings(strip(reg.rawInputs));
-}
 
 /** The resources a host's baseline consists of (packages, files, users). */
 function baselineSteps(r: StackRun, baseline: string): string[] {
@@ -109,7 +98,7 @@ describe("stack linode", () => {
     const cluster = r.byType("pulumi-nodejs:dynamic/k3s:Cluster")[0];
     expect(isSecretValue(cluster.rawInputs.token)).toBe(true);
     for (const reg of r.registrations) {
-      const leaked = plainStrings(reg).filter((s) => s.includes("mock-secret:") || s.includes("PRIVATE KEY"));
+      const leaked = plainStrings(reg.rawInputs).filter((s) => s.includes("mock-secret:") || s.includes("PRIVATE KEY"));
       expect(leaked, `${reg.type} ${reg.name}`).toEqual([]);
     }
     expect(r.secretOutputs.kubernetes).toBe(true);

@@ -17,7 +17,7 @@ import { HA_PLACEMENT_TYPE } from "../components/ha";
 import { talosFirewallPatch } from "../infra/talos-firewall";
 import { hostnamePatch } from "../stacks/layers/talos";
 import { runProgram } from "../stacks/program";
-import { allStrings, isSecretValue, type Registration, runStack, settled, type StackRun } from "./helpers/pulumi-mocks";
+import { isSecretValue, plainStrings, type Registration, runStack, settled, type StackRun } from "./helpers/pulumi-mocks";
 import { orderedAfter } from "./helpers/ordering";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -33,17 +33,6 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const VM = "proxmoxve:index/vmLegacy:VmLegacy";
 const ISO = "proxmoxve:download/file:File";
 const RESCUE = "pulumi-nodejs:dynamic/talos:RescueInstall";
-
-/** Every string of a registration's inputs that is not inside a secret wrapper. */
-function plainStrings(reg: Registration): string[] {
-  const strip = (v: unknown): unknown => {
-    if (isSecretValue(v)) return undefined;
-    if (Array.isArray(v)) return v.map(strip);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, strip(x)]));
-    return v;
-  };
-  return allStrings(strip(reg.rawInputs));
-}
 
 /** The Talos VMs (tagged talos) and the Factory ISO downloads (the templates' images are downloads too). */
 const talosVms = (r: StackRun) => r.registrations.filter((x) => x.type === VM && (x.rawInputs.tags as string[] | undefined)?.includes("talos"));
@@ -84,7 +73,7 @@ describe.each(["ms01", "fluodata", "vps"])("stack %s: the Talos cluster", (stack
     const provider = r.registrations.find((x) => x.type === "pulumi:providers:kubernetes")!;
     expect(isSecretValue(provider.rawInputs.kubeconfig)).toBe(true);
     for (const reg of r.registrations) {
-      const leaked = plainStrings(reg).filter((s) => s.includes("mock-secret:") || s.includes("PRIVATE KEY"));
+      const leaked = plainStrings(reg.rawInputs).filter((s) => s.includes("mock-secret:") || s.includes("PRIVATE KEY"));
       expect(leaked, `${reg.type} ${reg.name}`).toEqual([]);
     }
     expect(r.secretOutputs.kubernetes).toBe(true);

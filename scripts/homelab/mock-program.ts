@@ -311,6 +311,17 @@ export function allStrings(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** Every string of a value outside secret wrappers: what would be stored in plain text. */
+export function plainStrings(value: unknown): string[] {
+  const strip = (v: unknown): unknown => {
+    if (isSecretValue(v)) return undefined;
+    if (Array.isArray(v)) return v.map(strip);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, strip(x)]));
+    return v;
+  };
+  return allStrings(strip(value));
+}
+
 /** Whether a raw serialized input value is wrapped as a secret. */
 export function isSecretValue(v: unknown): boolean {
   return !!v && typeof v === "object" && SECRET_SIG in (v as Record<string, unknown>);

@@ -13,6 +13,19 @@ function notFound(verb, p) {
   lib.die(`No '${verb}' handler defined for '${p}'\n`, 1);
 }
 
+/** The guest whose agent a request asks, with its config and seconds up; dies as PVE does when the agent cannot answer. */
+function answeringAgent(state, self, params) {
+  const n = lib.apiTargetNode(state, self, params.node);
+  const g = n.guests[params.vmid];
+  if (!g) configMissing(n.name, params.vmid);
+  const conf = lib.guestConfig(n.name, params.vmid, g);
+  if (!/^(1|enabled=1)(,|$)/.test(String(conf.agent ?? ""))) lib.die("No QEMU guest agent configured\n");
+  if (g.status !== "running") lib.die(`VM ${params.vmid} is not running\n`);
+  const upFor = Math.floor(Date.now() / 1000) - (g.startedAt || 0);
+  if (g.agentInstalled === false || upFor < (g.agentBootSeconds || 0)) lib.die("QEMU guest agent is not running\n");
+  return { g, conf, upFor };
+}
+
 function configMissing(node, vmid) {
   lib.die(`Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist\n`);
 }
@@ -190,14 +203,7 @@ const ROUTES = [
     get: "/nodes/{node}/qemu/{vmid}/agent/file-read",
     options: { file: "string" },
     handler: ({ state, self, params, opts }) => {
-      const n = lib.apiTargetNode(state, self, params.node);
-      const g = n.guests[params.vmid];
-      if (!g) configMissing(n.name, params.vmid);
-      const conf = lib.guestConfig(n.name, params.vmid, g);
-      if (!/^(1|enabled=1)(,|$)/.test(String(conf.agent ?? ""))) lib.die("No QEMU guest agent configured\n");
-      if (g.status !== "running") lib.die(`VM ${params.vmid} is not running\n`);
-      const upFor = Math.floor(Date.now() / 1000) - (g.startedAt || 0);
-      if (g.agentInstalled === false || upFor < (g.agentBootSeconds || 0)) lib.die("QEMU guest agent is not running\n");
+      const { g, conf, upFor } = answeringAgent(state, self, params);
       const file = String(opts.file || "");
       if (!file) lib.paramError({ file: "property is missing and it is not optional" }, "pvesh get /nodes/{node}/qemu/{vmid}/agent/file-read --file <string> [FORMAT_OPTIONS]");
       const files = { ...(g.agentFiles || {}) };
@@ -217,14 +223,7 @@ const ROUTES = [
     // MAC and ipconfig0's static address (or a DHCP lease from 10.99.0.0/16).
     get: "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces",
     handler: ({ state, self, params }) => {
-      const n = lib.apiTargetNode(state, self, params.node);
-      const g = n.guests[params.vmid];
-      if (!g) configMissing(n.name, params.vmid);
-      const conf = lib.guestConfig(n.name, params.vmid, g);
-      if (!/^(1|enabled=1)(,|$)/.test(String(conf.agent ?? ""))) lib.die("No QEMU guest agent configured\n");
-      if (g.status !== "running") lib.die(`VM ${params.vmid} is not running\n`);
-      const upFor = Math.floor(Date.now() / 1000) - (g.startedAt || 0);
-      if (g.agentInstalled === false || upFor < (g.agentBootSeconds || 0)) lib.die("QEMU guest agent is not running\n");
+      const { g, conf, upFor } = answeringAgent(state, self, params);
       if (g.agentInterfaces) return { result: g.agentInterfaces };
       const mac = (/^[a-z0-9]+=([0-9A-Fa-f:]{17})/.exec(String(conf.net0 || "")) || [])[1] || "BC:24:11:00:00:00";
       const ip = (/(?:^|,)ip=(\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(String(conf.ipconfig0 || "")) || []).slice(1);
