@@ -142,7 +142,8 @@ export class TalosCluster extends pulumi.ComponentResource {
       {
         clusterName: args.clusterName,
         talosVersion: args.talosVersion,
-        kubernetesVersion: args.kubernetesVersion,
+        // talosctl takes the Kubernetes release without the "v" the stack file pins it with.
+        kubernetesVersion: args.kubernetesVersion.replace(/^v/, ""),
         talosctl: args.talosctl,
         // The Factory installer of this schematic: with the plain installer an upgrade would drop the extensions.
         installImage: `factory.talos.dev/installer/${args.schematic}:${args.talosVersion}`,

@@ -17,6 +17,7 @@ import { HA_PLACEMENT_TYPE } from "../components/ha";
 import { talosFirewallPatch } from "../infra/talos-firewall";
 import { hostnamePatch } from "../stacks/layers/talos";
 import { runProgram } from "../stacks/program";
+import { talosClusterProblems, type TalosClusterInputs } from "../infra/providers/talos/talos-cluster";
 import { isSecretValue, plainStrings, type Registration, runStack, settled, type StackRun } from "./helpers/pulumi-mocks";
 import { orderedAfter } from "./helpers/ordering";
 
@@ -63,6 +64,13 @@ describe.each(["ms01", "fluodata", "vps"])("stack %s: the Talos cluster", (stack
     expect(cluster.rawInputs).toMatchObject({ cniNone: true, talosctl: { path: "talosctl", version: "v1.11.5" }, talosVersion: "v1.11.5" });
     expect(cluster.rawInputs.installImage).toMatch(/^factory\.talos\.dev\/installer\/[0-9a-f]{64}:v1\.11\.5$/);
     expect(r.byType(TALOS_CLUSTER_TYPE)).toHaveLength(1);
+  });
+
+  it("hands the talosctl provider inputs its own check accepts (what the component composes, the provider takes)", async () => {
+    const r = await run(stack);
+    const inputs = only(r, TALOS).rawInputs as unknown as Partial<TalosClusterInputs>;
+    expect(talosClusterProblems(inputs)).toEqual([]);
+    expect(inputs.kubernetesVersion).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it("never has the kubeconfig, the talosconfig or the cluster secrets in plain text, in inputs or stack outputs", async () => {
