@@ -5,6 +5,9 @@ import { GuestAddress } from "../infra/providers/proxmox/guest-address";
 import { GuestHostKey } from "../infra/providers/proxmox/guest-host-key";
 import { childOptions, refuse } from "./child-options";
 
+/** The cdrom drive an installer ISO goes in: ide2 is the cloud-init drive's (the native provider's default). */
+export const INSTALLER_DRIVE = "ide3";
+
 /** Type token of the Vm component. */
 export const VM_TYPE = "homelab:vm:Vm";
 
@@ -160,9 +163,8 @@ export class Vm extends pulumi.ComponentResource {
                 datastoreId: (args.fullClone ?? true) ? args.storage : undefined,
               },
         // Disk first: an installed VM never boots the installer again, with or without the ISO in the drive.
-        // ide3 for the ISO: ide2 is the cloud-init drive's (the native provider's default).
-        cdrom: installer ? { fileId: args.installerIso, interface: "ide3" } : undefined,
-        bootOrders: installer && disks.length > 0 ? [disks[0].interface, "ide3"] : undefined,
+        cdrom: installer ? { fileId: args.installerIso, interface: INSTALLER_DRIVE } : undefined,
+        bootOrders: installer && disks.length > 0 ? [disks[0].interface, INSTALLER_DRIVE] : undefined,
         operatingSystem: installer ? { type: "l26" } : undefined,
         agent: { enabled: guestAgent, timeout: `${agentTimeoutSeconds}s`, trim: true },
         cpu: { cores: args.cores ?? 2, type: "host" },
@@ -194,7 +196,12 @@ export class Vm extends pulumi.ComponentResource {
         timeoutStopVm: 30,
         purgeOnDestroy: true,
       },
-      { ...childOptions(this, opts), provider: args.provider },
+      {
+        ...childOptions(this, opts),
+        provider: args.provider,
+        // The installer leaves the drive once the guest has installed itself (InstallerEject): not drift.
+        ...(installer ? { ignoreChanges: ["cdrom"] } : {}),
+      },
     );
     if (args.waitForAddress === false) {
       if (!staticIp) refuse(this, name, "waitForAddress: false needs a static cloudInit.ipv4 (the address is not known otherwise)");

@@ -121,6 +121,10 @@ const CASES: Case[] = [
   { file: "infra/providers/proxmox/cloud-template.ts", exportName: "cloudTemplateProvider", failing: single({ vmid: 9000 }) },
   { file: "infra/providers/proxmox/storage-content.ts", exportName: "storageContentProvider", failing: single({ storage: "local", content: ["images"] }) },
   { file: "infra/providers/proxmox/guest-address.ts", exportName: "guestAddressProvider", failing: single({ vmid: 100 }) },
+  { file: "infra/providers/proxmox/installer-eject.ts", exportName: "installerEjectProvider", failing: () => ({
+      inputs: { providerVersion: "1", connections: [unreachable()], vmid: 100, name: "talos-1", drive: "ide3", isoVolid: "local:iso/talos.iso" },
+      message: refused(),
+    }) },
   { file: "infra/providers/proxmox/guest-host-key.ts", exportName: "guestHostKeyProvider", failing: single({ vmid: 100, name: "vm100", timeoutSeconds: 1, pollSeconds: 1 }) },
   { file: "infra/providers/linux/absent-files.ts", exportName: "absentFilesProvider", failing: single({ paths: ["/etc/x"] }) },
   { file: "infra/providers/linux/ssh-ready.ts", exportName: "sshReadyProvider", failing: () => ({

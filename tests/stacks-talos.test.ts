@@ -116,6 +116,22 @@ describe.each([
     }
   });
 
+  it("takes the installer ISO out of each VM once the cluster is up, on whichever member runs the VM", async () => {
+    const r = await run(stack);
+    const talos = only(r, TALOS);
+    const ejects = r.byType("pulumi-nodejs:dynamic/vm:InstallerEject");
+    const vms = talosVms(r);
+    expect(ejects.map((e) => e.rawInputs.vmid).sort()).toEqual(vms.map((v) => v.rawInputs.vmId).sort());
+    for (const e of ejects) {
+      expect(orderedAfter(r.registrations, e.urn, talos.urn), e.name).toBe(true);
+      const vm = vms.find((v) => v.rawInputs.vmId === e.rawInputs.vmid)!;
+      expect(e.rawInputs).toMatchObject({ drive: "ide3", isoVolid: (vm.rawInputs.cdrom as { fileId: string }).fileId });
+      expect(e.rawInputs.isoVolid).toMatch(/-iso-/);
+      expect((e.rawInputs.connections as { node: string }[]).length).toBeGreaterThan(0);
+      expect(isSecretValue(e.rawInputs.sshPrivateKey)).toBe(true);
+    }
+  });
+
   it("boots each VM from its disk first (never the installer again), stops it at once on destroy, and gives it its static address through nocloud", async () => {
     const r = await run(stack);
     const talos = only(r, TALOS);

@@ -3,6 +3,8 @@ import type { ApiAccess } from "../../components/api-access";
 import { HaPlacementComponent } from "../../components/ha";
 import { TalosCluster, type TalosNode } from "../../components/talos-cluster";
 import { TalosVms } from "../../components/talos-vms";
+import { INSTALLER_DRIVE } from "../../components/vm";
+import { InstallerEject } from "../../infra/providers/proxmox/installer-eject";
 import { prefixLength } from "../../infra/ipv4";
 import { RescueInstall } from "../../infra/providers/talos/rescue-install";
 import { talosFirewallPatch } from "../../infra/talos-firewall";
@@ -41,8 +43,13 @@ export function talosDiskImageUrl(schematic: string, talosVersion: string, platf
 export function buildTalos(ctx: EnvironmentContext, flavour: "proxmox" | "vps", proxmox?: TalosProxmox): Record<string, TalosKubernetesOutput> {
   const out: Record<string, TalosKubernetesOutput> = {};
   for (const c of ctx.env.talos.clusters) {
-    if (flavour === "proxmox" && c.proxmox && proxmox) out[c.name] = buildOne(ctx, c, proxmoxMachines(ctx, c, proxmox), []);
-    if (flavour === "vps" && c.vps) out[c.name] = buildOne(ctx, c, vpsMachines(ctx, c), vpsPatches(c));
+    if (flavour === "proxmox" && c.proxmox && proxmox) {
+      const vms = proxmoxMachines(ctx, c, proxmox);
+      const { output, cluster } = buildOne(ctx, c, [vms], []);
+      ejectInstallers(ctx, c, vms, cluster);
+      out[c.name] = output;
+    }
+    if (flavour === "vps" && c.vps) out[c.name] = buildOne(ctx, c, vpsMachines(ctx, c), vpsPatches(c)).output;
   }
   return out;
 }
@@ -51,7 +58,12 @@ function nodesOf(c: TalosClusterConfig): TalosNodeConfig[] {
   return [...c.controlPlanes, ...c.workers];
 }
 
-function buildOne(ctx: EnvironmentContext, c: TalosClusterConfig, machines: pulumi.Resource[], extraClusterPatches: string[]): TalosKubernetesOutput {
+function buildOne(
+  ctx: EnvironmentContext,
+  c: TalosClusterConfig,
+  machines: pulumi.Resource[],
+  extraClusterPatches: string[],
+): { output: TalosKubernetesOutput; cluster: TalosCluster } {
   const node = (n: TalosNodeConfig): TalosNode => ({
     name: n.name,
     address: n.address,
@@ -79,16 +91,43 @@ function buildOne(ctx: EnvironmentContext, c: TalosClusterConfig, machines: pulu
     { dependsOn: machines },
   );
   return {
-    kubeconfig: cluster.kubeconfig,
-    talosconfig: cluster.talosconfig,
-    apiEndpoint: pulumi.output(cluster.apiEndpoint),
-    endpoints: pulumi.output(cluster.endpoints),
-    nodes: pulumi.output(cluster.nodes),
+    output: {
+      kubeconfig: cluster.kubeconfig,
+      talosconfig: cluster.talosconfig,
+      apiEndpoint: pulumi.output(cluster.apiEndpoint),
+      endpoints: pulumi.output(cluster.endpoints),
+      nodes: pulumi.output(cluster.nodes),
+    },
+    cluster,
   };
 }
 
+/**
+ * Once the cluster is up (every node installed to its disk and rebooted),
+ * the installer ISO comes out of each VM's cdrom drive, on whichever member
+ * runs the VM.
+ */
+function ejectInstallers(ctx: EnvironmentContext, c: TalosClusterConfig, vms: TalosVms, cluster: TalosCluster): void {
+  const { env } = ctx;
+  const members = env.nodes.map((n) => ctx.access(n));
+  for (const n of nodesOf(c)) {
+    new InstallerEject(
+      `${env.name}-${c.name}-${n.name}-eject`,
+      {
+        connections: members.map((m) => m.connection),
+        sshPrivateKey: members[0].sshPrivateKey,
+        vmid: n.vmid!,
+        name: n.name,
+        drive: INSTALLER_DRIVE,
+        isoVolid: vms.isos.get(n.node!)!.id,
+      },
+      { dependsOn: [cluster.cluster] },
+    );
+  }
+}
+
 /** The cluster's VMs, then the HA placements of those that ask for one. */
-function proxmoxMachines(ctx: EnvironmentContext, c: TalosClusterConfig, proxmox: TalosProxmox): pulumi.Resource[] {
+function proxmoxMachines(ctx: EnvironmentContext, c: TalosClusterConfig, proxmox: TalosProxmox): TalosVms {
   const { env } = ctx;
   const flavour = c.proxmox!;
   const network = networkByName(env, flavour.network)!;
@@ -138,7 +177,7 @@ function proxmoxMachines(ctx: EnvironmentContext, c: TalosClusterConfig, proxmox
       { dependsOn: members.map((m) => vms.vms.get(m.name)!) },
     );
   }
-  return [vms];
+  return vms;
 }
 
 /** Each VPS disk written from its rescue system. */

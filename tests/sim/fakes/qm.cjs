@@ -50,7 +50,7 @@ const CREATE_OPTIONS = {
   name: "string", ostype: "string", memory: "integer", balloon: "integer", agent: "string", bios: "string",
   machine: "string", efidisk0: "string", cpu: "string", cores: "integer", sockets: "integer", numa: "boolean",
   vga: "string", serial0: "string", net0: "string", scsihw: "string", description: "string", tags: "string",
-  boot: "string", virtio0: "string", scsi0: "string", scsi1: "string", ide2: "string", ciuser: "string",
+  boot: "string", virtio0: "string", scsi0: "string", scsi1: "string", ide2: "string", ide3: "string", ciuser: "string",
   sshkeys: "string", ipconfig0: "string", cicustom: "string", onboot: "boolean", start: "boolean",
 };
 const SET_OPTIONS = { ...CREATE_OPTIONS, delete: "string" };
@@ -85,6 +85,11 @@ function macFor(node, vmid) {
 /** Disk-valued keys: allocate "<storage>:<size>" and "<storage>:cloudinit", keep "<storage>:<volume>". */
 function applyDrive(state, nodeName, vmid, guest, key, value, log) {
   const [first, ...rest] = value.split(",");
+  // A cdrom drive with no media ("none") or the host's drive ("cdrom"): nothing to allocate.
+  if ((first === "none" || first === "cdrom") && rest.includes("media=cdrom")) {
+    guest.config[key] = value;
+    return;
+  }
   const m = /^([^:]+):(.*)$/.exec(first);
   if (!m) lib.paramError({ [key]: `invalid format - unable to parse drive options` });
   const [, storage, vol] = m;
