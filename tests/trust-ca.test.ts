@@ -13,6 +13,7 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { caBundleEnv, certificateProblems, systemCaBundle } from "../infra/pve-ca";
+import { sshPreflight } from "../scripts/homelab/ssh-checks";
 import { main, stackNameOf } from "../scripts/trust-ca";
 import { SimCluster, startSimCluster } from "./sim/cluster";
 import { makeNodeCert, makePveCa } from "./sim/pve-certs";
@@ -163,6 +164,21 @@ describe("bundle paths", () => {
     expect(caBundleEnv("absent", "/nonexistent")).toEqual({});
     expect(() => caBundleEnv("../etc/passwd", "/x")).toThrow('"../etc/passwd" is not a stack name');
     expect(() => caBundleEnv("..", "/x")).toThrow('".." is not a stack name');
+  });
+});
+
+describe("the homelab command's preflight", () => {
+  it("fetches the cluster CA itself for a stack with API access (check cluster-ca), with the key in HOMELAB_SSH_KEY_FILE", async () => {
+    writeStack("withapi", sim.node("alpha").hostKeyFingerprint);
+    const text = fs.readFileSync(path.join(work, "Pulumi.withapi.yaml"), "utf8").replace("  homelab:secrets:", "    apiAccess: { userid: automation@pve, tokenName: pulumi }\n  homelab:secrets:");
+    fs.writeFileSync(path.join(work, "Pulumi.withapi.yaml"), text);
+    const bundle = path.join(work, ".homelab", "ca", "withapi.pem");
+    expect(fs.existsSync(bundle)).toBe(false);
+    const lines: string[] = [];
+    const outcome = await sshPreflight({ HOMELAB_SSH_KEY_FILE: sim.clientKeyFile }, work)("withapi", { verb: "preflight", log: (l) => lines.push(l) });
+    expect(lines.find((l) => /cluster-ca/.test(l))).toMatch(/^ok {3}cluster-ca: the API client trusts .*withapi\.pem$/);
+    expect(fs.readFileSync(bundle, "utf8")).toContain(fs.readFileSync(path.join(sim.node("alpha").root, "etc", "pve", "pve-root-ca.pem"), "utf8").trim());
+    expect(outcome.problems.filter((p) => p.startsWith("cluster-ca"))).toEqual([]);
   });
 });
 

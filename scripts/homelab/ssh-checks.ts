@@ -7,7 +7,9 @@
  */
 import * as fs from "node:fs";
 import type { Environment } from "../../stacks/schema";
-import { validateStackFile } from "../../stacks/stack-file";
+import { caBundlePath } from "../../infra/pve-ca";
+import { REPO_ROOT, validateStackFile } from "../../stacks/stack-file";
+import { main as trustCa } from "../trust-ca";
 import type { CheckOutcome, PreflightCheck, VerifyCheck } from "./hooks";
 import { preflight } from "./preflight";
 import type { OperatedEnvironment } from "./target";
@@ -44,9 +46,27 @@ function outcome(results: Named[], log: (line: string) => void): CheckOutcome {
 
 export function sshPreflight(env: NodeJS.ProcessEnv = process.env, root?: string): PreflightCheck {
   return async (stack, { verb, log }) => {
-    const report = await preflight(sshTarget(stack, env, root), { deploy: verb !== "preflight" });
-    return outcome(report.checks.map((c) => ({ ...c, name: c.check })), log);
+    const target = sshTarget(stack, env, root);
+    const report = await preflight(target, { deploy: verb !== "preflight" });
+    const results: Named[] = report.checks.map((c) => ({ ...c, name: c.check }));
+    if (target.stackFile.environment?.apiAccess) results.push(await trustClusterCa(stack, env, root, log));
+    return outcome(results, log);
   };
+}
+
+/**
+ * The cluster CA for the API client (the native provider verifies the API's
+ * certificate against SSL_CERT_FILE): `npm run trust-ca` on every deploy, so
+ * no stack needs insecureTls and nobody has to remember to run it.
+ */
+async function trustClusterCa(stack: string, env: NodeJS.ProcessEnv, root: string | undefined, log: (line: string) => void): Promise<Named> {
+  const lines: string[] = [];
+  const keyFile = env.HOMELAB_SSH_KEY_FILE;
+  const code = await trustCa([stack, ...(keyFile ? ["--identity", keyFile] : [])], (l) => lines.push(l), (l) => lines.push(l), { workDir: root, env });
+  for (const l of lines) log(`  ${l}`);
+  return code === 0
+    ? { name: "cluster-ca", ok: true, detail: `the API client trusts ${caBundlePath(stack, root ?? REPO_ROOT)}` }
+    : { name: "cluster-ca", ok: false, detail: lines.join("; ") || `trust-ca exited ${code}`, fix: "make the first node reachable with its pinned host key, then run the deploy again" };
 }
 
 export function sshVerify(env: NodeJS.ProcessEnv = process.env, root?: string): VerifyCheck {
