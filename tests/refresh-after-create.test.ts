@@ -31,6 +31,7 @@ import { GUEST_HOST_KEY_PROVIDER_VERSION, guestHostKeyProvider } from "../infra/
 import { HA_PROVIDER_VERSION, haPlacementProvider, haResourceProvider } from "../infra/providers/proxmox/ha";
 import { SSH_READY_PROVIDER_VERSION, sshReadyProvider } from "../infra/providers/linux/ssh-ready";
 import { TIMEZONE_PROVIDER_VERSION, timezoneProvider } from "../infra/providers/linux/timezone";
+import { UNIT_DISABLED_PROVIDER_VERSION, unitDisabledProvider } from "../infra/providers/linux/unit-disabled";
 import { KERNEL_SETTINGS_PROVIDER_VERSION, kernelSettingsProvider } from "../infra/providers/linux/kernel-settings";
 import { DISK_INVENTORY_PROVIDER_VERSION, diskInventoryProvider } from "../infra/providers/linux/disk-inventory";
 import { PVE_INSTALL_PROVIDER_VERSION, pveInstallProvider } from "../infra/providers/proxmox/pve-install";
@@ -89,6 +90,11 @@ const CASES: Case[] = [
     name: "linux/timezone",
     provider: timezoneProvider,
     inputs: () => ({ ...conn("frege"), providerVersion: TIMEZONE_PROVIDER_VERSION, timezone: "Europe/Berlin" }),
+  },
+  {
+    name: "linux/unit-disabled",
+    provider: unitDisabledProvider,
+    inputs: () => ({ ...conn("frege"), providerVersion: UNIT_DISABLED_PROVIDER_VERSION, unit: "dnsmasq.service" }),
   },
   {
     name: "linux/ssh-ready",

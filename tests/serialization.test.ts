@@ -132,6 +132,7 @@ const CASES: Case[] = [
       message: "golf: no pinned host key, and trustOnFirstUse is off; refusing to trust an unknown key",
     }) },
   { file: "infra/providers/linux/timezone.ts", exportName: "timezoneProvider", failing: single({ timezone: "Europe/Berlin" }) },
+  { file: "infra/providers/linux/unit-disabled.ts", exportName: "unitDisabledProvider", failing: single({ unit: "dnsmasq.service" }) },
   { file: "infra/providers/linux/kernel-settings.ts", exportName: "kernelSettingsProvider", failing: single({ sysctlFile: "/etc/sysctl.d/90-homelab.conf", sysctls: { "vm.swappiness": "10" }, kernelParameters: ["iommu=pt"] }) },
   { file: "infra/providers/linux/disk-inventory.ts", exportName: "diskInventoryProvider", failing: single({}) },
   { file: "infra/providers/proxmox/pve-install.ts", exportName: "pveInstallProvider", failing: single({ pveMajor: 9, address: "127.0.0.1", source: pveInstallSource(9), rebootTimeoutSeconds: 60 }) },

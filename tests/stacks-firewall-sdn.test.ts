@@ -121,6 +121,20 @@ describe("matrix dev guest network", () => {
     for (const reg of [zone, vnet, subnet, ...r.byType(T.apply)]) expect(orderedAfter(r.registrations, reg.urn, cluster.urn), reg.name).toBe(true);
   });
 
+  it("installs dnsmasq on the nodes and turns Debian's default instance off before the zones (their DHCP runs their own)", async () => {
+    const r = await run();
+    const cluster = r.byType("pulumi-nodejs:dynamic/proxmox:Cluster")[0];
+    const offs = r.byType("pulumi-nodejs:dynamic/host:UnitDisabled");
+    expect(offs.map((o) => (o.rawInputs.connection as { node: string }).node).sort()).toEqual(["foxtrot", "golf", "hotel"]);
+    for (const off of offs) {
+      expect(off.rawInputs.unit).toBe("dnsmasq.service");
+      expect(orderedAfter(r.registrations, off.urn, cluster.urn), off.name).toBe(true);
+      for (const zone of r.byType(T.zone)) expect(orderedAfter(r.registrations, zone.urn, off.urn), zone.name).toBe(true);
+    }
+    const packages = r.byType("pulumi-nodejs:dynamic/node:Packages").filter((p) => ["foxtrot", "golf", "hotel"].includes((p.rawInputs.connection as { node: string }).node));
+    for (const p of packages) expect(p.rawInputs.packages as string[]).toContain("dnsmasq");
+  });
+
   it("applies once, after every zone, VNet and subnet", async () => {
     const r = await run();
     const applies = r.byType(T.apply);

@@ -58,7 +58,8 @@ function buildNode(ctx: EnvironmentContext, node: Node, hosts: HostEntry[], user
       access,
       pveMajor: facts.pveRelease.apply((release) => Number(release.split(".")[0])),
       cephRelease: env.baseline.cephRelease,
-      packages: env.baseline.packages,
+      // SDN zones with DHCP run their own dnsmasq instances (stacks/layers/sdn.ts disables the default one).
+      packages: env.sdn.networks.some((n) => n.dhcp) ? [...new Set([...env.baseline.packages, "dnsmasq"])] : env.baseline.packages,
       removeSubscriptionNag: env.baseline.removeSubscriptionNag,
       hosts,
       users,

@@ -1,6 +1,7 @@
 import type { ApiAccess } from "../../components/api-access";
 import { GuestNetworks } from "../../components/guest-networks";
 import type { ProxmoxCluster } from "../../components/proxmox-cluster";
+import { UnitDisabled } from "../../infra/providers/linux/unit-disabled";
 import type { EnvironmentContext } from "./context";
 
 /**
@@ -11,6 +12,12 @@ export function buildSdn(ctx: EnvironmentContext, cluster: ProxmoxCluster, api: 
   const { env } = ctx;
   if (env.sdn.networks.length === 0) return undefined;
   const allNodes = env.nodes.map((n) => n.name);
+  // PVE serves each zone's DHCP with a dnsmasq instance of its own; Debian's default instance
+  // (started by the package the baseline installs) would hold the port.
+  const dhcpNodes = [...new Set(env.sdn.networks.filter((n) => n.dhcp).flatMap((n) => n.nodes ?? allNodes))];
+  const defaultDnsmasqOff = dhcpNodes.map(
+    (node) => new UnitDisabled(`${env.name}-${node}-dnsmasq-default-off`, { ...ctx.access(node), unit: "dnsmasq.service" }, { dependsOn: [cluster] }),
+  );
   return new GuestNetworks(
     `${env.name}-sdn`,
     {
@@ -33,6 +40,6 @@ export function buildSdn(ctx: EnvironmentContext, cluster: ProxmoxCluster, api: 
         };
       }),
     },
-    { dependsOn: [cluster, api] },
+    { dependsOn: [cluster, api, ...defaultDnsmasqOff] },
   );
 }
