@@ -1,5 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { TalosNodePlan } from "../infra/providers/talos/node-plan";
 import { KubernetesNodesReady } from "../infra/providers/talos/nodes-ready";
 import { TalosClusterResource, type TalosNodeSpec } from "../infra/providers/talos/talos-cluster";
 import { childOptions, refuse } from "./child-options";
@@ -160,6 +162,21 @@ export class TalosCluster extends pulumi.ComponentResource {
       },
       childOptions(this, opts),
     );
+    // One plan per node: the preview names the nodes a change reaches, and the ones it reinstalls.
+    const installImage = `factory.talos.dev/installer/${args.schematic}:${args.talosVersion}`;
+    for (const [role, nodes] of [["controlplane", args.controlPlanes], ["worker", workers]] as const) {
+      for (const n of nodes) {
+        const rolePatches = role === "controlplane" ? args.patches?.controlPlane : args.patches?.worker;
+        const config = createHash("sha256")
+          .update(JSON.stringify([args.talosVersion, args.kubernetesVersion, args.vip ?? "", args.cni, args.patches?.cluster ?? [], rolePatches ?? [], n.patches ?? []]))
+          .digest("hex");
+        new TalosNodePlan(
+          `${name}-${n.name}-plan`,
+          { cluster: args.clusterName, node: n.name, role, config, install: `${installImage} on ${n.installDisk ?? "/dev/sda"}` },
+          { parent: this },
+        );
+      }
+    }
     this.kubeconfig = pulumi.secret(this.cluster.kubeconfig);
     this.talosconfig = pulumi.secret(this.cluster.talosconfig);
 

@@ -377,6 +377,8 @@ const COVERED_ELSEWHERE: Record<string, string> = {
   "talos/rescue-install.ts: rescueInstallProvider": "tests/rescue-install.test.ts",
   // Needs an even-sized cluster and a qnetd host: a 2-node cluster and a plain Debian host there.
   "proxmox/qdevice.ts: qdeviceProvider": "tests/qdevice.test.ts",
+  // Runs no command: its read returns what it holds (tests/talos-node-plan.test.ts).
+  "talos/node-plan.ts: talosNodePlanProvider": "tests/talos-node-plan.test.ts",
   // Needs an installed VM with the ISO in its drive: tests/installer-eject.test.ts seeds one.
   "proxmox/installer-eject.ts: installerEjectProvider": "tests/installer-eject.test.ts",
 };
