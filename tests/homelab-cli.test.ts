@@ -382,6 +382,24 @@ describe("the homelab bin", () => {
 });
 
 describe("the SSH checks behind preflight and verify", () => {
+  it("take the API token from the stack's state for the deploy verbs, and go on without it when there is none yet", async () => {
+    const { tokenFromState } = await import("../scripts/homelab/ssh-checks");
+    const api = { endpoint: "https://192.168.3.11:8006/", tokenId: "automation@pve!pulumi", tokenSecret: "0f3c…" };
+    const lines: string[] = [];
+    expect(await tokenFromState(async () => ({ api: { value: api, secret: true } }), (l) => lines.push(l))).toEqual({ endpoint: api.endpoint, tokenId: api.tokenId, secret: api.tokenSecret });
+    expect(await tokenFromState(async () => ({}), (l) => lines.push(l))).toBeUndefined();
+    expect(await tokenFromState(async () => Promise.reject(new Error("no stack named 'lab' found")), (l) => lines.push(l))).toBeUndefined();
+    expect(lines).toEqual(["  api-token: the stack's outputs could not be read (no stack named 'lab' found); the token is not checked"]);
+  });
+
+  it("are handed the stack's outputs by the deploy verbs (the engine opened only when asked)", async () => {
+    let seen: unknown;
+    const s = setup({}, { preflight: async (_stack, { stackOutputs }) => ((seen = await stackOutputs?.()), { ok: true, problems: [] }) });
+    expect(await main(["preview", "matrix"], s.deps)).toBe(0);
+    expect(seen).toBeDefined();
+    expect(s.calls[0]).toBe("outputs");
+  });
+
   it("open the nodes with HOMELAB_SSH_KEY_FILE, else the operator's agent, and say what to do without either", async () => {
     const { sshTarget } = await import("../scripts/homelab/ssh-checks");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-key-"));

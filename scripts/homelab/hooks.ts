@@ -12,7 +12,15 @@ export interface CheckOutcome {
   problems: string[];
 }
 
-export type PreflightCheck = (stack: string, options: { verb: string; log: (line: string) => void }) => Promise<CheckOutcome>;
+export type PreflightCheck = (
+  stack: string,
+  options: {
+    verb: string;
+    log: (line: string) => void;
+    /** The stack's outputs from its state (deploy verbs, which have the Pulumi CLI): where the API token is. */
+    stackOutputs?: () => Promise<OutputMap>;
+  },
+) => Promise<CheckOutcome>;
 
 export type VerifyCheck = (stack: string, options: { outputs: OutputMap; log: (line: string) => void; drill?: boolean }) => Promise<CheckOutcome>;
 

@@ -10,9 +10,11 @@ import type { Environment } from "../../stacks/schema";
 import { caBundlePath } from "../../infra/pve-ca";
 import { REPO_ROOT, validateStackFile } from "../../stacks/stack-file";
 import { main as trustCa } from "../trust-ca";
+import { errorMessage } from "../../infra/errors";
+import type { OutputMap } from "./driver";
 import type { CheckOutcome, PreflightCheck, VerifyCheck } from "./hooks";
 import { preflight } from "./preflight";
-import type { OperatedEnvironment } from "./target";
+import type { ApiTokenAccess, OperatedEnvironment } from "./target";
 import { verify } from "./verify";
 
 interface Named {
@@ -45,13 +47,29 @@ function outcome(results: Named[], log: (line: string) => void): CheckOutcome {
 }
 
 export function sshPreflight(env: NodeJS.ProcessEnv = process.env, root?: string): PreflightCheck {
-  return async (stack, { verb, log }) => {
+  return async (stack, { verb, log, stackOutputs }) => {
     const target = sshTarget(stack, env, root);
-    const report = await preflight(target, { deploy: verb !== "preflight" });
-    const results: Named[] = report.checks.map((c) => ({ ...c, name: c.check }));
-    if (target.stackFile.environment?.apiAccess) results.push(await trustClusterCa(stack, env, root, log));
-    return outcome(results, log);
+    const withApi = Boolean(target.stackFile.environment?.apiAccess);
+    // The CA first: the engine is opened (for the token) with the bundle in place.
+    const ca = withApi ? [await trustClusterCa(stack, env, root, log)] : [];
+    const apiToken = withApi && stackOutputs ? await tokenFromState(stackOutputs, log) : undefined;
+    const report = await preflight({ ...target, ...(apiToken ? { apiToken } : {}) }, { deploy: verb !== "preflight" });
+    return outcome([...report.checks.map((c) => ({ ...c, name: c.check })), ...ca], log);
   };
+}
+
+/** The API token of the stack's state (its `api` output), when it has one yet. */
+export async function tokenFromState(stackOutputs: () => Promise<OutputMap>, log: (line: string) => void): Promise<ApiTokenAccess | undefined> {
+  let outputs: OutputMap;
+  try {
+    outputs = await stackOutputs();
+  } catch (e) {
+    log(`  api-token: the stack's outputs could not be read (${errorMessage(e)}); the token is not checked`);
+    return undefined;
+  }
+  const api = outputs.api?.value as { endpoint?: unknown; tokenId?: unknown; tokenSecret?: unknown } | undefined;
+  if (!api || typeof api.endpoint !== "string" || typeof api.tokenId !== "string" || typeof api.tokenSecret !== "string") return undefined;
+  return { endpoint: api.endpoint, tokenId: api.tokenId, secret: api.tokenSecret };
 }
 
 /**

@@ -24,7 +24,7 @@ export async function prepareDeploy(ctx: VerbContext): Promise<boolean> {
     return true;
   }
   return ctx.run.phase("preflight", async () => {
-    const outcome = await ctx.deps.preflight(ctx.stack, { verb: ctx.verb, log: ctx.log });
+    const outcome = await ctx.deps.preflight(ctx.stack, { verb: ctx.verb, log: ctx.log, stackOutputs: async () => (await ctx.driver()).outputs() });
     if (outcome.ok) return;
     for (const problem of outcome.problems) ctx.log(problem);
     throw phaseFailure(
