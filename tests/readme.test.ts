@@ -38,7 +38,7 @@ describe("README set-up", () => {
     expect(setup).toContain(`Pulumi CLI ${sdk.split(".").slice(0, 2).join(".")}.x`);
     expect(PKG.engines.node).toBe(">=20");
     expect(setup).toContain("Node.js ≥ 20");
-    expect(setup).toMatch(/about 13 minutes on 2 cores/);
+    expect(setup).toMatch(/about 18 minutes on 2 cores/);
     expect(setup).toContain("scripts/prereqs.sh");
   });
 

@@ -35,7 +35,9 @@ afterAll(async () => {
 
 /** The tool log is the package fakes' memory and is never cleared: each test reads from its own start. */
 let mark = 0;
-beforeEach(() => {
+beforeEach(async () => {
+  // A host the previous test rebooted is back before this one connects.
+  await sim.rebootsDone();
   mark = sim.toolLog().length;
 });
 
@@ -75,6 +77,8 @@ describe("rescue install", () => {
 
   it("read reports what the disk holds; a changed disk is drift", async () => {
     const { id, outs } = await rescueInstallProvider.create!(inputs("vps1"));
+    // The create rebooted the host: read once it is back (the simulated host boots into rescue again).
+    await sim.rebootsDone();
     // a refresh right after create reports no change
     const fresh = await rescueInstallProvider.read!(id, outs);
     expect(fresh).toEqual({ id, props: outs });

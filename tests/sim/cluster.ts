@@ -241,6 +241,8 @@ export interface SimCluster {
    * boot()): only enabled units run, modules from /etc/modules-load.d, sysctls from /etc/sysctl.d.
    */
   rebootNode(name: string): Promise<void>;
+  /** Resolves once every reboot a node asked for (`systemctl reboot`, `reboot`) is done: the node is back. */
+  rebootsDone(): Promise<void>;
   /** Model a Thunderbolt ring: its cables (every one plugged) and each ring node's loopback. */
   setRing(cables: SimCable[], loopbacks: Record<string, string>): void;
   /** Unplug (false) or plug back (true) the cable on `node`'s `port`. */
@@ -771,6 +773,8 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
     let stopPromise: Promise<void> | null = null;
 
     const sim: SimCluster = {
+      // Set below, with the reboot requests it watches.
+      rebootsDone: async () => {},
       nodes: specs.map((s) => get(s.name).info),
       node: (name) => get(name).info,
       clientPrivateKey: fs.readFileSync(clientKeyFile, "utf8"),
@@ -986,6 +990,20 @@ export async function startSimCluster(specs: SimNodeSpec[], opts: SimClusterOpti
       }
     }, 200);
     rebootPoll.unref();
+    sim.rebootsDone = async () => {
+      const pending = () => {
+        try {
+          return fs.readdirSync(rebootDir).length > 0;
+        } catch {
+          return false;
+        }
+      };
+      const deadline = Date.now() + 120_000;
+      while (pending() || rebooting.size > 0) {
+        if (Date.now() > deadline) throw new Error(`pve-sim: reboots still running after 120 s: ${[...rebooting].join(", ")}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
     return sim;
   } catch (e) {
     syncCleanup();
