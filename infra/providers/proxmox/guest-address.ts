@@ -83,26 +83,41 @@ async function ask(session: SshSession, inputs: GuestAddressInputs): Promise<Ans
   return { runsOn, addresses, waiting: inputs.expected ? `${has}, expected ${inputs.expected}` : has };
 }
 
-/** Poll until the agent reports the address, or fail after `timeoutSeconds` with its last answer. */
-export async function waitForAddress(inputs: GuestAddressInputs): Promise<Pick<GuestAddressOutputs, "runsOn" | "address" | "addresses">> {
+/**
+ * Ask a VM's guest agent until `ask` has the answer, or fail after
+ * `timeoutSeconds` naming the node, the VM, what was waited for and the last
+ * answer. Shared by the resources that wait on a guest (address, host key).
+ */
+export async function pollGuestAgent<T>(
+  inputs: ConnectionArgs & { vmid: number; name: string; timeoutSeconds: number; pollSeconds: number },
+  what: string,
+  ask: (session: SshSession) => Promise<{ value?: T; waiting: string; node: string }>,
+): Promise<T> {
   return withSession(
     sshTarget(inputs),
     async (session) => {
       const deadline = Date.now() + inputs.timeoutSeconds * 1000;
       for (;;) {
-        const answer = await ask(session, inputs);
-        if (!answer) throw new Error(`${session.node}: VM ${inputs.vmid} (${inputs.name}) does not exist in the cluster`);
-        if (answer.address) return { runsOn: answer.runsOn, address: answer.address, addresses: answer.addresses };
+        const answer = await ask(session);
+        if (answer.value !== undefined) return answer.value;
         if (Date.now() + inputs.pollSeconds * 1000 > deadline) {
-          throw new Error(
-            `${answer.runsOn}: VM ${inputs.vmid} (${inputs.name}): no IPv4 address from the guest agent within ${inputs.timeoutSeconds} s; last answer: ${answer.waiting}`,
-          );
+          throw new Error(`${answer.node}: VM ${inputs.vmid} (${inputs.name}): no ${what} within ${inputs.timeoutSeconds} s; last answer: ${answer.waiting}`);
         }
         await sleep(inputs.pollSeconds * 1000);
       }
     },
     sshOptions(inputs),
   );
+}
+
+/** Poll until the agent reports the address, or fail after `timeoutSeconds` with its last answer. */
+export async function waitForAddress(inputs: GuestAddressInputs): Promise<Pick<GuestAddressOutputs, "runsOn" | "address" | "addresses">> {
+  return pollGuestAgent(inputs, "IPv4 address from the guest agent", async (session) => {
+    const answer = await ask(session, inputs);
+    if (!answer) throw new Error(`${session.node}: VM ${inputs.vmid} (${inputs.name}) does not exist in the cluster`);
+    const value = answer.address ? { runsOn: answer.runsOn, address: answer.address, addresses: answer.addresses } : undefined;
+    return { value, waiting: answer.waiting ?? "", node: answer.runsOn };
+  });
 }
 
 export const guestAddressProvider: pulumi.dynamic.ResourceProvider<GuestAddressInputs, GuestAddressOutputs> = {
@@ -154,8 +169,8 @@ export const guestAddressProvider: pulumi.dynamic.ResourceProvider<GuestAddressI
   async delete() {},
 };
 
-/** Resource inputs as a program passes them. */
-export interface GuestAddressArgs {
+/** What a program passes to a resource that waits on a VM's guest agent. */
+export interface GuestAgentQueryArgs {
   /** Any cluster member (the API finds the VM's node). */
   connection: pulumi.Input<ConnectionArgs["connection"]>;
   /** Secret; omitted when the SSH agent is used. */
@@ -163,14 +178,18 @@ export interface GuestAddressArgs {
   vmid: pulumi.Input<number>;
   /** VM name, for messages. */
   name: pulumi.Input<string>;
-  /** MAC of net0. Defaults to any NIC. */
-  mac?: pulumi.Input<string | undefined>;
-  /** Static address (no prefix) to wait for. Defaults to whatever the guest gets (DHCP). */
-  expected?: pulumi.Input<string | undefined>;
   /** Defaults to 300. */
   timeoutSeconds?: pulumi.Input<number>;
   /** Defaults to 5. */
   pollSeconds?: pulumi.Input<number>;
+}
+
+/** Resource inputs as a program passes them. */
+export interface GuestAddressArgs extends GuestAgentQueryArgs {
+  /** MAC of net0. Defaults to any NIC. */
+  mac?: pulumi.Input<string | undefined>;
+  /** Static address (no prefix) to wait for. Defaults to whatever the guest gets (DHCP). */
+  expected?: pulumi.Input<string | undefined>;
 }
 
 /** Registered as `pulumi-nodejs:dynamic/vm:GuestAddress`. */

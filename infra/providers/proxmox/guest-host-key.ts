@@ -14,9 +14,9 @@ import { isRetryableFailure } from "../../retry";
 import { command, inCLocale } from "../../shell";
 import { CommandFailedError, openSshFingerprint, SshSession, withSession } from "../../ssh";
 import { ConnectionArgs, sshOptions, sshTarget } from "../connection";
-import { isUnknown, sleep, stableJson } from "../diff";
+import { isUnknown, stableJson } from "../diff";
 import { sshResourceInputs, sshResourceOptions } from "../resource";
-import { locateGuest } from "./guest-address";
+import { type GuestAgentQueryArgs, locateGuest, pollGuestAgent } from "./guest-address";
 
 /** Bump when the provider's behaviour changes, so existing resources update (pulumi/pulumi#6490). */
 export const GUEST_HOST_KEY_PROVIDER_VERSION = "1";
@@ -78,21 +78,11 @@ async function ask(session: SshSession, inputs: GuestHostKeyInputs): Promise<{ p
 }
 
 async function waitForHostKey(inputs: GuestHostKeyInputs): Promise<Pick<GuestHostKeyOutputs, "hostKey" | "publicKey">> {
-  return withSession(
-    sshTarget(inputs),
-    async (session) => {
-      const deadline = Date.now() + inputs.timeoutSeconds * 1000;
-      for (;;) {
-        const answer = await ask(session, inputs);
-        if (answer.publicKey) return { publicKey: answer.publicKey, hostKey: openSshFingerprint(answer.publicKey) };
-        if (Date.now() + inputs.pollSeconds * 1000 > deadline) {
-          throw new Error(`${session.node}: VM ${inputs.vmid} (${inputs.name}): no host key through the guest agent within ${inputs.timeoutSeconds} s; last answer: ${answer.waiting}`);
-        }
-        await sleep(inputs.pollSeconds * 1000);
-      }
-    },
-    sshOptions(inputs),
-  );
+  return pollGuestAgent(inputs, "host key through the guest agent", async (session) => {
+    const answer = await ask(session, inputs);
+    const value = answer.publicKey ? { publicKey: answer.publicKey, hostKey: openSshFingerprint(answer.publicKey) } : undefined;
+    return { value, waiting: answer.waiting, node: session.node };
+  });
 }
 
 export const guestHostKeyProvider: pulumi.dynamic.ResourceProvider<GuestHostKeyInputs, GuestHostKeyOutputs> = {
@@ -137,19 +127,7 @@ export const guestHostKeyProvider: pulumi.dynamic.ResourceProvider<GuestHostKeyI
 };
 
 /** Resource inputs as a program passes them. */
-export interface GuestHostKeyArgs {
-  /** Any cluster member (the API finds the VM's node). */
-  connection: pulumi.Input<ConnectionArgs["connection"]>;
-  /** Secret; omitted when the SSH agent is used. */
-  sshPrivateKey?: pulumi.Input<string>;
-  vmid: pulumi.Input<number>;
-  /** VM name, for messages. */
-  name: pulumi.Input<string>;
-  /** Defaults to 300. */
-  timeoutSeconds?: pulumi.Input<number>;
-  /** Defaults to 5. */
-  pollSeconds?: pulumi.Input<number>;
-}
+export type GuestHostKeyArgs = GuestAgentQueryArgs;
 
 /** Registered as `pulumi-nodejs:dynamic/vm:GuestHostKey`. */
 export class GuestHostKey extends pulumi.dynamic.Resource {
